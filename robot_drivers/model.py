@@ -1,0 +1,156 @@
+"""Plain data exchanged with robot drivers: capabilities, status, requests and results.
+
+Nothing here knows the publisher; the service converts its own rows into these.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from robot_drivers import errors
+
+
+class MediaType(str, enum.Enum):
+    """Blank media a robot can load."""
+
+    CD_R = "CD-R"
+    DVD_R = "DVD-R"
+    DVD_R_DL = "DVD-R DL"
+    BD_R = "BD-R"
+
+
+class Bin(str, enum.Enum):
+    """Where a finished disc ends up."""
+
+    OUTPUT = "output"
+    REJECT = "reject"
+    TRAY = "tray"  # a plain drive: the disc stays in the drive tray for a person
+
+
+class Fault(str, enum.Enum):
+    """Faults the interface names; each surfaces as one typed error (see FAULT_ERRORS)."""
+
+    EMPTY_INPUT_BIN = "empty_input_bin"
+    DRIVE_FAILURE = "drive_failure"
+    VERIFY_FAILURE = "verify_failure"
+    PRINTER_FAILURE = "printer_failure"
+    COVER_OPEN = "cover_open"
+    OFFLINE = "offline"
+
+
+#: The typed error each fault surfaces as.
+FAULT_ERRORS: dict[Fault, type[errors.RobotError]] = {
+    Fault.EMPTY_INPUT_BIN: errors.EmptyInputBin,
+    Fault.DRIVE_FAILURE: errors.DriveFailure,
+    Fault.VERIFY_FAILURE: errors.VerifyFailure,
+    Fault.PRINTER_FAILURE: errors.PrinterFailure,
+    Fault.COVER_OPEN: errors.CoverOpen,
+    Fault.OFFLINE: errors.RobotOffline,
+}
+
+
+class DriveState(str, enum.Enum):
+    """What a drive is doing."""
+
+    EMPTY = "empty"
+    LOADED = "loaded"
+    BURNING = "burning"
+    VERIFYING = "verifying"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a robot has."""
+
+    kind: str
+    drives: int
+    media_types: tuple[MediaType, ...]
+    input_bins: int = 1
+    output_bins: int = 1
+    has_reject_bin: bool = True
+    has_printer: bool = True
+    printer_dpi: int | None = None
+    bin_capacity: int | None = None
+    sequenced_by_us: bool = False  # True when the driver itself moves discs (serial robots)
+
+
+@dataclass(frozen=True)
+class DriveStatus:
+    """One drive's state as last reported."""
+
+    index: int
+    state: DriveState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RobotStatus:
+    """A snapshot of the robot; ``None`` means the robot does not report it."""
+
+    online: bool
+    input_bins: tuple[int | None, ...] = ()
+    output_bin: int | None = None
+    reject_bin: int | None = None
+    drives: tuple[DriveStatus, ...] = ()
+    ink_percent: dict[str, int] = field(default_factory=dict)
+    cover_open: bool = False
+    errors: tuple[str, ...] = ()
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """The label to print: a print file (PDF / PNG / vendor template) and merge fields.
+
+    ``file`` is what the printer gets: our raster PNG for most robots, a vendor
+    template (.STD, .tdd) when ``merge_fields`` fill it in the vendor software.
+    """
+
+    file: Path | None = None
+    merge_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BurnRequest:
+    """One image to put on ``copies`` discs."""
+
+    image_path: Path
+    copies: int = 1
+    label: LabelSpec | None = None
+    verify: bool = True
+    media: MediaType = MediaType.CD_R
+    volume_name: str = "DICOM"
+    speed: int = 0  # 0 = maximum
+    job_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DiscResult:
+    """The outcome of one disc."""
+
+    copy_index: int  # 1-based
+    ok: bool
+    bin: Bin
+    drive: int | None = None
+    sha256: str | None = None  # of the content read back (or as reported by the robot)
+    label_file: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BurnResult:
+    """The outcome of a burn request."""
+
+    job_id: str
+    discs: tuple[DiscResult, ...]
+
+    @property
+    def good(self) -> int:
+        return sum(1 for d in self.discs if d.ok)
+
+    @property
+    def bad(self) -> int:
+        return sum(1 for d in self.discs if not d.ok)
