@@ -1,0 +1,111 @@
+"""Durable file placement: write to a temporary name, fsync, rename, fsync the directory.
+
+POSIX rename is atomic within one file system, so a reader (or a restart) sees either no file
+or the whole file; the directory fsync makes the new name itself survive a power cut.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+INCOMING = ".incoming"
+
+
+class OutOfSpace(OSError):
+    """No room left for a new file (C-STORE status 0xA700)."""
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    temp_path: Path
+    size: int
+    sha256: str
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_dirs(path: Path, root: Path) -> None:
+    """Create ``path`` (below ``root``) and fsync each parent whose entries changed."""
+    missing: list[Path] = []
+    p = path
+    while not p.exists() and p != root and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir()
+        except FileExistsError:
+            continue
+        fsync_dir(d.parent)
+
+
+def write_temp(root: Path, chunks: Iterable[bytes | memoryview]) -> WrittenFile:
+    """Write ``chunks`` to a new file under ``root/.incoming``, fsync'd, hashing as it goes.
+
+    On any error (ENOSPC included) the partial file is removed before the error propagates."""
+    incoming = root / INCOMING
+    incoming.mkdir(parents=True, exist_ok=True)
+    temp = incoming / f"{uuid.uuid4().hex}.part"
+    digest = hashlib.sha256()
+    size = 0
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    try:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            digest.update(view)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+                size += n
+        os.fsync(fd)
+    except OSError as exc:
+        os.close(fd)
+        temp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise OutOfSpace(exc.errno, f"no space left to store the instance: {exc.strerror}") from None
+        raise
+    except BaseException:
+        os.close(fd)
+        temp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return WrittenFile(temp, size, digest.hexdigest())
+
+
+def place(written: WrittenFile, final: Path, root: Path) -> None:
+    """Rename ``written`` to ``final`` (replacing any file there) and fsync its directory."""
+    make_dirs(final.parent, root)
+    os.replace(written.temp_path, final)
+    fsync_dir(final.parent)
+
+
+def clear_incoming(root: Path) -> int:
+    """Remove temporary files left by a killed process; returns how many."""
+    incoming = root / INCOMING
+    if not incoming.is_dir():
+        return 0
+    n = 0
+    for p in incoming.iterdir():
+        p.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
+def sha256_file(path: Path, bufsize: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(bufsize):
+            digest.update(chunk)
+    return digest.hexdigest()

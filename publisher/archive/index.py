@@ -1,0 +1,173 @@
+"""Filing instances in the SQL index with SQLAlchemy Core (one short transaction per instance).
+
+Rows are created get-or-create style: insert inside a savepoint and, when a concurrent
+association won the race (unique constraint), read the winner's row. Parent ids are cached per
+process because the hierarchy is only ever extended while the service runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from publisher.archive.metadata import InstanceMeta, normalise_name
+from publisher.db.models import Instance, Patient, Series, Study, utcnow
+
+PATIENT: Table = Patient.__table__  # type: ignore[assignment]
+STUDY: Table = Study.__table__  # type: ignore[assignment]
+SERIES: Table = Series.__table__  # type: ignore[assignment]
+INSTANCE: Table = Instance.__table__  # type: ignore[assignment]
+
+
+class ParentCache:
+    """uid -> row id for patients, studies and series; cleared when a row vanished."""
+
+    def __init__(self, limit: int = 20000) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[tuple[str, str], int] = {}
+        self._limit = limit
+
+    def get(self, key: tuple[str, str]) -> int | None:
+        return self._ids.get(key)
+
+    def put(self, key: tuple[str, str], value: int) -> None:
+        with self._lock:
+            if len(self._ids) >= self._limit:
+                self._ids.clear()
+            self._ids[key] = value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ids.clear()
+
+
+def _get_or_create(conn: Connection, table: Table, where: dict[str, Any], values: dict[str, Any]) -> int:
+    cond = [table.c[k] == v for k, v in where.items()]
+    found = conn.execute(select(table.c.id).where(*cond)).scalar()
+    if found is not None:
+        return int(found)
+    try:
+        with conn.begin_nested():
+            return int(conn.execute(insert(table).values(**where, **values)).inserted_primary_key[0])
+    except IntegrityError:
+        return int(conn.execute(select(table.c.id).where(*cond)).scalar_one())
+
+
+def file_instance(
+    conn: Connection,
+    meta: InstanceMeta,
+    *,
+    transfer_syntax_uid: str,
+    path: str,
+    size: int,
+    sha256: str,
+    calling_ae: str,
+    peer_address: str,
+    cache: ParentCache,
+) -> tuple[int, bool]:
+    """Insert (or update, for a replacement) the instance row and its parents.
+
+    Returns (instance id, replaced) inside the caller's transaction; the caller commits."""
+    now = utcnow()
+    pkey = ("patient", f"{meta.patient_id}\\{meta.issuer_of_patient_id}")
+    patient_fk = cache.get(pkey)
+    if patient_fk is None:
+        patient_fk = _get_or_create(
+            conn,
+            PATIENT,
+            {"patient_id": meta.patient_id, "issuer_of_patient_id": meta.issuer_of_patient_id},
+            {
+                "patient_name": meta.patient_name,
+                "patient_name_norm": normalise_name(meta.patient_name),
+                "patient_birth_date": meta.patient_birth_date,
+                "patient_sex": meta.patient_sex,
+                "other_patient_ids": meta.other_patient_ids,
+                "specific_character_set": meta.specific_character_set,
+                "created_at": now,
+            },
+        )
+        cache.put(pkey, patient_fk)
+    skey = ("study", meta.study_instance_uid)
+    study_fk = cache.get(skey)
+    if study_fk is None:
+        study_fk = _get_or_create(
+            conn,
+            STUDY,
+            {"study_instance_uid": meta.study_instance_uid},
+            {
+                "patient_fk": patient_fk,
+                "study_date": meta.study_date,
+                "study_time": meta.study_time,
+                "accession_number": meta.accession_number,
+                "study_id": meta.study_id,
+                "referring_physician_name": meta.referring_physician_name,
+                "study_description": meta.study_description,
+                "institution_name": meta.institution_name,
+                "specific_character_set": meta.specific_character_set,
+                "created_at": now,
+                "last_received_at": now,
+            },
+        )
+        cache.put(skey, study_fk)
+    rkey = ("series", meta.series_instance_uid)
+    series_fk = cache.get(rkey)
+    if series_fk is None:
+        series_fk = _get_or_create(
+            conn,
+            SERIES,
+            {"series_instance_uid": meta.series_instance_uid},
+            {
+                "study_fk": study_fk,
+                "modality": meta.modality,
+                "series_number": meta.series_number,
+                "series_description": meta.series_description,
+                "body_part_examined": meta.body_part_examined,
+                "series_date": meta.series_date,
+                "series_time": meta.series_time,
+                "created_at": now,
+                "last_received_at": now,
+            },
+        )
+        cache.put(rkey, series_fk)
+    values = {
+        "series_fk": series_fk,
+        "sop_class_uid": meta.sop_class_uid,
+        "instance_number": meta.instance_number,
+        "transfer_syntax_uid": transfer_syntax_uid,
+        "specific_character_set": meta.specific_character_set,
+        "path": path,
+        "size": size,
+        "sha256": sha256,
+        "received_at": now,
+        "calling_ae": calling_ae[:16],
+        "peer_address": peer_address[:64],
+        "record_keys": meta.record_keys,
+    }
+    existing = conn.execute(select(INSTANCE.c.id).where(INSTANCE.c.sop_instance_uid == meta.sop_instance_uid)).scalar()
+    if existing is not None:
+        conn.execute(update(INSTANCE).where(INSTANCE.c.id == existing).values(**values))
+        instance_id, replaced = int(existing), True
+    else:
+        instance_id = int(
+            conn.execute(insert(INSTANCE).values(sop_instance_uid=meta.sop_instance_uid, **values)).inserted_primary_key[0]
+        )
+        replaced = False
+    # Quiet-period detection (disc rules) reads these; one cheap update per instance.
+    conn.execute(update(SERIES).where(SERIES.c.id == series_fk).values(last_received_at=now))
+    conn.execute(update(STUDY).where(STUDY.c.id == study_fk).values(last_received_at=now))
+    return instance_id, replaced
+
+
+def find_instance(conn: Connection, sop_instance_uid: str) -> tuple[int, str, str] | None:
+    """(id, path, sha256) of a stored instance, or None."""
+    row = conn.execute(
+        select(INSTANCE.c.id, INSTANCE.c.path, INSTANCE.c.sha256).where(INSTANCE.c.sop_instance_uid == sop_instance_uid)
+    ).first()
+    return (int(row[0]), str(row[1]), str(row[2])) if row else None
+
+
+def remove_instance(conn: Connection, instance_id: int) -> None:
+    conn.execute(delete(INSTANCE).where(INSTANCE.c.id == instance_id))

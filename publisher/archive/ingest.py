@@ -1,0 +1,275 @@
+"""Filing one instance durably: the rules behind every C-STORE and ``publisher import``.
+
+A success is returned only after the file was written under a temporary name, fsync'd, renamed
+into its place, its directory fsync'd and its index row committed (DESIGN section 7). Every
+refusal carries the DIMSE status to answer (PS3.4 B.2.3, PS3.7 C.4.2.1.4) and leaves nothing
+behind: no partial file, no orphan row.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from enum import IntEnum
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+from pydicom import dcmread
+from pydicom.dataset import FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filereader import read_dataset
+from pydicom.filewriter import write_dataset, write_file_meta_info
+from pydicom.uid import UID
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from publisher import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from publisher.archive import durable, index, layout
+from publisher.archive.metadata import InstanceMeta, MissingAttribute, extract
+from publisher.archive.parse import MalformedDataset, read_header
+from publisher.config import DuplicatePolicy
+from publisher.db.session import Database
+
+log = logging.getLogger(__name__)
+
+
+class Status(IntEnum):
+    """C-STORE statuses we answer (PS3.4 Table B.2-1, PS3.7 Annex C)."""
+
+    SUCCESS = 0x0000
+    DUPLICATE_SOP_INSTANCE = 0x0111
+    INVALID_SOP_INSTANCE = 0x0117
+    OUT_OF_RESOURCES = 0xA700
+    DATASET_DOES_NOT_MATCH_SOP_CLASS = 0xA900
+    CANNOT_UNDERSTAND = 0xC000
+    MISSING_ATTRIBUTE = 0xC001
+    DATABASE_ERROR = 0xA701
+
+
+class Outcome(str):
+    STORED = "stored"
+    REPLACED = "replaced"
+    KEPT_EXISTING = "kept-existing"
+
+
+class StoreRefused(Exception):
+    """The instance was not stored; ``status`` is the DIMSE status to answer."""
+
+    def __init__(self, status: Status, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Stored:
+    sop_instance_uid: str
+    path: Path
+    outcome: str
+    meta: InstanceMeta
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Who sent an instance (kept in the index for the audit trail)."""
+
+    calling_ae: str = ""
+    peer_address: str = ""
+
+
+def file_meta_bytes(sop_class: str, sop_instance: str, transfer_syntax: str, source_ae: str) -> bytes:
+    """Preamble, ``DICM`` and the File Meta Information group (PS3.10 7.1)."""
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_instance)
+    meta.TransferSyntaxUID = UID(transfer_syntax)
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    if source_ae:
+        meta.SourceApplicationEntityTitle = source_ae[:16]
+    buf = DicomBytesIO()
+    buf.write(b"\0" * 128 + b"DICM")
+    write_file_meta_info(buf, meta, enforce_standard=True)
+    return buf.getvalue()
+
+
+class Archive:
+    """Instance files under ``root`` and their rows in ``db``."""
+
+    def __init__(
+        self,
+        root: Path,
+        db: Database,
+        *,
+        duplicate_policy: DuplicatePolicy = "keep-first",
+        min_free_bytes: int = 0,
+    ) -> None:
+        self.root = root
+        self.db = db
+        self.duplicate_policy = duplicate_policy
+        self.min_free_bytes = min_free_bytes
+        self.cache = index.ParentCache()
+        root.mkdir(parents=True, exist_ok=True)
+
+    # -- entry points -------------------------------------------------------------------------
+
+    def store_encoded(
+        self,
+        dataset: bytes | memoryview,
+        transfer_syntax: str,
+        *,
+        sop_class_uid: str | None = None,
+        sop_instance_uid: str | None = None,
+        provenance: Provenance = Provenance(),
+    ) -> Stored:
+        """File an encoded dataset (as received in a C-STORE, no file meta) byte for byte.
+
+        ``sop_class_uid``/``sop_instance_uid`` are the C-STORE command's Affected SOP Class and
+        Instance UIDs; the dataset must agree with them (PS3.4 B.2.3)."""
+        try:
+            header = read_header(dataset, transfer_syntax)
+            meta = extract(header)
+        except MalformedDataset as exc:
+            raise StoreRefused(Status.CANNOT_UNDERSTAND, str(exc)) from None
+        except MissingAttribute as exc:
+            raise StoreRefused(Status.MISSING_ATTRIBUTE, str(exc)) from None
+        if sop_class_uid and meta.sop_class_uid != sop_class_uid:
+            raise StoreRefused(
+                Status.DATASET_DOES_NOT_MATCH_SOP_CLASS,
+                f"dataset SOP Class UID {meta.sop_class_uid} differs from the request's {sop_class_uid}",
+            )
+        if sop_instance_uid and meta.sop_instance_uid != sop_instance_uid:
+            raise StoreRefused(
+                Status.INVALID_SOP_INSTANCE,
+                f"dataset SOP Instance UID {meta.sop_instance_uid} differs from the request's {sop_instance_uid}",
+            )
+        head = file_meta_bytes(meta.sop_class_uid, meta.sop_instance_uid, transfer_syntax, provenance.calling_ae)
+        return self._file(meta, transfer_syntax, (head, dataset), len(head) + len(dataset), provenance)
+
+    def store_file(self, path: Path, provenance: Provenance = Provenance(calling_ae="IMPORT")) -> Stored:
+        """File a DICOM file from disk (``publisher import``), keeping its dataset bytes as they are."""
+        try:
+            with open(path, "rb") as f:
+                encoded, ts = _dataset_bytes(f)
+        except (OSError, ValueError, EOFError) as exc:
+            raise StoreRefused(Status.CANNOT_UNDERSTAND, f"{path}: not a DICOM file ({exc})") from None
+        return self.store_encoded(encoded, ts, provenance=provenance)
+
+    # -- the durable path ---------------------------------------------------------------------
+
+    def _file(
+        self,
+        meta: InstanceMeta,
+        transfer_syntax: str,
+        chunks: tuple[bytes, bytes | memoryview],
+        size: int,
+        provenance: Provenance,
+    ) -> Stored:
+        rel = layout.instance_path(
+            meta.patient_id, meta.issuer_of_patient_id, meta.study_instance_uid, meta.series_instance_uid, meta.sop_instance_uid
+        )
+        final = self.root / rel
+        with self.db.engine.connect() as conn:
+            existing = index.find_instance(conn, meta.sop_instance_uid)
+        if existing is not None:
+            if self.duplicate_policy == "keep-first" and (self.root / existing[1]).exists():
+                log.info("duplicate %s: keeping the stored copy", meta.sop_instance_uid)
+                return Stored(meta.sop_instance_uid, self.root / existing[1], Outcome.KEPT_EXISTING, meta)
+            if self.duplicate_policy == "reject":
+                raise StoreRefused(Status.DUPLICATE_SOP_INSTANCE, f"SOP Instance {meta.sop_instance_uid} is already stored")
+        self._check_space(size)
+        try:
+            written = durable.write_temp(self.root, chunks)
+        except durable.OutOfSpace as exc:
+            raise StoreRefused(Status.OUT_OF_RESOURCES, str(exc)) from None
+        except OSError as exc:
+            raise StoreRefused(Status.OUT_OF_RESOURCES, f"cannot write to the archive: {exc}") from None
+        # The new file is durable from here on: only now may it take the old one's place.
+        try:
+            durable.place(written, final, self.root)
+        except OSError as exc:
+            written.temp_path.unlink(missing_ok=True)
+            raise StoreRefused(Status.OUT_OF_RESOURCES, f"cannot place the file: {exc}") from None
+        try:
+            replaced = self._commit(meta, transfer_syntax, str(rel), written, provenance)
+        except SQLAlchemyError as exc:
+            if existing is None or existing[1] != str(rel):
+                final.unlink(missing_ok=True)  # no row points at it: leave nothing behind
+            log.error("index commit failed for %s: %s", meta.sop_instance_uid, exc)
+            raise StoreRefused(Status.DATABASE_ERROR, f"index update failed: {exc.__class__.__name__}") from None
+        if existing is not None and existing[1] != str(rel):
+            (self.root / existing[1]).unlink(missing_ok=True)  # replaced under a new hierarchy
+        return Stored(meta.sop_instance_uid, final, Outcome.REPLACED if replaced else Outcome.STORED, meta)
+
+    def _commit(self, meta: InstanceMeta, ts: str, rel: str, written: durable.WrittenFile, prov: Provenance) -> bool:
+        for attempt in (1, 2):
+            try:
+                with self.db.engine.begin() as conn:
+                    _, replaced = index.file_instance(
+                        conn,
+                        meta,
+                        transfer_syntax_uid=ts,
+                        path=rel,
+                        size=written.size,
+                        sha256=written.sha256,
+                        calling_ae=prov.calling_ae,
+                        peer_address=prov.peer_address,
+                        cache=self.cache,
+                    )
+                return replaced
+            except IntegrityError:
+                # A cached parent id vanished (retention, restore) or a race: retry uncached.
+                self.cache.clear()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _check_space(self, size: int) -> None:
+        if not self.min_free_bytes:
+            return
+        free = shutil.disk_usage(self.root).free
+        if free - size < self.min_free_bytes:
+            raise StoreRefused(
+                Status.OUT_OF_RESOURCES,
+                f"archive disk almost full: {free // 2**20} MiB free, {self.min_free_bytes // 2**20} MiB kept in reserve",
+            )
+
+
+def _dataset_bytes(f: BinaryIO) -> tuple[bytes, str]:
+    """The encoded dataset after the file meta, and its transfer syntax."""
+    preamble = f.read(132)
+    if len(preamble) == 132 and preamble[128:] == b"DICM":
+        data = preamble + f.read()
+        end = _meta_end(data)
+        meta = read_dataset(BytesIO(data[132:end]), is_implicit_VR=False, is_little_endian=True)
+        if "TransferSyntaxUID" not in meta:
+            raise ValueError("file meta information has no Transfer Syntax UID")
+        return data[end:], str(meta.TransferSyntaxUID)
+    # A bare dataset without PS3.10 header: let pydicom detect the encoding, then re-encode it.
+    f.seek(0)
+    ds = dcmread(f, force=True)
+    implicit = ds.original_encoding[0] if ds.original_encoding[0] is not None else True
+    buf = DicomBytesIO()
+    buf.is_little_endian = True
+    buf.is_implicit_VR = bool(implicit)
+    write_dataset(buf, ds)
+    return buf.getvalue(), "1.2.840.10008.1.2" if implicit else "1.2.840.10008.1.2.1"
+
+
+def _meta_end(data: bytes) -> int:
+    """Offset of the first byte after group 0002 (explicit VR little endian, PS3.10 7.1)."""
+    pos = 132
+    while pos + 8 <= len(data):
+        group = int.from_bytes(data[pos : pos + 2], "little")
+        if group != 0x0002:
+            return pos
+        vr = data[pos + 4 : pos + 6]
+        if vr in (b"OB", b"OW", b"UN", b"SQ", b"UT", b"UC", b"UR"):
+            length = int.from_bytes(data[pos + 8 : pos + 12], "little")
+            pos += 12 + length
+        else:
+            length = int.from_bytes(data[pos + 6 : pos + 8], "little")
+            pos += 8 + length
+    return pos

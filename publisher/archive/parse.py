@@ -1,0 +1,170 @@
+"""Reading what the index needs from an encoded dataset without decoding pixel data.
+
+Incoming data is never fully decoded (DESIGN section 7): the element stream is walked once to
+prove it is complete (every length lands inside the buffer, every undefined-length item and
+sequence is closed, PS3.5 7.1 and 7.5), then only the header up to Pixel Data is parsed.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from io import BytesIO
+
+from pydicom.dataset import Dataset
+from pydicom.filereader import read_dataset
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
+
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_UNDEFINED = 0xFFFFFFFF
+
+
+class MalformedDataset(ValueError):
+    """The encoded dataset cannot be understood (C-STORE status 0xC000 family)."""
+
+
+@dataclass(frozen=True)
+class Encoding:
+    implicit_vr: bool
+    little_endian: bool
+    deflated: bool
+
+    @classmethod
+    def of(cls, transfer_syntax: str) -> "Encoding":
+        """PS3.5 Annex A: implicit VR LE, explicit VR BE, deflated, everything else explicit VR LE."""
+        return cls(
+            implicit_vr=transfer_syntax == ImplicitVRLittleEndian,
+            little_endian=transfer_syntax != ExplicitVRBigEndian,
+            deflated=transfer_syntax == DeflatedExplicitVRLittleEndian,
+        )
+
+
+def inflate(data: bytes) -> bytes:
+    """Deflated Explicit VR Little Endian (PS3.5 A.5) is a raw RFC 1951 stream."""
+    try:
+        d = zlib.decompressobj(-zlib.MAX_WBITS)
+        out = d.decompress(data) + d.flush()
+    except zlib.error as exc:
+        raise MalformedDataset(f"deflated dataset does not inflate: {exc}") from None
+    if not d.eof:
+        raise MalformedDataset("deflated dataset is truncated")
+    return out
+
+
+def check_complete(buf: bytes | memoryview, enc: Encoding, start: int = 0) -> None:
+    """Walk every element of the dataset in ``buf`` and raise :class:`MalformedDataset` unless
+    it ends exactly at an element boundary with every nested item closed."""
+    end = _walk(memoryview(buf), start, len(buf), enc, top=True)
+    if end != len(buf):
+        raise MalformedDataset(f"dataset ends inside an element at byte {end}")
+
+
+def _walk(buf: memoryview, pos: int, end: int, enc: Encoding, top: bool = False) -> int:
+    """Walk elements from ``pos`` until ``end`` (defined length) or an item delimiter."""
+    e = "<" if enc.little_endian else ">"
+    n = len(buf)
+    while pos < end:
+        if pos + 8 > n:
+            raise MalformedDataset(f"truncated element header at byte {pos}")
+        group, elem = struct.unpack_from(e + "HH", buf, pos)
+        tag = group << 16 | elem
+        if tag == _ITEM_END:
+            return pos + 8
+        if tag in (_ITEM, _SEQ_END):
+            raise MalformedDataset(f"unexpected delimiter ({group:04X},{elem:04X}) at byte {pos}")
+        if enc.implicit_vr or group == 0xFFFE:
+            (length,) = struct.unpack_from(e + "L", buf, pos + 4)
+            vr = b"SQ" if length == _UNDEFINED else b""
+            pos += 8
+        else:
+            vr = bytes(buf[pos + 4 : pos + 6])
+            if not vr.isalpha() or not vr.isupper():
+                raise MalformedDataset(f"invalid VR {vr!r} at byte {pos}")
+            if vr in _LONG_VRS:
+                if pos + 12 > n:
+                    raise MalformedDataset(f"truncated element header at byte {pos}")
+                (length,) = struct.unpack_from(e + "L", buf, pos + 8)
+                pos += 12
+            else:
+                (length,) = struct.unpack_from(e + "H", buf, pos + 6)
+                pos += 8
+        if length == _UNDEFINED:
+            if vr == b"UN":  # an implicit VR LE sequence inside explicit VR (PS3.5 6.2.2)
+                pos = _walk_undefined(buf, pos, Encoding(True, True, False), items=True)
+            else:
+                pos = _walk_undefined(buf, pos, enc, items=vr == b"SQ")
+        else:
+            if pos + length > n:
+                raise MalformedDataset(
+                    f"element ({group:04X},{elem:04X}) of {length} bytes runs past the end ({n - pos} left)"
+                )
+            if vr == b"SQ":
+                _walk_items(buf, pos, pos + length, enc)
+            pos += length
+    return pos
+
+
+def _walk_items(buf: memoryview, pos: int, end: int, enc: Encoding) -> None:
+    e = "<" if enc.little_endian else ">"
+    while pos < end:
+        tag_g, tag_e, length = struct.unpack_from(e + "HHL", buf, pos)
+        if (tag_g << 16 | tag_e) != _ITEM:
+            raise MalformedDataset(f"expected an item in a sequence at byte {pos}")
+        pos += 8
+        if length == _UNDEFINED:
+            pos = _walk(buf, pos, len(buf), enc)
+        else:
+            _walk(buf, pos, pos + length, enc)
+            pos += length
+
+
+def _walk_undefined(buf: memoryview, pos: int, enc: Encoding, items: bool) -> int:
+    """A sequence (``items``: its items hold elements) or encapsulated pixel data (items are
+    opaque fragments, PS3.5 A.4) of undefined length: items up to the delimiter."""
+    e = "<" if enc.little_endian else ">"
+    n = len(buf)
+    while True:
+        if pos + 8 > n:
+            raise MalformedDataset("undefined-length element is not closed (missing sequence delimiter)")
+        g, el, length = struct.unpack_from(e + "HHL", buf, pos)
+        tag = g << 16 | el
+        pos += 8
+        if tag == _SEQ_END:
+            return pos
+        if tag != _ITEM:
+            raise MalformedDataset(f"expected an item or delimiter at byte {pos - 8}")
+        if length == _UNDEFINED:
+            pos = _walk(buf, pos, n, enc)
+            continue
+        if pos + length > n:
+            raise MalformedDataset(f"item of {length} bytes runs past the end")
+        if items and length:
+            _walk(buf, pos, pos + length, enc)
+        pos += length
+
+
+def _at_pixel_data(tag: int, vr: str | None, length: int) -> bool:
+    return tag in (0x7FE00010, 0x7FE00008, 0x7FE00009)
+
+
+def read_header(data: bytes | memoryview, transfer_syntax: str) -> Dataset:
+    """The dataset's elements before Pixel Data, values decoded lazily by pydicom.
+
+    Raises :class:`MalformedDataset` when the stream is incomplete or cannot be parsed."""
+    enc = Encoding.of(transfer_syntax)
+    raw = inflate(bytes(data)) if enc.deflated else data
+    check_complete(raw, enc)
+    try:
+        ds = read_dataset(
+            BytesIO(raw),
+            enc.implicit_vr,
+            enc.little_endian,
+            stop_when=_at_pixel_data,
+            defer_size=8192,
+        )
+    except Exception as exc:  # pydicom raises several types for bad encodings
+        raise MalformedDataset(f"cannot parse dataset: {exc}") from None
+    ds.set_original_encoding(enc.implicit_vr, enc.little_endian)
+    return ds

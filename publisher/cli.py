@@ -1,0 +1,161 @@
+"""``publisher`` command line: serve, db, import, archive."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from publisher import __version__
+from publisher.config import ConfigError, Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(args.config)
+    except ConfigError as exc:
+        sys.exit(f"configuration error: {exc}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from publisher.service import Service
+    from publisher.web.app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    service = Service(settings)
+    service.prepare()
+    if settings.load_samples:
+        n = service.load_samples_if_empty()
+        if n:
+            print(f"Loaded {n} sample instances into the empty archive.", flush=True)
+    service.start_dicom()
+    d = settings.dicom
+    print(f"DICOM: AE title {d.ae_title} listening on {d.bind}:{d.port}", flush=True)
+    print(f"HTTP:  http://{settings.http_host}:{settings.http_port}/", flush=True)
+    print(f"Data:  {settings.data_dir.resolve()} (database {service.db.engine.url.render_as_string(hide_password=True)})", flush=True)
+    app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port)
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    finally:
+        service.stop()
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from publisher.db import migrate
+    from publisher.db.session import Database
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    migrate.upgrade(db.engine, args.revision)
+    print(f"database at revision {migrate.current_revision(db.engine)}")
+    return 0
+
+
+def _walk(paths: Sequence[Path]) -> Iterator[Path]:
+    for p in paths:
+        if p.is_dir():
+            for root, _dirs, files in os.walk(p):
+                for name in sorted(files):
+                    if name != "DICOMDIR":
+                        yield Path(root) / name
+        else:
+            yield p
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from publisher.archive.ingest import Provenance, StoreRefused
+    from publisher.service import Service
+
+    service = Service(_settings(args))
+    service.prepare()
+    files = list(_walk(args.paths))
+    counts: dict[str, int] = {}
+    failures: list[str] = []
+    with tqdm(total=len(files), unit="file", desc="import", disable=args.quiet) as bar:
+        for f in files:
+            try:
+                outcome = service.archive.store_file(f, Provenance("IMPORT")).outcome
+                counts[outcome] = counts.get(outcome, 0) + 1
+            except StoreRefused as exc:
+                failures.append(f"{f}: {exc.reason}")
+            bar.update(1)
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "nothing stored"
+    print(f"{summary}; {len(failures)} refused")
+    for line in failures[:50]:
+        print(f"  refused {line}", file=sys.stderr)
+    service.stop()
+    return 1 if failures else 0
+
+
+def cmd_archive_check(args: argparse.Namespace) -> int:
+    from publisher.archive.check import check
+    from publisher.service import Service
+
+    service = Service(_settings(args))
+    service.prepare()
+    report = check(service.archive, verify_hashes=args.verify, repair=args.repair)
+    print(f"{report.rows} index rows, {report.files} files")
+    for label, items in (
+        ("missing file", report.missing_files),
+        ("size differs", report.size_mismatch),
+        ("hash differs", report.hash_mismatch),
+        ("file not in index", report.orphan_files),
+        ("could not repair", report.unrepairable),
+    ):
+        for item in items:
+            print(f"  {label}: {item}")
+    if args.repair:
+        print(f"repaired {report.repaired}")
+    service.stop()
+    return 0 if report.clean or (args.repair and not report.unrepairable) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="publisher", description="DICOM disc publisher")
+    parser.add_argument("--version", action="version", version=f"publisher {__version__}")
+    parser.add_argument("--config", type=Path, help="TOML file overriding config/publisher.toml")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the DICOM server and the web app in the foreground")
+    p.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    p = db.add_parser("upgrade", help="migrate the schema to the newest revision")
+    p.add_argument("revision", nargs="?", default="head")
+    p.set_defaults(func=cmd_db_upgrade)
+
+    p = sub.add_parser("import", help="file DICOM files or folders into the archive")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import)
+
+    arch = sub.add_parser("archive", help="archive maintenance").add_subparsers(dest="archive_command", required=True)
+    p = arch.add_parser("check", help="reconcile files and index rows")
+    p.add_argument("--verify", action="store_true", help="also compare every file's SHA-256")
+    p.add_argument("--repair", action="store_true", help="re-file orphan files, drop rows of lost files")
+    p.set_defaults(func=cmd_archive_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

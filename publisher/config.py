@@ -1,0 +1,212 @@
+"""Typed settings: ``config/publisher.toml`` defaults, then a ``--config`` file, then environment.
+
+Every value has an embedded default so the service runs with no file at all. The environment
+variables in :data:`ENVIRONMENT` override files, so tests and scripts can run several instances
+side by side (each with its own data directory, database and ports).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+DuplicatePolicy = Literal["keep-first", "replace", "reject"]
+DUPLICATE_POLICIES: tuple[str, ...] = ("keep-first", "replace", "reject")
+
+#: The packaged defaults, found beside the source tree (``config/publisher.toml``).
+DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / "publisher.toml"
+
+
+class ConfigError(ValueError):
+    """A setting is missing, of the wrong type or out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class AllowedCaller:
+    """A calling AE title allowed to associate, optionally only from one host address."""
+
+    ae_title: str
+    host: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteAE:
+    """A peer we connect to (C-MOVE destination, remote PACS, forward target)."""
+
+    ae_title: str
+    host: str
+    port: int
+    tls: bool = False
+
+
+@dataclass(frozen=True)
+class DicomSettings:
+    """Our DICOM application entity (PS3.8 association control, PS3.7 DIMSE timeouts)."""
+
+    ae_title: str = "DISCPUB"
+    bind: str = "0.0.0.0"
+    port: int = 11112
+    promiscuous: bool = False
+    allowed_callers: tuple[AllowedCaller, ...] = ()
+    max_associations: int = 16
+    acse_timeout: float = 30.0
+    dimse_timeout: float = 60.0
+    network_timeout: float = 60.0
+    max_pdu_size: int = 262144
+    duplicate_policy: DuplicatePolicy = "keep-first"
+    private_sop_classes: tuple[str, ...] = ()
+    min_free_bytes: int = 64 * 1024 * 1024
+    remotes: tuple[RemoteAE, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads at start."""
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    archive_dir: Path | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    log_level: str = "INFO"
+    load_samples: bool = True
+    robot: str = "simulator"
+    dicom: DicomSettings = field(default_factory=DicomSettings)
+
+    @property
+    def archive_root(self) -> Path:
+        """Where instance files live (``<data_dir>/archive`` unless set)."""
+        return self.archive_dir or self.data_dir / "archive"
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL; SQLite in the data directory by default."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'publisher.db').resolve()}"
+
+
+#: Environment variable -> (section or "", key). "" is the top-level [service] table.
+ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "PUBLISHER_DATA_DIR": ("", "data_dir"),
+    "PUBLISHER_DATABASE_URL": ("", "database_url"),
+    "PUBLISHER_ARCHIVE_DIR": ("", "archive_dir"),
+    "PUBLISHER_HTTP_HOST": ("", "http_host"),
+    "PUBLISHER_HTTP_PORT": ("", "http_port"),
+    "PUBLISHER_LOG_LEVEL": ("", "log_level"),
+    "PUBLISHER_LOAD_SAMPLES": ("", "load_samples"),
+    "PUBLISHER_ROBOT": ("", "robot"),
+    "PUBLISHER_AE_TITLE": ("dicom", "ae_title"),
+    "PUBLISHER_DICOM_BIND": ("dicom", "bind"),
+    "PUBLISHER_DICOM_PORT": ("dicom", "port"),
+    "PUBLISHER_PROMISCUOUS": ("dicom", "promiscuous"),
+    "PUBLISHER_MAX_ASSOCIATIONS": ("dicom", "max_associations"),
+    "PUBLISHER_MAX_PDU_SIZE": ("dicom", "max_pdu_size"),
+    "PUBLISHER_DUPLICATE_POLICY": ("dicom", "duplicate_policy"),
+    "PUBLISHER_MIN_FREE_BYTES": ("dicom", "min_free_bytes"),
+}
+
+
+def _coerce(name: str, value: Any, target: Any) -> Any:
+    """Convert ``value`` (from TOML or the environment) to the type of the default ``target``."""
+    try:
+        if isinstance(target, bool):
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if isinstance(target, int):
+            return int(value)
+        if isinstance(target, float):
+            return float(value)
+        if isinstance(target, Path) or name in ("archive_dir",):
+            return Path(value).expanduser() if value not in (None, "") else None
+        if isinstance(target, str):
+            return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: cannot use {value!r} ({exc})") from None
+    return value
+
+
+def _apply(obj: Any, values: Mapping[str, Any], prefix: str) -> Any:
+    """A copy of dataclass ``obj`` with ``values`` applied; unknown keys are errors."""
+    known = {f.name: f for f in fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"unknown setting {name!r}")
+        current = getattr(obj, key)
+        if key == "allowed_callers":
+            changes[key] = tuple(_caller(name, v) for v in value)
+        elif key == "remotes":
+            changes[key] = tuple(_remote(name, v) for v in value)
+        elif key in ("private_sop_classes",):
+            changes[key] = tuple(str(v) for v in value)
+        elif key == "dicom":
+            changes[key] = _apply(current, value, "dicom.")
+        else:
+            changes[key] = _coerce(name, value, current if current is not None else Path())
+    return replace(obj, **changes)
+
+
+def _caller(name: str, value: Any) -> AllowedCaller:
+    if isinstance(value, str):
+        return AllowedCaller(value)
+    if isinstance(value, Mapping) and "ae_title" in value:
+        return AllowedCaller(str(value["ae_title"]), value.get("host") or None)
+    raise ConfigError(f"{name}: each entry needs ae_title (and optionally host), got {value!r}")
+
+
+def _remote(name: str, value: Any) -> RemoteAE:
+    try:
+        return RemoteAE(str(value["ae_title"]), str(value["host"]), int(value["port"]), bool(value.get("tls", False)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: each remote needs ae_title, host and port ({exc})") from None
+
+
+def _validate(s: Settings) -> Settings:
+    d = s.dicom
+    if not 1 <= len(d.ae_title) <= 16 or "\\" in d.ae_title or d.ae_title.strip() != d.ae_title:
+        raise ConfigError(f"dicom.ae_title {d.ae_title!r}: 1-16 characters, no backslash or padding (PS3.5 AE)")
+    if d.duplicate_policy not in DUPLICATE_POLICIES:
+        raise ConfigError(f"dicom.duplicate_policy {d.duplicate_policy!r}: one of {', '.join(DUPLICATE_POLICIES)}")
+    for port_name, port in (("dicom.port", d.port), ("http_port", s.http_port)):
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"{port_name} {port}: not a TCP port")
+    if d.max_associations < 1:
+        raise ConfigError("dicom.max_associations must be at least 1")
+    return s
+
+
+def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Embedded defaults <- ``config/publisher.toml`` <- ``config_file`` <- environment."""
+    env = os.environ if environ is None else environ
+    settings = Settings()
+    files = [DEFAULT_CONFIG_FILE] if DEFAULT_CONFIG_FILE.exists() else []
+    if config_file is None and env.get("PUBLISHER_CONFIG"):
+        config_file = Path(env["PUBLISHER_CONFIG"])
+    if config_file is not None:
+        if not config_file.exists():
+            raise ConfigError(f"configuration file {config_file} does not exist")
+        files.append(config_file)
+    for path in files:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        top = dict(data.pop("service", {}))
+        if "dicom" in data:
+            top["dicom"] = data.pop("dicom")
+        for section in data:
+            if section not in ("robot", "labels", "media", "rules"):
+                raise ConfigError(f"{path}: unknown section [{section}]")
+        settings = _apply(settings, top, "")
+    for var, (section, key) in ENVIRONMENT.items():
+        if var in env and env[var] != "":
+            settings = _apply(settings, {section: {key: env[var]}} if section else {key: env[var]}, "")
+    return _validate(settings)

@@ -1,0 +1,1 @@
+"""The SQL index: models, engine/session set-up and Alembic migrations."""

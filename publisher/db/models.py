@@ -1,0 +1,146 @@
+"""The index: SQLAlchemy 2 typed models of the DICOM information model (PS3.3 A.1.2).
+
+Patient -> Study -> Series -> Instance, carrying every attribute the C-FIND SCP returns (see
+``../shared/seeds/000_*.txt``), plus where each instance's file is and how it arrived. Names are
+stored decoded (Python ``str``) whatever Specific Character Set they came in, and a
+case-folded copy (``*_norm``) serves wildcard searches the same way on every database.
+Counts (Number of Study Related Instances ...) are computed by SQL, never stored twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+UID = String(64)  # PS3.5 UI: at most 64 characters
+LO = String(64)
+PN = String(324)  # PS3.5 PN: 64 chars per component group, three groups, separators
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now: stored identically by SQLite, PostgreSQL and MariaDB."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Patient(Base):
+    """One patient, identified by Patient ID within its Issuer of Patient ID."""
+
+    __tablename__ = "patient"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "issuer_of_patient_id", name="uq_patient_id_issuer"),
+        Index("ix_patient_name_norm", "patient_name_norm"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(LO)
+    issuer_of_patient_id: Mapped[str] = mapped_column(LO, default="")
+    patient_name: Mapped[str] = mapped_column(PN, default="")
+    patient_name_norm: Mapped[str] = mapped_column(PN, default="")
+    patient_birth_date: Mapped[str] = mapped_column(String(8), default="")
+    patient_sex: Mapped[str] = mapped_column(String(16), default="")
+    other_patient_ids: Mapped[str] = mapped_column(String(1024), default="")
+    specific_character_set: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    studies: Mapped[list[Study]] = relationship(back_populates="patient")
+
+
+class Study(Base):
+    """A study (General Study module, PS3.3 C.7.2.1)."""
+
+    __tablename__ = "study"
+    __table_args__ = (
+        Index("ix_study_date", "study_date"),
+        Index("ix_study_accession", "accession_number"),
+        Index("ix_study_patient", "patient_fk"),
+        Index("ix_study_last_received", "last_received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_fk: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    study_instance_uid: Mapped[str] = mapped_column(UID, unique=True)
+    study_date: Mapped[str] = mapped_column(String(8), default="")
+    study_time: Mapped[str] = mapped_column(String(16), default="")
+    accession_number: Mapped[str] = mapped_column(String(16), default="")
+    study_id: Mapped[str] = mapped_column(String(16), default="")
+    referring_physician_name: Mapped[str] = mapped_column(PN, default="")
+    study_description: Mapped[str] = mapped_column(LO, default="")
+    institution_name: Mapped[str] = mapped_column(LO, default="")
+    specific_character_set: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    patient: Mapped[Patient] = relationship(back_populates="studies")
+    series: Mapped[list[Series]] = relationship(back_populates="study")
+
+
+class Series(Base):
+    """A series (General Series module, PS3.3 C.7.3.1)."""
+
+    __tablename__ = "series"
+    __table_args__ = (
+        Index("ix_series_study", "study_fk"),
+        Index("ix_series_modality", "modality"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_fk: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
+    series_instance_uid: Mapped[str] = mapped_column(UID, unique=True)
+    modality: Mapped[str] = mapped_column(String(16), default="")
+    series_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    series_description: Mapped[str] = mapped_column(LO, default="")
+    body_part_examined: Mapped[str] = mapped_column(String(16), default="")
+    series_date: Mapped[str] = mapped_column(String(8), default="")
+    series_time: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    study: Mapped[Study] = relationship(back_populates="series")
+    instances: Mapped[list[Instance]] = relationship(back_populates="series")
+
+
+class Instance(Base):
+    """One stored SOP instance and its file (PS3.10 file in the archive)."""
+
+    __tablename__ = "instance"
+    __table_args__ = (
+        Index("ix_instance_series_number", "series_fk", "instance_number"),
+        Index("ix_instance_sop_class", "sop_class_uid"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_fk: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    sop_instance_uid: Mapped[str] = mapped_column(UID, unique=True)
+    sop_class_uid: Mapped[str] = mapped_column(UID)
+    instance_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    transfer_syntax_uid: Mapped[str] = mapped_column(UID)
+    specific_character_set: Mapped[str] = mapped_column(String(128), default="")
+    path: Mapped[str] = mapped_column(String(512))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    calling_ae: Mapped[str] = mapped_column(String(16), default="")
+    peer_address: Mapped[str] = mapped_column(String(64), default="")
+    record_keys: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    series: Mapped[Series] = relationship(back_populates="instances")
+
+
+class AuditEvent(Base):
+    """Every operation worth remembering: who did what to which data (DESIGN section 7)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,1 @@
+"""DICOM network application entities: storage SCP, verification, storage commitment."""

@@ -1,0 +1,53 @@
+"""Our application entity as a server: contexts, association control and service handlers.
+
+Handlers are bound to pynetdicom events (``evt.EVT_C_STORE`` ...), one per DIMSE service.
+"""
+
+from __future__ import annotations
+
+from pynetdicom import AE, evt
+from pynetdicom.transport import ThreadedAssociationServer
+
+from publisher.archive.ingest import Archive
+from publisher.config import DicomSettings
+from publisher.db.session import Database
+from publisher.dicom.access import AccessPolicy
+from publisher.dicom.commitment import CommitmentHandler
+from publisher.dicom.sop_classes import (
+    STORAGE_COMMITMENT_PUSH,
+    VERIFICATION,
+    storage_sop_class_uids,
+    transfer_syntax_uids,
+)
+from publisher.dicom.storage_scp import StorageHandler, handle_echo
+
+
+def build_ae(settings: DicomSettings) -> AE:
+    """An AE accepting every storage SOP class in every listed transfer syntax."""
+    ae = AE(ae_title=settings.ae_title)
+    ae.maximum_associations = settings.max_associations
+    ae.acse_timeout = settings.acse_timeout
+    ae.dimse_timeout = settings.dimse_timeout
+    ae.network_timeout = settings.network_timeout
+    ae.maximum_pdu_size = settings.max_pdu_size
+    syntaxes = transfer_syntax_uids()
+    for uid in storage_sop_class_uids(settings.private_sop_classes):
+        ae.add_supported_context(uid, syntaxes)
+    ae.add_supported_context(VERIFICATION, syntaxes[:3])
+    ae.add_supported_context(STORAGE_COMMITMENT_PUSH, syntaxes[:3])
+    return ae
+
+
+def start_server(settings: DicomSettings, archive: Archive, db: Database) -> ThreadedAssociationServer:
+    """Listen on ``settings.bind:settings.port`` in background threads; ``.shutdown()`` stops."""
+    ae = build_ae(settings)
+    policy = AccessPolicy(settings.ae_title, settings.promiscuous, settings.allowed_callers)
+    handlers = [
+        (evt.EVT_REQUESTED, policy.on_requested),
+        (evt.EVT_C_ECHO, handle_echo),
+        (evt.EVT_C_STORE, StorageHandler(archive)),
+        (evt.EVT_N_ACTION, CommitmentHandler(db, archive.root, settings.ae_title, lambda: settings.remotes)),
+    ]
+    server = ae.start_server((settings.bind, settings.port), block=False, evt_handlers=handlers)
+    assert server is not None
+    return server

@@ -1,0 +1,74 @@
+"""The running service's parts, wired from settings: database, archive, DICOM server."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from pynetdicom.transport import ThreadedAssociationServer
+from sqlalchemy import func, select
+
+from publisher import samples
+from publisher.archive import durable
+from publisher.archive.ingest import Archive, Provenance, StoreRefused
+from publisher.config import Settings
+from publisher.db import migrate
+from publisher.db.models import Instance
+from publisher.db.session import Database
+from publisher.dicom.server import start_server
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    settings: Settings
+    db: Database = field(init=False)
+    archive: Archive = field(init=False)
+    server: ThreadedAssociationServer | None = None
+
+    def __post_init__(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.settings.db_url)
+        self.archive = Archive(
+            self.settings.archive_root,
+            self.db,
+            duplicate_policy=self.settings.dicom.duplicate_policy,
+            min_free_bytes=self.settings.dicom.min_free_bytes,
+        )
+
+    def prepare(self) -> None:
+        """Migrate the schema and clear temporary files a killed process left behind."""
+        migrate.upgrade(self.db.engine)
+        left = durable.clear_incoming(self.archive.root)
+        if left:
+            log.info("removed %d partial file(s) left by an interrupted transfer", left)
+
+    def instance_count(self) -> int:
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count(Instance.id))) or 0)
+
+    def load_samples_if_empty(self) -> int:
+        """Generated demo studies into an empty archive; returns how many instances were filed."""
+        if self.instance_count():
+            return 0
+        n = 0
+        folder = self.settings.data_dir / "samples"
+        for study in samples.demo_studies():
+            for path in samples.write_study(study, folder / study.key):
+                try:
+                    self.archive.store_file(path, Provenance("SAMPLES"))
+                    n += 1
+                except StoreRefused as exc:
+                    log.error("sample %s not stored: %s", path.name, exc.reason)
+        return n
+
+    def start_dicom(self) -> ThreadedAssociationServer:
+        self.server = start_server(self.settings.dicom, self.archive, self.db)
+        return self.server
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server = None
+        self.db.dispose()

@@ -1,0 +1,1 @@
+"""HTTP side: FastAPI app with JSON API and operator pages."""
