@@ -1,0 +1,13 @@
+"""Disc labels: a PDF and a printer raster from a template and plain :class:`LabelContent`.
+
+>>> from publisher.labels import LabelContent, Patient, load_template, render_pdf
+"""
+from publisher.labels.content import LabelContent, Patient, PdiContent, format_person_name
+from publisher.labels.fonts import FontNotFound
+from publisher.labels.pdf import render_pdf
+from publisher.labels.raster import render_image, render_png
+from publisher.labels.template import LabelTemplate, load_template, template_from_dict
+
+__all__ = ["FontNotFound", "LabelContent", "LabelTemplate", "Patient", "PdiContent",
+           "format_person_name", "load_template", "render_image", "render_pdf", "render_png",
+           "template_from_dict"]
