@@ -1,0 +1,183 @@
+"""Mastering: from a selection of instances to finished volumes (images or folders).
+
+The composer (plan, file-set, DICOMDIR, PDI, viewer hook) is separate from the writer
+(:mod:`publisher.media.iso`), as in dcm4chee-cdw; this module wires them for the CLI and jobs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shutil
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import pydicom
+
+from publisher.media import dicomdir, fileset, pdi
+from publisher.media.iso import write_folder, write_image
+from publisher.media.model import DiscContent, DiscFile, MediaError, MediaInstance, MediaType, Progress, Volume
+from publisher.media.plan import plan_volumes
+from publisher.media.profile import MediaProfile, needs_transcode, profile_for, transcode
+from publisher.media.rejection import is_rejection_note, rejected_uids
+from publisher.media.scan import sha256_file
+
+#: ``viewer(content, dest_root) -> paths written under dest_root``; the first path is the start
+#: page. Optional attributes ``name`` and ``version`` are shown in README.TXT.
+Viewer = Callable[[DiscContent, Path], list[Path]]
+
+_RESERVED_ROOT = {"DICOMDIR", "README.TXT", "INDEX.HTM", "AUTORUN.INF"}
+_RESERVED_DIRS = {fileset.DICOM_FOLDER, pdi.PDI_FOLDER}
+
+
+def exclude_rejected(instances: Sequence[MediaInstance], rejected: Collection[str] = ()) -> list[MediaInstance]:
+    """``instances`` without rejected instances and without the rejection notes (IHE IOCM).
+
+    ``rejected`` holds UIDs the caller already knows (from notes outside the selection); notes
+    inside the selection are recognised from their record keys and read for their references.
+    """
+    notes = [i for i in instances if is_rejection_note(i.record_keys) and "ConceptNameCodeSequence" in i.record_keys]
+    gone = set(rejected) | {n.sop_instance_uid for n in notes}
+    gone |= rejected_uids(pydicom.dcmread(n.path, stop_before_pixels=True) for n in notes)
+    return [i for i in instances if i.sop_instance_uid not in gone]
+
+
+def _transcode_all(
+    instances: Sequence[MediaInstance], profile: MediaProfile, staging: Path, progress: Progress | None
+) -> list[MediaInstance]:
+    out = []
+    todo = [i for i in instances if needs_transcode(i, profile)]
+    for n, inst in enumerate(instances):
+        if not needs_transcode(inst, profile):
+            out.append(inst)
+            continue
+        dest = staging / f"{inst.sop_instance_uid}.dcm"
+        size, digest, ts = transcode(inst, profile, dest)
+        out.append(replace(inst, path=dest, size=size, sha256=digest, transfer_syntax_uid=ts))
+        if progress is not None:
+            progress(0, 0, f"transcoded {len(out)}/{len(instances)} ({len(todo)} to convert)")
+    return out
+
+
+def _generated(root: Path, rel: str) -> DiscFile:
+    path = root.joinpath(*rel.split("/"))
+    return DiscFile(rel, path, path.stat().st_size, sha256_file(path))
+
+
+def master(
+    instances: Sequence[MediaInstance],
+    media_type: MediaType | str,
+    out_dir: Path,
+    *,
+    profile: str | None = None,
+    viewer: Viewer | None = None,
+    viewer_size_estimate: int = 0,
+    rejected: Collection[str] = (),
+    capacity: int | None = None,
+    institution: str = "",
+    contact: str = "",
+    created: _dt.datetime | None = None,
+    file_set_id: str | None = None,
+    progress: Progress | None = None,
+) -> list[Volume]:
+    """Master ``instances`` onto as many volumes of ``media_type`` as needed, under ``out_dir``.
+
+    For optical media each volume becomes ``out_dir/<File-set ID>.iso`` (ISO 9660 + Joliet, plus
+    UDF for DVD/BD) with its generated files staged in ``out_dir/<File-set ID>/``; for USB/folder
+    output ``out_dir/<File-set ID>/`` is the finished volume. Each volume gets a JSON manifest
+    ``out_dir/<File-set ID>.manifest.json``. ``capacity`` overrides the medium's capacity (bytes).
+    """
+    media_type = MediaType(media_type) if isinstance(media_type, str) else media_type
+    prof = profile_for(media_type, profile)
+    created = created or _dt.datetime.now()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    selection = exclude_rejected(instances, rejected)
+    selection = _transcode_all(selection, prof, out_dir / ".transcoded", progress)
+    plans = plan_volumes(selection, media_type, capacity=capacity, viewer_size_estimate=viewer_size_estimate)
+    total = sum(i.size for i in selection)
+    done = 0
+    volumes = []
+    for vp in plans:
+        fsid = file_set_id or fileset.file_set_id(vp.instances, vp.number, vp.count, created.date())
+        if file_set_id and vp.count > 1:
+            suffix = f"_{vp.number}"
+            fsid = file_set_id[: 16 - len(suffix)] + suffix
+
+        def vol_progress(d: int, _t: int, msg: str, base: int = done) -> None:
+            if progress is not None:
+                progress(min(base + d, total), total, msg)
+
+        volume = _master_volume(
+            vp.instances, media_type, prof, out_dir, fsid, vp.number, vp.count,
+            viewer=viewer, institution=institution, contact=contact, created=created,
+            capacity=capacity, progress=vol_progress if progress else None,
+        )
+        volumes.append(volume)
+        done += sum(i.size for i in vp.instances)
+    if progress is not None:
+        progress(total, total, f"{len(volumes)} volume(s) done")
+    return volumes
+
+
+def _master_volume(
+    instances: Sequence[MediaInstance],
+    media_type: MediaType,
+    prof: MediaProfile,
+    out_dir: Path,
+    fsid: str,
+    number: int,
+    count: int,
+    *,
+    viewer: Viewer | None,
+    institution: str,
+    contact: str,
+    created: _dt.datetime,
+    capacity: int | None,
+    progress: Progress | None,
+) -> Volume:
+    root = out_dir / fsid
+    if root.exists():
+        shutil.rmtree(root)  # a restarted job rebuilds the volume from scratch
+    root.mkdir(parents=True)
+    ids = fileset.assign_file_ids(instances)
+    dicomdir.write_dicomdir(root / "DICOMDIR", instances, ids, file_set_id=fsid, dvd_keys=prof.image_record_extra_keys)
+
+    viewer_rel: list[str] = []
+    if viewer is not None:
+        content = DiscContent(number, count, fsid, prof.name, tuple(instances), ids)
+        for p in viewer(content, root):
+            rel = Path(p).absolute().relative_to(root.absolute()).as_posix()
+            top = rel.split("/")[0]
+            if rel in _RESERVED_ROOT or top in _RESERVED_DIRS:
+                raise MediaError(f"viewer file {rel} collides with PDI/DICOM content")
+            viewer_rel.append(rel)
+    info = pdi.PdiInfo(
+        number, count, fsid, prof.name, institution, contact, created,
+        viewer_name=str(getattr(viewer, "name", "")) if viewer else "",
+        viewer_version=str(getattr(viewer, "version", "")) if viewer else "",
+        viewer_start=viewer_rel[0] if viewer_rel else "",
+    )
+    pdi_rel = pdi.write_pdi(root, instances, ids, info)
+
+    small = ["DICOMDIR"] + [r for r in pdi_rel if "/" not in r] + [r for r in pdi_rel if "/" in r] + viewer_rel
+    files = [_generated(root, rel) for rel in small]
+    for inst in instances:
+        files.append(DiscFile(ids[inst.sop_instance_uid], inst.path, inst.size,
+                              inst.sha256 or sha256_file(inst.path), inst.sop_instance_uid))
+
+    limit = capacity if capacity is not None else media_type.capacity
+    image = None
+    if media_type.is_image:
+        image = out_dir / f"{fsid}.iso"
+        size = write_image(files, image, volume_id=fsid, udf=media_type.uses_udf, progress=progress)
+    else:
+        size = write_folder([f for f in files if f.dest not in small], root, progress=progress)
+        size += sum(f.size for f in files if f.dest in small)
+    if size > limit:
+        raise MediaError(f"volume {fsid} is {size} bytes, more than the {limit} bytes of the medium")
+    from publisher.media.verify import write_manifest
+
+    manifest = out_dir / f"{fsid}.manifest.json"
+    write_manifest(manifest, files, file_set_id=fsid, volume=number, volumes=count)
+    return Volume(number, count, fsid, media_type, prof.name, list(instances), files, root, image, manifest, size)
