@@ -96,6 +96,21 @@ def _local_rig(tmp: Path) -> Iterator[Rig]:
     yield Rig(robot, sim.ledger, sim.inject, sim.clear, sim.supported_faults, sim)
 
 
+@rig("serial")
+def _serial_rig(tmp: Path) -> Iterator[Rig]:
+    require_tool("xorriso")
+    from robot_drivers.serial_robot import SerialAutoloader
+    from robot_drivers.serial_sim import SerialAutoloaderSimulator
+    sim = SerialAutoloaderSimulator(tmp / "serial", drives=2, time_scale=TIME_SCALE)
+    robot = SerialAutoloader(port=sim.port, drives=sim.drives, label_spool=sim.spool,
+                             timeout=0.5, move_timeout=1.0, lock_dir=tmp / "locks")
+    try:
+        yield Rig(robot, sim.ledger, sim.inject, sim.clear, sim.supported_faults, sim)
+    finally:
+        robot.close()
+        sim.close()
+
+
 @pytest.fixture(params=sorted(RIGS))
 def any_rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     gen = RIGS[request.param](tmp_path)
