@@ -1,0 +1,28 @@
+"""The on-disc HTML5 viewer: static files, translations and the code that feeds them.
+
+Standalone: imports nothing from ``publisher``. The media engine lays the DICOM files out on
+the disc tree, describes them as a :class:`DiscContent` and calls :func:`write_viewer`; it
+reserves :func:`estimate_size` bytes in its volume plan beforehand, and links the root
+``INDEX.HTM`` (IHE PDI) to ``ViewerResult.start_page`` (``VIEWER/INDEX.HTM``).
+"""
+
+from .content import DiscContent, Instance, Patient, Series, Study, ThirdPartyViewer, ViewerResult
+from .reference import render_reference
+from .scan import content_from_files
+from .writer import START_PAGE, estimate_size, languages, write_viewer
+
+__all__ = [
+    "DiscContent",
+    "Instance",
+    "Patient",
+    "Series",
+    "START_PAGE",
+    "Study",
+    "ThirdPartyViewer",
+    "ViewerResult",
+    "content_from_files",
+    "estimate_size",
+    "languages",
+    "render_reference",
+    "write_viewer",
+]

@@ -1,0 +1,368 @@
+"""Write the viewer and its data scripts into a disc tree; estimate their size beforehand.
+
+Layout written under the disc root (ISO 9660 level 1 names, at most 4 directory levels)::
+
+    VIEWER/INDEX.HTM            start page (what the root INDEX.HTM links to)
+    VIEWER/VIEWER.JS, VIEWER.CSS
+    VIEWER/I18N/EN.JS ...       one file per language (adding a language = adding a file)
+    VIEWER/DATA/INDEX.JS        catalogue: patients, studies, series, thumbnails
+    VIEWER/DATA/S0000001/C0000001.JS   pixel chunks of series 1 (lazily loaded)
+    VIEWER/DATA/S0000002/D0000001.PDF  an encapsulated document, shown in a frame
+
+A page opened from ``file://`` cannot fetch, so every data file is a script calling a global
+(``DV.catalog``, ``DV.chunk``); JSON is written with ``\\uXXXX`` escapes so the files are
+pure ASCII whatever the characters of the names.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.pixels import iter_pixels
+
+from . import codec, documents
+from .content import DiscContent, Instance, Series, ThirdPartyViewer, ViewerResult
+from .reference import default_window, frame_array, frame_info, render_reference
+
+STATIC = Path(__file__).parent / "static"
+VIEWER_DIR = "VIEWER"
+START_PAGE = f"{VIEWER_DIR}/INDEX.HTM"
+#: A chunk file closes when it holds this many base64 bytes or frames.
+CHUNK_BYTES = 1_500_000
+CHUNK_FRAMES = 64
+THUMB_SIZE = 64
+_DOC_EXT = {"application/pdf": "PDF", "text/xml": "XML", "model/stl": "STL", "model/obj": "OBJ"}
+
+
+def languages() -> list[str]:
+    """Language codes shipped (one ``static/I18N/XX.JS`` each), English first."""
+    codes = sorted(p.stem.lower() for p in (STATIC / "I18N").glob("*.JS"))
+    return sorted(codes, key=lambda c: (c != "en", c))
+
+
+def _js(call: str, *args: object) -> str:
+    body = ",".join(json.dumps(a, ensure_ascii=True, separators=(",", ":")) for a in args)
+    return f"{call}({body});\n"
+
+
+def _write(root: Path, rel: str, data: bytes | str, files: list[str]) -> int:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("ascii") if isinstance(data, str) else data
+    path.write_bytes(raw)
+    files.append(rel)
+    return len(raw)
+
+
+def _thumbnail(ds: Dataset) -> str:
+    """A PNG data URL of the middle frame at the default window, at most THUMB_SIZE pixels."""
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    img = render_reference(ds, frames // 2 if frames > 1 else 0)
+    step = max(1, math.ceil(max(img.shape[0], img.shape[1]) / THUMB_SIZE))
+    return "data:image/png;base64," + base64.b64encode(codec.png(img[::step, ::step])).decode("ascii")
+
+
+def _frames(ds: Dataset) -> Iterator[tuple[int, np.ndarray]]:
+    """(frame index, displayable array) for every frame of ``ds``."""
+    for index, arr in enumerate(iter_pixels(ds)):
+        yield index, frame_array(ds, index, arr)
+
+
+def _frame_record(ds: Dataset, inst: Instance, index: int, values: np.ndarray, predictor: int) -> dict[str, object]:
+    """What the browser needs to show one frame (keys kept short: there may be thousands)."""
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    rec: dict[str, object] = {
+        "r": int(values.shape[0]),
+        "c": int(values.shape[1]),
+        "b": int(values.dtype.itemsize),
+        "s": int(values.dtype.kind == "i"),
+        "k": 3 if values.ndim == 3 else 1,
+        "p": predictor,
+        "n": inst.instance_number if inst.instance_number is not None else int(ds.get("InstanceNumber", 0) or 0),
+        "f": index + 1,
+        "nf": frames,
+    }
+    info = frame_info(ds, index)
+    if values.ndim == 2:
+        rec["m"] = int(str(ds.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1")
+        rec["rs"], rec["ri"] = info.slope, info.intercept
+        centers = [c for c, w in zip(info.centers, info.widths) if w >= 1]
+        widths = [w for w in info.widths if w >= 1]
+        if not centers:
+            c, w = default_window(ds, index, values, info)
+            centers, widths = [c], [w]
+        rec["wc"], rec["ww"] = centers, widths
+        expl = ds.get("WindowCenterWidthExplanation")
+        if expl and values.ndim == 2:
+            rec["we"] = [str(e) for e in expl] if isinstance(expl, (list, tuple)) or type(expl).__name__ == "MultiValue" else [str(expl)]
+    if info.pixel_spacing:
+        rec["ps"] = list(info.pixel_spacing)
+    elif inst.pixel_spacing:
+        rec["ps"] = list(inst.pixel_spacing)
+    if info.slice_location is not None:
+        rec["sl"] = info.slice_location
+    if frames > 1:
+        ft = ds.get("FrameTime") or (1000.0 / float(ds.CineRate) if ds.get("CineRate") else None)
+        if ft:
+            rec["ft"] = float(ft)
+    rec["d"] = codec.encode_b64(values, predictor)
+    return rec
+
+
+@dataclass
+class _SeriesOut:
+    key: str
+    entry: dict[str, object]
+    size: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+class _Writer:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: list[str] = []
+        self.size = 0
+        self.skipped: list[str] = []
+        self.count = 0
+
+    def put(self, rel: str, data: bytes | str) -> None:
+        self.size += _write(self.root, rel, data, self.files)
+
+    def next_key(self) -> str:
+        self.count += 1
+        return f"S{self.count:07d}"
+
+    def image_series(self, series: Series, instances: list[Instance]) -> dict[str, object] | None:
+        key = self.next_key()
+        base = f"{VIEWER_DIR}/DATA/{key}"
+        chunk: list[dict[str, object]] = []
+        chunk_bytes = 0
+        starts: list[int] = []
+        total = 0
+        predictor: int | None = None
+        thumb = ""
+        thumb_at = len(instances) // 2
+        colour = False
+
+        def flush() -> None:
+            nonlocal chunk, chunk_bytes
+            if chunk:
+                starts.append(total - len(chunk))
+                self.put(f"{base}/C{len(starts):07d}.JS", _js("DV.chunk", key, len(starts) - 1, chunk))
+            chunk, chunk_bytes = [], 0
+
+        for n, inst in enumerate(instances):
+            try:
+                ds = dcmread(inst.source)
+                if "PixelData" not in ds and "FloatPixelData" not in ds:
+                    continue  # nothing to show (e.g. an RT structure set)
+                for index, values in _frames(ds):
+                    if predictor is None:
+                        predictor = codec.choose_predictor(values)
+                    rec = _frame_record(ds, inst, index, values, predictor)
+                    colour = colour or values.ndim == 3
+                    chunk.append(rec)
+                    chunk_bytes += len(rec["d"])  # type: ignore[arg-type]
+                    total += 1
+                    if chunk_bytes >= CHUNK_BYTES or len(chunk) >= CHUNK_FRAMES:
+                        flush()
+                if n == thumb_at or not thumb:
+                    thumb = _thumbnail(ds)
+            except Exception as exc:  # a bad file must not stop the disc; it is reported
+                self.skipped.append(f"{inst.path}: {type(exc).__name__}: {exc}")
+        flush()
+        if not total:
+            self.count -= 1
+            return None
+        return {"key": key, "kind": "image", "count": total, "chunks": starts, "thumb": thumb, "colour": int(colour)}
+
+    def document_series(self, series: Series, instances: list[Instance], kind: str) -> dict[str, object] | None:
+        key = self.next_key()
+        base = f"{VIEWER_DIR}/DATA/{key}"
+        docs: list[dict[str, object]] = []
+        for inst in instances:
+            try:
+                ds = dcmread(inst.source)
+                rec: dict[str, object] = {"n": inst.instance_number or int(ds.get("InstanceNumber", 0) or 0)}
+                if kind == "sr":
+                    rec.update(documents.sr_document(ds))
+                    rec["t"] = "sr"
+                else:
+                    mime, data = documents.encapsulated(ds)
+                    name = f"D{len(docs) + 1:07d}.{_DOC_EXT.get(mime, 'BIN')}"
+                    self.put(f"{base}/{name}", data)
+                    rec.update({"t": "doc", "mime": mime, "file": f"DATA/{key}/{name}", "bytes": len(data),
+                                "title": str(ds.get("DocumentTitle", "")) or inst.document_title,
+                                "date": str(ds.get("ContentDate", ""))})
+                docs.append(rec)
+            except Exception as exc:
+                self.skipped.append(f"{inst.path}: {type(exc).__name__}: {exc}")
+        if not docs:
+            self.count -= 1
+            return None
+        self.put(f"{base}/C0000001.JS", _js("DV.chunk", key, 0, docs))
+        return {"key": key, "kind": kind, "count": len(docs), "chunks": [0], "thumb": ""}
+
+
+def _kind(inst: Instance) -> str:
+    has_pixels = inst.rows is None or inst.rows > 0
+    return documents.kind_of(inst.sop_class_uid, has_pixels)
+
+
+def _series_entries(w: _Writer, series: Series) -> list[dict[str, object]]:
+    groups: dict[str, list[Instance]] = {}
+    for inst in series.instances:
+        groups.setdefault(_kind(inst), []).append(inst)
+    out = []
+    for kind in ("image", "sr", "doc"):
+        if kind not in groups:
+            continue
+        if kind == "image":
+            entry = w.image_series(series, groups[kind])
+        else:
+            entry = w.document_series(series, groups[kind], kind)
+        if entry:
+            entry.update({"modality": series.modality, "number": series.series_number,
+                          "desc": series.description, "body": series.body_part})
+            out.append(entry)
+    return out
+
+
+def _catalog(w: _Writer, content: DiscContent) -> dict[str, object]:
+    patients = []
+    for p in content.patients:
+        studies = []
+        for st in p.studies:
+            series = [e for se in st.series for e in _series_entries(w, se)]
+            if series:
+                studies.append({"uid": st.study_instance_uid, "date": st.study_date, "time": st.study_time,
+                                "desc": st.description, "acc": st.accession_number, "id": st.study_id,
+                                "ref": st.referring_physician, "inst": st.institution, "series": series})
+        if studies:
+            patients.append({"name": p.name, "id": p.patient_id, "birth": p.birth_date, "sex": p.sex,
+                             "issuer": p.issuer, "studies": studies})
+    return {"label": content.label, "institution": content.institution, "created": content.created,
+            "volume": content.volume, "volumes": content.volumes, "patients": patients}
+
+
+def _start_page(langs: list[str], language: str | None) -> str:
+    template = (STATIC / "INDEX.HTM").read_text("utf-8")
+    tags = "\n".join(f'<script src="I18N/{code.upper()}.JS"></script>' for code in langs)
+    config = json.dumps({"language": language}, ensure_ascii=True)
+    return template.replace("<!--LANGUAGES-->", tags).replace("/*CONFIG*/", config)
+
+
+def _third_party(w: _Writer, tp: ThirdPartyViewer | Path | str) -> str | None:
+    if not isinstance(tp, ThirdPartyViewer):
+        tp = ThirdPartyViewer(Path(tp))
+    folder = tp.folder.upper()
+    if not folder or len(folder) > 8 or not all(c.isalnum() or c == "_" for c in folder) or folder == VIEWER_DIR:
+        raise ValueError(f"third-party viewer folder {tp.folder!r} is not an ISO 9660 directory name")
+    src = Path(tp.source)
+    for path in sorted(src.rglob("*")):
+        if path.is_file():
+            w.put(f"{folder}/{path.relative_to(src).as_posix()}", path.read_bytes())
+    return f"{folder}/{tp.start_program}" if tp.start_program else None
+
+
+def write_viewer(
+    content: DiscContent,
+    root: Path,
+    *,
+    language: str | None = None,
+    third_party_dir: ThirdPartyViewer | Path | str | None = None,
+) -> ViewerResult:
+    """Write the HTML viewer for ``content`` under ``root`` (the disc tree).
+
+    ``language`` is used when none of the browser's languages is shipped (else English).
+    ``third_party_dir`` copies another viewer beside ours (a :class:`ThirdPartyViewer`, or a
+    folder copied as ``APPVIEW/``). Files that cannot be read are listed in
+    ``ViewerResult.skipped``, never fatal. Link the root INDEX.HTM to ``result.start_page``.
+    """
+    root = Path(root)
+    w = _Writer(root)
+    langs = languages()
+    if language and language.lower() not in langs:
+        raise ValueError(f"no translation for {language!r}; have {langs}")
+    w.put(f"{VIEWER_DIR}/INDEX.HTM", _start_page(langs, language.lower() if language else None))
+    for name in ("VIEWER.JS", "VIEWER.CSS"):
+        w.put(f"{VIEWER_DIR}/{name}", (STATIC / name).read_bytes())
+    for code in langs:
+        w.put(f"{VIEWER_DIR}/I18N/{code.upper()}.JS", (STATIC / "I18N" / f"{code.upper()}.JS").read_bytes())
+    catalog = _catalog(w, content)
+    w.put(f"{VIEWER_DIR}/DATA/INDEX.JS", _js("DV.catalog", catalog))
+    autorun = _third_party(w, third_party_dir) if third_party_dir else None
+    return ViewerResult(START_PAGE, w.files, w.size, langs, autorun, w.skipped)
+
+
+# -- size estimate ---------------------------------------------------------------------------
+
+_STATIC_OVERHEAD = 8_192  # start page config, catalogue framing
+_PER_SERIES = 12_000  # catalogue entry with thumbnail, chunk file framing
+_PER_FRAME = 400  # frame record keys
+_MARGIN = 1.15
+
+
+def _pixel_bytes(inst: Instance) -> int | None:
+    if not (inst.rows and inst.columns):
+        return None
+    size = 1 if (inst.bits_allocated or 16) <= 8 else (2 if (inst.bits_allocated or 16) <= 16 else 4)
+    samples = 3 if (inst.samples_per_pixel or 1) > 1 else 1
+    if samples == 3:
+        size = 1
+    return inst.rows * inst.columns * samples * size
+
+
+def estimate_size(content: DiscContent) -> int:
+    """Bytes :func:`write_viewer` will write for ``content``, rounded up (for the volume plan).
+
+    Exact for the static files; for pixels, the first and middle image of each series are
+    encoded and their ratio applied to the series, plus a 15 % margin.
+    """
+    total = _STATIC_OVERHEAD + sum(p.stat().st_size for p in STATIC.rglob("*") if p.is_file())
+    for p in content.patients:
+        for st in p.studies:
+            for se in st.series:
+                total += _PER_SERIES
+                images = [i for i in se.instances if _kind(i) == "image"]
+                total += _estimate_images(images)
+                for inst in se.instances:
+                    kind = _kind(inst)
+                    if kind == "sr":
+                        total += 2_000 + Path(inst.source).stat().st_size
+                    elif kind == "doc":
+                        total += 1_000 + Path(inst.source).stat().st_size
+    return int(total * _MARGIN) + 1
+
+
+def _estimate_images(images: list[Instance]) -> int:
+    if not images:
+        return 0
+    samples = {0: images[0], len(images) // 2: images[len(images) // 2]}
+    ratio_num = ratio_den = 0
+    for inst in samples.values():
+        try:
+            ds = dcmread(inst.source)
+            _, values = next(_frames(ds))
+            encoded = len(codec.encode_b64(values, codec.choose_predictor(values)))
+            ratio_num += encoded
+            ratio_den += values.nbytes
+        except Exception:
+            continue
+    ratio = ratio_num / ratio_den if ratio_den else 1.4  # base64 of incompressible data
+    total = 0
+    for inst in images:
+        raw = _pixel_bytes(inst)
+        if raw is None:
+            raw = Path(inst.source).stat().st_size
+        total += int(raw * inst.number_of_frames * ratio) + _PER_FRAME * inst.number_of_frames
+    return total
