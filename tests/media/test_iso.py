@@ -1,0 +1,123 @@
+"""Acceptance 2: images read by isoinfo (ISO 9660 + Joliet), xorriso and udfinfo; extraction
+byte-identical to the manifest; read-back verify reports the first difference."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from publisher.media import MediaType, master, read_manifest, verify
+from publisher.media.iso import iso_names
+from tests.media.conftest import extract
+from tests.media.peers import need, run
+
+
+def _isoinfo_files(image: Path, joliet: bool) -> dict[str, int]:
+    """Path -> extent from ``isoinfo -l`` (ISO names without the ``;1`` version, trailing dot)."""
+    need("isoinfo")
+    out = run("isoinfo", *(["-J"] if joliet else []), "-l", "-i", image).stdout
+    files: dict[str, int] = {}
+    folder = ""
+    for line in out.splitlines():
+        m = re.match(r"Directory listing of (.*)", line)
+        if m:
+            folder = m.group(1)
+            continue
+        m = re.match(r"^-\S+\s+.*\[\s*(\d+)\s+\d+\]\s+(.+?)\s*$", line)
+        if m:
+            name = re.sub(r";1$", "", m.group(2)).rstrip(".")
+            files[(folder + name).lstrip("/")] = int(m.group(1))
+    return files
+
+
+def test_isoinfo_lists_every_file_in_iso9660_and_joliet(cd_volume) -> None:
+    expected = {f.dest for f in cd_volume.files}
+    plain = _isoinfo_files(cd_volume.image, joliet=False)
+    assert set(plain) == expected
+    assert set(_isoinfo_files(cd_volume.image, joliet=True)) == expected
+    header = run("isoinfo", "-d", "-i", cd_volume.image).stdout
+    assert f"Volume id: {cd_volume.file_set_id}\n" in header
+    raw = run("isoinfo", "-l", "-i", cd_volume.image).stdout
+    assert "DICOMDIR.;1" in raw and "README.TXT;1" in raw  # ECMA-119 7.5 identifiers
+
+
+def test_files_on_disc_small_first_then_dicomdir_order(cd_volume) -> None:
+    extents = _isoinfo_files(cd_volume.image, joliet=False)
+    order = [f.dest for f in cd_volume.files]
+    small = [d for d in order if not d.startswith("DICOM/")]
+    dicom = [d for d in order if d.startswith("DICOM/")]
+    assert max(extents[d] for d in small) < min(extents[d] for d in dicom)
+    assert [extents[d] for d in dicom] == sorted(extents[d] for d in dicom)
+    assert extents["DICOMDIR"] == min(extents.values())
+
+
+def test_xorriso_finds_every_file(cd_volume) -> None:
+    need("xorriso")
+    out = run("xorriso", "-indev", cd_volume.image, "-find", "/", "-type", "f").stdout
+    found = {line.strip().strip("'").lstrip("/") for line in out.splitlines() if line.strip()}
+    assert found == {f.dest for f in cd_volume.files}
+
+
+@pytest.mark.parametrize("kind", ["dvd", "bd"])
+def test_udfinfo_reads_dvd_and_bd_images(kind: str, request) -> None:
+    need("udfinfo", "isoinfo")
+    volume = request.getfixturevalue(f"{kind}_volume")
+    out = run("udfinfo", volume.image).stdout
+    assert f"label={volume.file_set_id}" in out
+    info = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    assert int(info["numfiles"]) == len(volume.files)
+    # pycdlib writes UDF structures readable from revision 1.02 on (no metadata partition), the
+    # most widely readable form for a UDF/ISO 9660 bridge; see docs/performance.md "Media".
+    assert info["udfrev"] in ("1.02", "2.60")
+    assert set(_isoinfo_files(volume.image, joliet=True)) == {f.dest for f in volume.files}
+
+
+def test_extracted_files_are_byte_identical_to_the_manifest(cd_volume, tmp_path: Path) -> None:
+    root = extract(cd_volume, tmp_path / "x")
+    entries = read_manifest(cd_volume.manifest)
+    assert len(entries) == len(cd_volume.files)
+    for e in entries:
+        data = root.joinpath(*e.path.split("/")).read_bytes()
+        assert len(data) == e.size and hashlib.sha256(data).hexdigest() == e.sha256, e.path
+    on_disc = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    assert on_disc == {e.path for e in entries}
+
+
+def test_verify_reads_back_and_reports_first_difference(dvd_volume, tmp_path: Path) -> None:
+    assert verify(dvd_volume.image, dvd_volume.manifest).ok
+    broken = tmp_path / "broken.iso"
+    shutil.copyfile(dvd_volume.image, broken)
+    entries = read_manifest(dvd_volume.manifest)
+    victim = next(e for e in entries if e.path.startswith("DICOM/"))
+    # find the victim's data in the image and flip one byte 200 bytes into it
+    data = bytearray(broken.read_bytes())
+    source = Path(victim.source).read_bytes()
+    at = data.find(source[:4096])
+    assert at > 0
+    data[at + 200] ^= 0xFF
+    broken.write_bytes(data)
+    result = verify(broken, dvd_volume.manifest)
+    assert not result.ok
+    assert victim.path in result.first_difference and "offset 200" in result.first_difference
+
+
+def test_folder_output_for_usb_verifies(acceptance, tmp_path: Path) -> None:
+    volumes = master(acceptance[0], MediaType.USB, tmp_path)
+    (vol,) = volumes
+    assert vol.image is None and (vol.root / "DICOMDIR").is_file()
+    assert verify(vol.root, vol.manifest).ok
+    f = next(p for p in (vol.root / "DICOM").rglob("*") if p.is_file())
+    f.write_bytes(f.read_bytes()[:-1])
+    assert "size" in verify(vol.root, vol.manifest).first_difference
+
+
+def test_non_iso_names_are_folded_to_level1_and_unique() -> None:
+    names = iso_names(["VIEWER/index.html", "VIEWER/index.htm", "VIEWER/lib/some-long-name.min.js", "DICOMDIR"])
+    assert names["DICOMDIR"] == "/DICOMDIR.;1"
+    assert names["VIEWER/index.html"] == "/VIEWER/INDEX.HTM;1"
+    assert names["VIEWER/index.htm"] == "/VIEWER/INDEX_1.HTM;1"
+    assert names["VIEWER/lib/some-long-name.min.js"] == "/VIEWER/LIB/SOME_LON.JS;1"
