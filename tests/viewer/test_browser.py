@@ -1,0 +1,202 @@
+"""The viewer in Chromium, opened from an extracted ISO 9660 disc tree by file:// URL.
+
+Issue 6 acceptance 1-3: names in several character sets, CT image equal to the Python
+reference rendering, stack scrolling, measurement in mm, language switch with English
+fallback, SR and PDF readable; plus MONOCHROME1, RGB multi-frame cine.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom import dcmread
+
+from tests.viewer.conftest import open_viewer
+from viewer_bundle import render_reference
+
+pytestmark = [pytest.mark.interop]
+
+
+def series_button(page, text: str):  # type: ignore[no-untyped-def]
+    return page.locator("button.series", has_text=text)
+
+
+def open_series(page, text: str) -> str:  # type: ignore[no-untyped-def]
+    """Click the series whose label holds ``text``; wait until it is shown; return its key."""
+    button = series_button(page, text)
+    key = button.get_attribute("data-key")
+    button.click()
+    page.wait_for_function(f"DV.shown && DV.shown.key === '{key}' || !document.getElementById('doc').hidden")
+    return key
+
+
+def shown_image(page) -> tuple[np.ndarray, dict]:  # type: ignore[no-untyped-def]
+    """The rendered frame (native resolution canvas drawn from ImageData) as RGBA."""
+    snap = page.evaluate("DV.debug.snapshot()")
+    data = np.array(snap["data"], dtype=np.int16)
+    return data.reshape(snap["h"], snap["w"], 4), snap["state"]
+
+
+def source_of(disc, patient_id: str, modality: str, instance_number: int):  # type: ignore[no-untyped-def]
+    for p in disc["content"].patients:
+        if p.patient_id != patient_id:
+            continue
+        for st in p.studies:
+            for se in st.series:
+                if se.modality == modality:
+                    for inst in se.instances:
+                        if inst.instance_number == instance_number:
+                            return dcmread(inst.source)
+    raise LookupError((patient_id, modality, instance_number))
+
+
+def assert_matches_reference(page, disc, patient_id: str, modality: str, center=None, width=None) -> None:  # type: ignore[no-untyped-def]
+    img, state = shown_image(page)
+    ds = source_of(disc, patient_id, modality, state["n"])
+    ref = render_reference(ds, state["f"] - 1, center, width).astype(np.int16)
+    if ref.ndim == 2:
+        got = img[..., 0]
+        assert (img[..., 0] == img[..., 1]).all() and (img[..., 1] == img[..., 2]).all()
+    else:
+        got = img[..., :3]
+    assert got.shape == ref.shape
+    diff = np.abs(got - ref)
+    assert diff.max() <= 1, f"max difference {diff.max()} grey levels at {np.unravel_index(diff.argmax(), diff.shape)}"
+
+
+def test_patient_list_shows_latin1_cyrillic_and_cjk_names(viewer) -> None:  # type: ignore[no-untyped-def]
+    names = viewer.locator(".pname").all_inner_texts()
+    assert "Müller, Jürgen" in names  # ISO_IR 100
+    assert "Иванова, Мария" in names  # ISO_IR 192
+    assert "山田, 太郎" in names
+    assert "CT Schädel nativ" in viewer.locator("#browser").inner_text()
+
+
+def test_ct_series_shows_image_equal_to_reference(viewer, disc) -> None:  # type: ignore[no-untyped-def]
+    open_series(viewer, "Axial 2mm")
+    # the visible canvas is not black
+    lit = viewer.evaluate(
+        "(() => { const c = document.getElementById('view'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 20) n++; return n / (d.length / 4); })()"
+    )
+    assert lit > 0.2
+    assert viewer.evaluate("DV.shown.wc") == 40 and viewer.evaluate("DV.shown.ww") == 400
+    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT")  # data's own window 40/400
+    viewer.select_option("#preset", label="CT brain")
+    viewer.wait_for_function("DV.shown.ww === 80")
+    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT", 40, 80)
+    viewer.select_option("#preset", label="CT lung")
+    viewer.wait_for_function("DV.shown.ww === 1500")
+    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT", -600, 1500)
+    assert "Müller, Jürgen" in viewer.locator("#ov-tl").inner_text()
+    assert "Image 1 / 24" in viewer.locator("#ov-bl").inner_text()
+
+
+def test_scrolling_changes_slice(viewer, disc) -> None:  # type: ignore[no-untyped-def]
+    open_series(viewer, "Axial 2mm")
+    first, _ = shown_image(viewer)
+    box = viewer.locator("#view").bounding_box()
+    viewer.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    viewer.mouse.wheel(0, 120)
+    viewer.wait_for_function("DV.shown.frame >= 1")
+    second, state = shown_image(viewer)
+    assert state["n"] == state["frame"] + 1 > 1
+    assert (first != second).any()
+    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT")
+    viewer.keyboard.press("End")
+    viewer.wait_for_function("DV.shown.frame === 23")
+    assert "Image 24 / 24" in viewer.locator("#ov-bl").inner_text()
+    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT")
+    viewer.keyboard.press("ArrowUp")
+    viewer.wait_for_function("DV.shown.frame === 22")
+
+
+def test_measurement_shows_length_in_mm(viewer) -> None:  # type: ignore[no-untyped-def]
+    open_series(viewer, "Axial 2mm")
+    viewer.click("[data-tool=measure]")
+    a = viewer.evaluate("DV.debug.toClient(20, 30)")
+    b = viewer.evaluate("DV.debug.toClient(100, 90)")  # 80 x 60 pixels of 0.5 mm: 50 mm
+    viewer.mouse.move(*a)
+    viewer.mouse.down()
+    viewer.mouse.move((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+    viewer.mouse.move(*b)
+    viewer.mouse.up()
+    label = viewer.locator(".mlabel").inner_text()
+    match = re.fullmatch(r"([0-9.]+) mm", label)
+    assert match, label
+    assert abs(float(match.group(1)) - 50.0) <= 0.3
+
+
+def test_language_switch_and_english_fallback(viewer) -> None:  # type: ignore[no-untyped-def]
+    measure = viewer.locator("[data-tool=measure]")
+    assert measure.inner_text() == "Measure"
+    viewer.select_option("#lang", "fr")
+    assert measure.inner_text() == "Mesurer"
+    assert viewer.locator("[data-tool=wl]").inner_text() == "Fenêtrage"
+    assert "Série" in viewer.locator("#ov-bl").inner_text()
+    assert viewer.evaluate("document.documentElement.lang") == "fr"
+    viewer.select_option("#lang", "de")
+    assert measure.inner_text() == "Messen"
+    # a language file lacking keys (as a newly added, partial translation would be)
+    viewer.evaluate("DV.addLanguage('xx', 'Test', {'tool.measure': 'Mät'})")
+    viewer.select_option("#lang", "xx")
+    assert measure.inner_text() == "Mät"
+    assert viewer.locator("[data-tool=wl]").inner_text() == "Window/Level"  # English fallback
+
+
+def test_browser_language_is_chosen(chromium, disc) -> None:  # type: ignore[no-untyped-def]
+    context, page = open_viewer(chromium, disc, locale="nl-BE")
+    try:
+        assert page.locator("[data-tool=measure]").inner_text() == "Meten"
+        assert page.evaluate("DV.debug.state().lang") == "nl"
+        assert not page.errors
+    finally:
+        context.close()
+
+
+def test_sr_opens_as_text(viewer) -> None:  # type: ignore[no-untyped-def]
+    series_button(viewer, "SR 90").click()
+    doc = viewer.locator("#doc")
+    doc.wait_for(state="visible")
+    text = doc.inner_text()
+    assert "Radiology Report" in text
+    assert "Finding: No acute abnormality. Patient Müller Jürgen." in text
+    assert "Completion: COMPLETE" in text
+
+
+def test_pdf_opens(viewer, disc) -> None:  # type: ignore[no-untyped-def]
+    series_button(viewer, "DOC 91").click()
+    frame = viewer.locator("#doc iframe")
+    frame.wait_for(state="attached")
+    src = frame.get_attribute("src")
+    assert re.fullmatch(r"DATA/S\d{7}/D\d{7}\.PDF", src)
+    path = disc["root"] / "VIEWER" / src
+    data = path.read_bytes()
+    ds = source_of(disc, "PAT-CYR", "DOC", 1)
+    assert data == bytes(ds.EncapsulatedDocument)[: int(ds.EncapsulatedDocumentLength)]
+    assert b"Report" in data and data.startswith(b"%PDF")
+    viewer.wait_for_function("Array.from(document.querySelectorAll('iframe')).length === 1")
+    assert any(f.url.endswith(src) for f in viewer.frames)
+    assert viewer.locator("#doc a").get_attribute("href") == src
+    assert "Иванова, Мария" in viewer.locator("#doc").inner_text()
+
+
+def test_monochrome1_cr_equals_reference(viewer, disc) -> None:  # type: ignore[no-untyped-def]
+    open_series(viewer, "Chest PA")
+    assert_matches_reference(viewer, disc, "PAT-CJK", "CR")
+    img, _ = shown_image(viewer)
+    assert img[0, 0, 0] > 200  # background (low values) shows white in MONOCHROME1
+
+
+def test_rgb_multiframe_cine(viewer, disc) -> None:  # type: ignore[no-untyped-def]
+    open_series(viewer, "US cine")
+    assert viewer.evaluate("DV.debug.state().count") == 8
+    assert_matches_reference(viewer, disc, "PAT-CJK", "US")
+    viewer.click("#cine")
+    viewer.wait_for_function("DV.shown.frame >= 3", timeout=5_000)
+    viewer.click("#cine")
+    assert_matches_reference(viewer, disc, "PAT-CJK", "US")
+    assert "Frame" in viewer.locator("#ov-bl").inner_text()
