@@ -111,6 +111,19 @@ def _serial_rig(tmp: Path) -> Iterator[Rig]:
         sim.close()
 
 
+@rig("primera")
+def _primera_rig(tmp: Path) -> Iterator[Rig]:
+    from robot_drivers.primera import PrimeraPTBurn
+    from robot_drivers.primera_sim import PTBurnSimulator
+    sim = PTBurnSimulator(tmp / "PTBurnJobs", time_scale=TIME_SCALE)
+    robot = PrimeraPTBurn(job_folder=sim.folder, poll=0.01, offline_after=0.3,
+                          lock_dir=tmp / "locks")
+    try:
+        yield Rig(robot, sim.ledger, sim.inject, sim.clear, sim.supported_faults, sim)
+    finally:
+        sim.close()
+
+
 @pytest.fixture(params=sorted(RIGS))
 def any_rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     gen = RIGS[request.param](tmp_path)
