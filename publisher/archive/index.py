@@ -33,6 +33,10 @@ class ParentCache:
     def get(self, key: tuple[str, str]) -> int | None:
         return self._ids.get(key)
 
+    def update(self, items: dict[tuple[str, str], int]) -> None:
+        for key, value in items.items():
+            self.put(key, value)
+
     def put(self, key: tuple[str, str], value: int) -> None:
         with self._lock:
             if len(self._ids) >= self._limit:
@@ -53,7 +57,10 @@ def _get_or_create(conn: Connection, table: Table, where: dict[str, Any], values
         with conn.begin_nested():
             return int(conn.execute(insert(table).values(**where, **values)).inserted_primary_key[0])
     except IntegrityError:
-        return int(conn.execute(select(table.c.id).where(*cond)).scalar_one())
+        found = conn.execute(select(table.c.id).where(*cond)).scalar()
+        if found is None:  # not our unique key: a parent vanished; let the caller retry
+            raise
+        return int(found)
 
 
 def file_instance(
@@ -67,10 +74,13 @@ def file_instance(
     calling_ae: str,
     peer_address: str,
     cache: ParentCache,
+    created: dict[tuple[str, str], int],
 ) -> tuple[int, bool]:
     """Insert (or update, for a replacement) the instance row and its parents.
 
-    Returns (instance id, replaced) inside the caller's transaction; the caller commits."""
+    Returns (instance id, replaced) inside the caller's transaction; the caller commits and
+    only then puts the parent ids collected in ``created`` into the cache, so no other thread
+    ever sees the id of a row that might still roll back."""
     now = utcnow()
     pkey = ("patient", f"{meta.patient_id}\\{meta.issuer_of_patient_id}")
     patient_fk = cache.get(pkey)
@@ -89,7 +99,7 @@ def file_instance(
                 "created_at": now,
             },
         )
-        cache.put(pkey, patient_fk)
+        created[pkey] = patient_fk
     skey = ("study", meta.study_instance_uid)
     study_fk = cache.get(skey)
     if study_fk is None:
@@ -108,10 +118,9 @@ def file_instance(
                 "institution_name": meta.institution_name,
                 "specific_character_set": meta.specific_character_set,
                 "created_at": now,
-                "last_received_at": now,
             },
         )
-        cache.put(skey, study_fk)
+        created[skey] = study_fk
     rkey = ("series", meta.series_instance_uid)
     series_fk = cache.get(rkey)
     if series_fk is None:
@@ -128,10 +137,9 @@ def file_instance(
                 "series_date": meta.series_date,
                 "series_time": meta.series_time,
                 "created_at": now,
-                "last_received_at": now,
             },
         )
-        cache.put(rkey, series_fk)
+        created[rkey] = series_fk
     values = {
         "series_fk": series_fk,
         "sop_class_uid": meta.sop_class_uid,
@@ -155,9 +163,6 @@ def file_instance(
             conn.execute(insert(INSTANCE).values(sop_instance_uid=meta.sop_instance_uid, **values)).inserted_primary_key[0]
         )
         replaced = False
-    # Quiet-period detection (disc rules) reads these; one cheap update per instance.
-    conn.execute(update(SERIES).where(SERIES.c.id == series_fk).values(last_received_at=now))
-    conn.execute(update(STUDY).where(STUDY.c.id == study_fk).values(last_received_at=now))
     return instance_id, replaced
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from enum import IntEnum
 from io import BytesIO
@@ -22,7 +23,7 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.uid import UID
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from publisher import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from publisher.archive import durable, index, layout
@@ -204,7 +205,8 @@ class Archive:
         return Stored(meta.sop_instance_uid, final, Outcome.REPLACED if replaced else Outcome.STORED, meta)
 
     def _commit(self, meta: InstanceMeta, ts: str, rel: str, written: durable.WrittenFile, prov: Provenance) -> bool:
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
+            created: dict[tuple[str, str], int] = {}
             try:
                 with self.db.engine.begin() as conn:
                     _, replaced = index.file_instance(
@@ -217,13 +219,18 @@ class Archive:
                         calling_ae=prov.calling_ae,
                         peer_address=prov.peer_address,
                         cache=self.cache,
+                        created=created,
                     )
+                self.cache.update(created)
                 return replaced
-            except IntegrityError:
-                # A cached parent id vanished (retention, restore) or a race: retry uncached.
+            except (IntegrityError, OperationalError) as exc:
+                # A cached parent id vanished (retention, restore), a lost race or a deadlock
+                # victim (PostgreSQL/MariaDB): retry with an empty cache.
                 self.cache.clear()
-                if attempt == 2:
+                log.info("index commit attempt %d for %s failed: %s", attempt, meta.sop_instance_uid, exc.__class__.__name__)
+                if attempt == 3:
                     raise
+                time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
     def _check_space(self, size: int) -> None:

@@ -4,7 +4,9 @@ Patient -> Study -> Series -> Instance, carrying every attribute the C-FIND SCP 
 ``../shared/seeds/000_*.txt``), plus where each instance's file is and how it arrived. Names are
 stored decoded (Python ``str``) whatever Specific Character Set they came in, and a
 case-folded copy (``*_norm``) serves wildcard searches the same way on every database.
-Counts (Number of Study Related Instances ...) are computed by SQL, never stored twice.
+Counts (Number of Study Related Instances ...) and the time of the last arrival per study are
+computed by SQL from the instance rows, never stored twice: parents are only ever inserted,
+never updated per instance, so concurrent associations into one study do not contend.
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ class Study(Base):
         Index("ix_study_date", "study_date"),
         Index("ix_study_accession", "accession_number"),
         Index("ix_study_patient", "patient_fk"),
-        Index("ix_study_last_received", "last_received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -74,7 +75,6 @@ class Study(Base):
     institution_name: Mapped[str] = mapped_column(LO, default="")
     specific_character_set: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    last_received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     patient: Mapped[Patient] = relationship(back_populates="studies")
     series: Mapped[list[Series]] = relationship(back_populates="study")
@@ -99,7 +99,6 @@ class Series(Base):
     series_date: Mapped[str] = mapped_column(String(8), default="")
     series_time: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    last_received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     study: Mapped[Study] = relationship(back_populates="series")
     instances: Mapped[list[Instance]] = relationship(back_populates="series")
@@ -112,6 +111,8 @@ class Instance(Base):
     __table_args__ = (
         Index("ix_instance_series_number", "series_fk", "instance_number"),
         Index("ix_instance_sop_class", "sop_class_uid"),
+        # Quiet-period detection (disc rules): what arrived since a moment, per series/study.
+        Index("ix_instance_received", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

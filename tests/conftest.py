@@ -1,0 +1,89 @@
+"""Shared fixtures: real peers (DCMTK, dicom3tools, ...), databases on three backends, servers.
+
+With ``CI=true`` a test that would skip because a peer is missing fails instead: interop tests
+always run in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+PG_ADMIN_URL = os.environ.get("PUBLISHER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIADB_ADMIN_URL = os.environ.get("PUBLISHER_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally, fail in CI (a skipped interop test is a failure there)."""
+    if IN_CI:
+        pytest.fail(f"required peer unavailable in CI: {reason}")
+    pytest.skip(reason)
+
+
+def require_tool(*names: str) -> None:
+    for name in names:
+        if shutil.which(name) is None:
+            unavailable(f"{name} is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if IN_CI:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+        if skipped:
+            session.exitstatus = 1
+            if reporter:
+                reporter.write_line(f"CI=true: {skipped} skipped test(s) count as failures", red=True)
+
+
+def _fresh_database(kind: str) -> Iterator[str]:
+    """A new, empty database on the server of ``kind``; dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = PG_ADMIN_URL if kind == "postgresql" else MARIADB_ADMIN_URL
+    name = f"pubtest_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:  # server not running
+        unavailable(f"{kind} at {admin_url} not reachable: {exc.__class__.__name__}: {exc}")
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            if kind == "postgresql":
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            else:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of each backend: the index must behave the same on all three."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'index.db'}"
+    else:
+        yield from _fresh_database(request.param)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'index.db'}"
