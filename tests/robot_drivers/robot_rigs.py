@@ -124,6 +124,19 @@ def _primera_rig(tmp: Path) -> Iterator[Rig]:
         sim.close()
 
 
+@rig("epson")
+def _epson_rig(tmp: Path) -> Iterator[Rig]:
+    from robot_drivers.epson import EpsonTDBridge
+    from robot_drivers.epson_sim import TDBridgeSimulator
+    sim = TDBridgeSimulator(tmp / "TDBridge", time_scale=TIME_SCALE)
+    robot = EpsonTDBridge(job_folder=sim.folder, poll=0.01, offline_after=0.3,
+                          lock_dir=tmp / "locks")
+    try:
+        yield Rig(robot, sim.ledger, sim.inject, sim.clear, sim.supported_faults, sim)
+    finally:
+        sim.close()
+
+
 @pytest.fixture(params=sorted(RIGS))
 def any_rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     gen = RIGS[request.param](tmp_path)
