@@ -130,6 +130,7 @@ class HotFolderSimulator:
         self.poll = poll
         self.tick = 0
         self._queue: list[SimJob] = []
+        self.heartbeat(None)  # the vendor software is up before anyone submits
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
         self._thread.start()

@@ -137,6 +137,19 @@ def _epson_rig(tmp: Path) -> Iterator[Rig]:
         sim.close()
 
 
+@rig("rimage")
+def _rimage_rig(tmp: Path) -> Iterator[Rig]:
+    from robot_drivers.rimage import RimageHotFolder
+    from robot_drivers.rimage_sim import RimageSimulator
+    sim = RimageSimulator(tmp / "RimageOrders", time_scale=TIME_SCALE)
+    robot = RimageHotFolder(order_folder=sim.folder, poll=0.01, offline_after=0.3,
+                            lock_dir=tmp / "locks")
+    try:
+        yield Rig(robot, sim.ledger, sim.inject, sim.clear, sim.supported_faults, sim)
+    finally:
+        sim.close()
+
+
 @pytest.fixture(params=sorted(RIGS))
 def any_rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     gen = RIGS[request.param](tmp_path)
