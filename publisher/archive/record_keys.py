@@ -42,6 +42,7 @@ RECORD_KEY_TAGS: tuple[tuple[int, str], ...] = (
     (0x00282112, "LossyImageCompressionRatio"),
     (0x00282114, "LossyImageCompressionMethod"),
     (0x00283003, "LUTExplanation"),
+    (0x00500004, "CalibrationImage"),
     (0x00400555, "AcquisitionContextSequence"),
     (0x0040A043, "ConceptNameCodeSequence"),
     (0x0040A073, "VerifyingObserverSequence"),
