@@ -75,8 +75,11 @@ def _repair(archive: Archive, report: CheckReport, known: dict[str, tuple[int, i
             s.execute(delete(Instance).where(Instance.id.in_(gone)))
         report.repaired += len(gone)
     for rel in report.orphan_files + report.size_mismatch + report.hash_mismatch:
+        path = archive.root / rel
         try:
-            archive.store_file(archive.root / rel, Provenance("REPAIR"))
+            stored = archive.store_file(path, Provenance("REPAIR"))
+            if stored.path != path:
+                path.unlink(missing_ok=True)  # a stray copy of an instance filed elsewhere
             report.repaired += 1
         except StoreRefused as exc:
             report.unrepairable.append(f"{rel}: {exc.reason}")

@@ -122,7 +122,6 @@ class CommitmentHandler:
 
     def _report(self, assoc: object, calling_ae: str, result: CommitmentResult) -> None:
         event_type, info = result.event_report()
-        deadline = time.monotonic() + 1.0
         # Give the reactor time to send the N-ACTION response before the report.
         time.sleep(0.05)
         if getattr(assoc, "is_established", False):
@@ -134,8 +133,6 @@ class CommitmentHandler:
                     return
             except Exception as exc:  # the peer may release at any time
                 log.info("commitment report on the same association failed: %s", exc)
-        while time.monotonic() < deadline:
-            time.sleep(0.01)
         self._report_new_association(calling_ae, event_type, info)
 
     def _report_new_association(self, calling_ae: str, event_type: int, info: Dataset) -> None:

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the Debian packages of the real peers our interop tests use (needs root).
+# Without root it only names what is missing; tests then skip locally (and fail under CI=true).
+set -euo pipefail
+PACKAGES=(
+  dcmtk dicom3tools orthanc            # DICOM peers and validators
+  xorriso genisoimage udftools         # ISO/UDF mastering checks, pseudo drives
+  poppler-utils                        # pdftotext / pdftoppm for labels
+  chromium fonts-dejavu-core           # the on-disc viewer opened by a real browser
+  fonts-wqy-zenhei                     # CJK glyphs for labels
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "peers missing (run as root to install): ${missing[*]}" >&2
+  exit 0
+fi
+echo "installing peers: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,101 @@
+"""SIGKILL in the middle of a 200-instance transfer: acknowledged means durable, nothing orphaned."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from publisher import samples
+from publisher.archive.durable import sha256_file
+from tests.conftest import free_port, require_tool
+from tests.foundation.helpers import DCMTK_ENV
+
+COUNT = 200
+
+
+def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PUBLISHER_DATA_DIR": str(data),
+        "PUBLISHER_DICOM_PORT": str(port),
+        "PUBLISHER_HTTP_PORT": str(free_port()),
+        "PUBLISHER_PROMISCUOUS": "true",
+        "PUBLISHER_LOAD_SAMPLES": "false",
+        "PUBLISHER_MIN_FREE_BYTES": "0",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "publisher.cli", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        r = subprocess.run(["echoscu", "-aec", "DISCPUB", "127.0.0.1", str(port)], capture_output=True)
+        if r.returncode == 0:
+            return proc
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"server did not start: {proc.stdout.read() if proc.stdout else ''!r}")
+
+
+def _rows(db: Path) -> dict[str, tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return {uid: (path, sha) for uid, path, sha in conn.execute("SELECT sop_instance_uid, path, sha256 FROM instance")}
+
+
+def _acknowledged(log: str) -> set[str]:
+    """SOP Instance UIDs storescu got a success response for (from its verbose log)."""
+    done: set[str] = set()
+    current = None
+    for line in log.splitlines():
+        m = re.search(r"Sending Store Request.*|Sending file: (\S+)", line)
+        if m and m.group(1):
+            current = Path(m.group(1)).stem
+        if "Received Store Response (Success)" in line and current:
+            done.add(current)
+            current = None
+    return done
+
+
+def test_sigkill_mid_transfer_then_resume(tmp_path: Path) -> None:
+    require_tool("storescu", "echoscu")
+    spec = samples.StudySpec(samples.LATIN1_PATIENT, "crash", series=(samples.SeriesSpec("ct", COUNT, 1, "", 128, 128),))
+    files = samples.write_study(spec, tmp_path / "in")
+    data, port = tmp_path / "data", free_port()
+    server = _serve(data, port)
+    sender = subprocess.Popen(
+        ["storescu", "-v", "-aet", "STORESCU", "-aec", "DISCPUB", "127.0.0.1", str(port), *map(str, files)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=DCMTK_ENV,
+    )
+    db = data / "publisher.db"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db.exists() and len(_rows(db)) >= COUNT // 3:
+            break
+        time.sleep(0.02)
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    log = sender.communicate(timeout=120)[0]
+    acked = _acknowledged(log)
+    assert 0 < len(acked) < COUNT, f"kill should land mid-transfer ({len(acked)} acknowledged)"
+
+    server = _serve(data, port)  # restart: migrations, partial files cleared
+    try:
+        rows = _rows(db)
+        archive = data / "archive"
+        assert acked <= set(rows), "an acknowledged instance is missing from the index"
+        for uid, (path, sha) in rows.items():
+            assert sha256_file(archive / path) == sha, f"orphan or damaged row {uid}"
+        assert not list((archive / ".incoming").glob("*")), "partial files left after restart"
+        again = subprocess.run(["storescu", "-aet", "STORESCU", "-aec", "DISCPUB", "127.0.0.1", str(port), *map(str, files)],
+                               capture_output=True, text=True, env=DCMTK_ENV)
+        assert again.returncode == 0, again.stderr
+        rows = _rows(db)
+        assert len(rows) == COUNT
+        on_disk = {p.stem for p in archive.rglob("*.dcm") if ".incoming" not in p.parts}
+        assert on_disk == set(rows)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
