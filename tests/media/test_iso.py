@@ -121,3 +121,10 @@ def test_non_iso_names_are_folded_to_level1_and_unique() -> None:
     assert names["VIEWER/index.html"] == "/VIEWER/INDEX.HTM;1"
     assert names["VIEWER/index.htm"] == "/VIEWER/INDEX_1.HTM;1"
     assert names["VIEWER/lib/some-long-name.min.js"] == "/VIEWER/LIB/SOME_LON.JS;1"
+
+
+def test_progress_reports_bytes_up_to_the_total(acceptance, tmp_path: Path) -> None:
+    seen: list[tuple[int, int, str]] = []
+    master(acceptance[0], "cd", tmp_path, progress=lambda d, t, m: seen.append((d, t, m)))
+    assert seen and seen[-1][0] == seen[-1][1] > 0
+    assert all(d <= t for d, t, _ in seen if t)
