@@ -23,7 +23,8 @@ from publisher.samples import (
     build_study,
     demo_studies,
 )
-from viewer_bundle import content_from_files, write_viewer
+from tests.viewer import builders
+from viewer_bundle import content_from_files, write_viewer, writer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -100,8 +101,19 @@ def disc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     base = tmp_path_factory.mktemp("viewer_disc")
     tree = base / "tree"
     files = lay_out(tree, disc_studies())
+    for i, ds in enumerate(builders.extra_datasets(), 1):
+        rel = f"DICOM/P0000009/S{i:07d}/I0000001"
+        (tree / rel).parent.mkdir(parents=True)
+        as_file(ds).save_as(tree / rel, enforce_file_format=True)
+        files.append((rel, tree / rel))
     content = content_from_files(files, label="TEST", institution="Sample Hospital")
-    result = write_viewer(content, tree)
+    # small chunks, so that scrolling crosses chunk files as on a large study
+    old = writer.CHUNK_FRAMES
+    writer.CHUNK_FRAMES = 10
+    try:
+        result = write_viewer(content, tree)
+    finally:
+        writer.CHUNK_FRAMES = old
     (tree / "INDEX.HTM").write_text(ROOT_INDEX, "utf-8")
     extracted = base / "extracted"
     master_and_extract(tree, extracted)

@@ -40,23 +40,26 @@ def shown_image(page) -> tuple[np.ndarray, dict]:  # type: ignore[no-untyped-def
     return data.reshape(snap["h"], snap["w"], 4), snap["state"]
 
 
-def source_of(disc, patient_id: str, modality: str, instance_number: int):  # type: ignore[no-untyped-def]
+def source_of(disc, series_description: str, instance_number: int):  # type: ignore[no-untyped-def]
     for p in disc["content"].patients:
-        if p.patient_id != patient_id:
-            continue
         for st in p.studies:
             for se in st.series:
-                if se.modality == modality:
+                if se.description == series_description:
                     for inst in se.instances:
                         if inst.instance_number == instance_number:
                             return dcmread(inst.source)
-    raise LookupError((patient_id, modality, instance_number))
+    raise LookupError((series_description, instance_number))
 
 
-def assert_matches_reference(page, disc, patient_id: str, modality: str, center=None, width=None) -> None:  # type: ignore[no-untyped-def]
+def assert_matches_reference(page, disc, series: str, center=None, width=None, invert=False) -> None:  # type: ignore[no-untyped-def]
+    """The shown frame equals render_reference at the viewer's window (or the one given)."""
     img, state = shown_image(page)
-    ds = source_of(disc, patient_id, modality, state["n"])
+    ds = source_of(disc, series, state["n"])
+    if center is None:
+        center, width = state["wc"], state["ww"]
     ref = render_reference(ds, state["f"] - 1, center, width).astype(np.int16)
+    if invert:
+        ref = 255 - ref
     if ref.ndim == 2:
         got = img[..., 0]
         assert (img[..., 0] == img[..., 1]).all() and (img[..., 1] == img[..., 2]).all()
@@ -84,13 +87,13 @@ def test_ct_series_shows_image_equal_to_reference(viewer, disc) -> None:  # type
     )
     assert lit > 0.2
     assert viewer.evaluate("DV.shown.wc") == 40 and viewer.evaluate("DV.shown.ww") == 400
-    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT")  # data's own window 40/400
+    assert_matches_reference(viewer, disc, "Axial 2mm", 40, 400)  # the data's own window
     viewer.select_option("#preset", label="CT brain")
     viewer.wait_for_function("DV.shown.ww === 80")
-    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT", 40, 80)
+    assert_matches_reference(viewer, disc, "Axial 2mm", 40, 80)
     viewer.select_option("#preset", label="CT lung")
     viewer.wait_for_function("DV.shown.ww === 1500")
-    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT", -600, 1500)
+    assert_matches_reference(viewer, disc, "Axial 2mm", -600, 1500)
     assert "Müller, Jürgen" in viewer.locator("#ov-tl").inner_text()
     assert "Image 1 / 24" in viewer.locator("#ov-bl").inner_text()
 
@@ -105,11 +108,11 @@ def test_scrolling_changes_slice(viewer, disc) -> None:  # type: ignore[no-untyp
     second, state = shown_image(viewer)
     assert state["n"] == state["frame"] + 1 > 1
     assert (first != second).any()
-    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT")
+    assert_matches_reference(viewer, disc, "Axial 2mm")
     viewer.keyboard.press("End")
     viewer.wait_for_function("DV.shown.frame === 23")
     assert "Image 24 / 24" in viewer.locator("#ov-bl").inner_text()
-    assert_matches_reference(viewer, disc, "PAT-LAT1", "CT")
+    assert_matches_reference(viewer, disc, "Axial 2mm")
     viewer.keyboard.press("ArrowUp")
     viewer.wait_for_function("DV.shown.frame === 22")
 
@@ -175,7 +178,9 @@ def test_pdf_opens(viewer, disc) -> None:  # type: ignore[no-untyped-def]
     assert re.fullmatch(r"DATA/S\d{7}/D\d{7}\.PDF", src)
     path = disc["root"] / "VIEWER" / src
     data = path.read_bytes()
-    ds = source_of(disc, "PAT-CYR", "DOC", 1)
+    pdfs = [i.source for p in disc["content"].patients for st in p.studies for se in st.series for i in se.instances if se.modality == "DOC"]
+    assert len(pdfs) == 1
+    ds = dcmread(pdfs[0])
     assert data == bytes(ds.EncapsulatedDocument)[: int(ds.EncapsulatedDocumentLength)]
     assert b"Report" in data and data.startswith(b"%PDF")
     viewer.wait_for_function("Array.from(document.querySelectorAll('iframe')).length === 1")
@@ -186,7 +191,7 @@ def test_pdf_opens(viewer, disc) -> None:  # type: ignore[no-untyped-def]
 
 def test_monochrome1_cr_equals_reference(viewer, disc) -> None:  # type: ignore[no-untyped-def]
     open_series(viewer, "Chest PA")
-    assert_matches_reference(viewer, disc, "PAT-CJK", "CR")
+    assert_matches_reference(viewer, disc, "Chest PA")
     img, _ = shown_image(viewer)
     assert img[0, 0, 0] > 200  # background (low values) shows white in MONOCHROME1
 
@@ -194,9 +199,59 @@ def test_monochrome1_cr_equals_reference(viewer, disc) -> None:  # type: ignore[
 def test_rgb_multiframe_cine(viewer, disc) -> None:  # type: ignore[no-untyped-def]
     open_series(viewer, "US cine")
     assert viewer.evaluate("DV.debug.state().count") == 8
-    assert_matches_reference(viewer, disc, "PAT-CJK", "US")
+    assert_matches_reference(viewer, disc, "US cine")
     viewer.click("#cine")
     viewer.wait_for_function("DV.shown.frame >= 3", timeout=5_000)
     viewer.click("#cine")
-    assert_matches_reference(viewer, disc, "PAT-CJK", "US")
+    assert_matches_reference(viewer, disc, "US cine")
     assert "Frame" in viewer.locator("#ov-bl").inner_text()
+
+
+def test_window_drag_invert_zoom_stay_exact(viewer, disc) -> None:  # type: ignore[no-untyped-def]
+    open_series(viewer, "Axial 2mm")
+    box = viewer.locator("#view").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    viewer.mouse.move(x, y)
+    viewer.mouse.down()
+    viewer.mouse.move(x + 37, y - 23)
+    viewer.mouse.up()
+    state = viewer.evaluate("DV.debug.state()")
+    assert (state["wc"], state["ww"]) != (40, 400) and state["ww"] != int(state["ww"])  # fractional window
+    assert_matches_reference(viewer, disc, "Axial 2mm")
+    viewer.keyboard.press("i")
+    assert_matches_reference(viewer, disc, "Axial 2mm", invert=True)
+    assert "Invert" in viewer.locator("#ov-br").inner_text()
+    viewer.keyboard.press("r")
+    viewer.wait_for_function("DV.debug.state().ww === 400")
+    zoom = viewer.evaluate("DV.debug.state().zoom")
+    viewer.keyboard.down("Control")
+    viewer.mouse.wheel(0, -200)
+    viewer.keyboard.up("Control")
+    viewer.wait_for_function(f"DV.debug.state().zoom > {zoom}")
+    assert_matches_reference(viewer, disc, "Axial 2mm", 40, 400)
+
+
+@pytest.mark.parametrize("series", ["YBR full", "Palette"])
+def test_ybr_and_palette_colour_equal_reference(viewer, disc, series: str) -> None:  # type: ignore[no-untyped-def]
+    open_series(viewer, series)
+    assert_matches_reference(viewer, disc, series)
+    img, _ = shown_image(viewer)
+    assert (img[..., 0] != img[..., 1]).any()  # really colour
+
+
+def test_enhanced_ct_uses_per_frame_rescale_window_and_spacing(viewer, disc) -> None:  # type: ignore[no-untyped-def]
+    open_series(viewer, "Enhanced CT")
+    assert viewer.evaluate("DV.debug.state().count") == 3
+    for frame, (c, w) in enumerate([(200, 1000), (250, 1250), (300, 1500)]):
+        viewer.wait_for_function(f"DV.shown.frame === {frame} && DV.shown.ww === {w}")
+        assert_matches_reference(viewer, disc, "Enhanced CT")
+        assert_matches_reference(viewer, disc, "Enhanced CT", c, w)
+        viewer.keyboard.press("ArrowDown")
+    viewer.click("[data-tool=measure]")
+    a = viewer.evaluate("DV.debug.toClient(2, 2)")
+    b = viewer.evaluate("DV.debug.toClient(12, 2)")  # 10 pixels of 0.7 mm
+    viewer.mouse.move(*a)
+    viewer.mouse.down()
+    viewer.mouse.move(*b)
+    viewer.mouse.up()
+    assert abs(float(viewer.locator(".mlabel").inner_text().split()[0]) - 7.0) <= 0.2

@@ -214,3 +214,19 @@ def test_package_imports_nothing_from_publisher() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
     for path in Path(__file__).resolve().parents[2].joinpath("viewer_bundle").rglob("*.py"):
         assert "publisher" not in re.sub(r'""".*?"""', "", path.read_text(), flags=re.S).replace("# ", ""), path
+
+
+def test_colour_and_enhanced_references() -> None:
+    from tests.viewer import builders
+    from viewer_bundle.reference import frame_info
+
+    ybr = render_reference(as_file(builders.ybr_full()))
+    assert ybr.shape == (48, 40, 3) and np.abs(ybr.astype(int) - builders.rgb_image()).max() <= 1
+    pal = render_reference(as_file(builders.palette()))
+    index = (np.mgrid[0:48, 0:40][1] * 5 + np.mgrid[0:48, 0:40][0] * 3) % 256
+    assert np.array_equal(pal[..., 0], index) and np.array_equal(pal[..., 1], 255 - index)
+    enh = as_file(builders.enhanced_ct())
+    info = frame_info(enh, 2)
+    assert (info.intercept, info.centers, info.widths, info.pixel_spacing) == (-1224.0, (300.0,), (1500.0,), (0.7, 0.7))
+    stored = enh.pixel_array[2].astype(float)
+    assert np.array_equal(render_reference(enh, 2), window_linear(stored - 1224, 300, 1500))
