@@ -255,3 +255,46 @@ def test_enhanced_ct_uses_per_frame_rescale_window_and_spacing(viewer, disc) -> 
     viewer.mouse.move(*b)
     viewer.mouse.up()
     assert abs(float(viewer.locator(".mlabel").inner_text().split()[0]) - 7.0) <= 0.2
+
+
+def test_touch_scrolls_and_pinch_zooms(chromium, disc) -> None:  # type: ignore[no-untyped-def]
+    context = chromium.new_context(locale="en-US", viewport={"width": 800, "height": 700}, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto((disc["root"] / "VIEWER" / "INDEX.HTM").as_uri())
+        page.wait_for_function("window.DV && DV.shown")
+        cdp = context.new_cdp_session(page)
+        box = page.locator("#view").bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 3
+
+        def touch(kind: str, points: list[tuple[float, float]]) -> None:
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": px, "y": py, "id": i} for i, (px, py) in enumerate(points)]})
+
+        touch("touchStart", [(x, y)])
+        for step in range(1, 11):
+            touch("touchMove", [(x, y + 6 * step)])
+        touch("touchEnd", [])
+        page.wait_for_function("DV.shown.frame >= 5")
+        zoom = page.evaluate("DV.debug.state().zoom")
+        touch("touchStart", [(x - 20, y), (x + 20, y)])
+        for step in range(1, 6):
+            touch("touchMove", [(x - 20 - 10 * step, y), (x + 20 + 10 * step, y)])
+        touch("touchEnd", [])
+        assert page.evaluate("DV.debug.state().zoom") > zoom * 1.5
+    finally:
+        context.close()
+
+
+def test_root_index_link_opens_viewer(chromium, disc) -> None:  # type: ignore[no-untyped-def]
+    """The disc's root INDEX.HTM (written by the media engine) links to result.start_page."""
+    assert disc["result"].start_page == "VIEWER/INDEX.HTM"
+    context = chromium.new_context(locale="es-ES")
+    page = context.new_page()
+    try:
+        page.goto((disc["root"] / "INDEX.HTM").as_uri())
+        page.click("text=View the images")
+        page.wait_for_function("window.DV && DV.shown")
+        assert page.url.endswith("/VIEWER/INDEX.HTM")
+        assert page.locator("[data-tool=measure]").inner_text() == "Medir"
+    finally:
+        context.close()
