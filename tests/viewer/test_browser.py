@@ -115,6 +115,17 @@ def test_scrolling_changes_slice(viewer, disc) -> None:  # type: ignore[no-untyp
     assert_matches_reference(viewer, disc, "Axial 2mm")
     viewer.keyboard.press("ArrowUp")
     viewer.wait_for_function("DV.shown.frame === 22")
+    # far chunks are dropped from memory (here: all but the current one) and loaded again
+    viewer.evaluate("DV.keepChunks = 0")
+    viewer.keyboard.press("Home")
+    viewer.wait_for_function("DV.shown.frame === 0")
+    viewer.keyboard.press("PageDown")  # 2 slices: no decoded copy of them is left
+    viewer.keyboard.press("End")
+    viewer.wait_for_function("DV.shown.frame === 23")
+    for _ in range(12):
+        viewer.keyboard.press("PageUp")
+    viewer.wait_for_function("DV.shown.frame === 0")
+    assert_matches_reference(viewer, disc, "Axial 2mm")
 
 
 def test_measurement_shows_length_in_mm(viewer) -> None:  # type: ignore[no-untyped-def]
