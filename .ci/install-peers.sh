@@ -6,8 +6,8 @@ PACKAGES=(
   dcmtk dicom3tools orthanc            # DICOM peers and validators
   xorriso genisoimage udftools         # ISO/UDF mastering checks, pseudo drives
   poppler-utils                        # pdftotext / pdftoppm for labels
-  chromium fonts-dejavu-core           # the on-disc viewer opened by a real browser
-  fonts-wqy-zenhei                     # CJK glyphs for labels
+  chromium                             # the on-disc viewer opened by a real browser
+  fonts-dejavu-core fonts-droid-fallback  # label fonts: Latin/Greek/Cyrillic, CJK
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -125,6 +125,62 @@ def cmd_archive_check(args: argparse.Namespace) -> int:
     return 0 if report.clean or (args.repair and not report.unrepairable) else 1
 
 
+def _size(text: str) -> int:
+    """Bytes from ``700M``, ``4.7G``, ``123456``."""
+    units = {"K": 10**3, "M": 10**6, "G": 10**9}
+    t = text.strip().upper().rstrip("B")
+    if t and t[-1] in units:
+        return int(float(t[:-1]) * units[t[-1]])
+    return int(t)
+
+
+def cmd_master(args: argparse.Namespace) -> int:
+    from publisher.jobs.selection import EmptySelection, Selection, select_instances
+    from publisher.media import MediaError, master
+    from publisher.service import Service
+
+    service = Service(_settings(args))
+    service.prepare()
+    sel = Selection(args.patient, args.study, args.series)
+    try:
+        with service.db.session() as s:
+            instances, rejected = select_instances(s, sel, service.archive.root)
+    except EmptySelection as exc:
+        sys.exit(f"publisher master: {exc}")
+    bar = tqdm(total=sum(i.size for i in instances), unit="B", unit_scale=True, desc="master", disable=args.quiet)
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message[:40], refresh=False)
+        bar.refresh()
+
+    viewer, reserve = None, 0
+    if args.viewer:
+        from publisher.jobs.viewer import estimate, viewer_hook
+
+        viewer = viewer_hook(institution=args.institution)
+        reserve = estimate([i for i in instances if i.sop_instance_uid not in rejected])
+    try:
+        volumes = master(
+            instances, args.media, args.out, profile=args.profile, rejected=rejected,
+            capacity=args.capacity, institution=args.institution, progress=progress,
+            viewer=viewer, viewer_size_estimate=reserve,
+        )
+    except MediaError as exc:
+        bar.close()
+        sys.exit(f"publisher master: {exc}")
+    bar.close()
+    skipped = sum(1 for i in instances if i.sop_instance_uid in rejected)
+    if skipped:
+        print(f"{skipped} rejected instance(s) left out (IHE IOCM rejection notes)")
+    for v in volumes:
+        target = v.image or v.root
+        print(f"disc {v.number} of {v.count}: {target}  {v.size / 1e6:.1f} MB, {len(v.instances)} instances")
+    service.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="publisher", description="DICOM disc publisher")
     parser.add_argument("--version", action="version", version=f"publisher {__version__}")
@@ -143,6 +199,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("master", help="master a selection onto disc images (DICOMDIR, IHE PDI, ISO/UDF)")
+    p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")
+    p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
+    p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
+    p.add_argument("--media", default="cd", choices=["cd", "dvd", "dvd-dl", "bd", "bd-dl", "usb", "folder"])
+    p.add_argument("--profile", help="media profile, e.g. STD-GEN-DVD-JPEG (default: the medium's general one)")
+    p.add_argument("--capacity", type=_size, help="override the medium's capacity, e.g. 100M")
+    p.add_argument("--institution", default="", help="institution named in README.TXT")
+    p.add_argument("--out", type=Path, required=True, help="folder for the images and manifests")
+    p.add_argument("--no-viewer", dest="viewer", action="store_false", help="DICOM only: no HTML5 viewer on the disc")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_master)
 
     arch = sub.add_parser("archive", help="archive maintenance").add_subparsers(dest="archive_command", required=True)
     p = arch.add_parser("check", help="reconcile files and index rows")
