@@ -69,7 +69,8 @@ def write_temp(root: Path, chunks: Iterable[bytes | memoryview]) -> WrittenFile:
                 n = os.write(fd, view)
                 view = view[n:]
                 size += n
-        os.fsync(fd)
+        # Data and the size that locates it; the name is made durable by fsync_dir after rename.
+        os.fdatasync(fd)
     except OSError as exc:
         os.close(fd)
         temp.unlink(missing_ok=True)

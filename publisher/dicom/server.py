@@ -38,11 +38,27 @@ def build_ae(settings: DicomSettings) -> AE:
     return ae
 
 
+#: Seconds pynetdicom's per-association DUL loop sleeps when it found nothing to do. Its
+#: default (1 ms) costs about 1.5 ms of dead time per C-STORE on loopback (measured with
+#: pynetdicom's EVT_PDU_* timestamps: response sent -> next PDU read, response queued -> sent),
+#: which dominates receive time for image streams. 0.2 ms halves a 500-image receive while an
+#: idle association still sleeps most of the time.
+DUL_LOOP_DELAY = 0.0002
+
+
+def tune_reactor(event: evt.Event) -> None:
+    """EVT_REQUESTED: shorten the DUL polling delay of this association (see DUL_LOOP_DELAY)."""
+    dul = getattr(event.assoc, "dul", None)
+    if dul is not None and hasattr(dul, "_run_loop_delay"):
+        dul._run_loop_delay = DUL_LOOP_DELAY
+
+
 def start_server(settings: DicomSettings, archive: Archive, db: Database) -> ThreadedAssociationServer:
     """Listen on ``settings.bind:settings.port`` in background threads; ``.shutdown()`` stops."""
     ae = build_ae(settings)
     policy = AccessPolicy(settings.ae_title, settings.promiscuous, settings.allowed_callers)
     handlers = [
+        (evt.EVT_REQUESTED, tune_reactor),
         (evt.EVT_REQUESTED, policy.on_requested),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, StorageHandler(archive)),
