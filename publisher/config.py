@@ -40,6 +40,9 @@ class RemoteAE:
     host: str
     port: int
     tls: bool = False
+    #: How ``publisher remote retrieve`` fetches from this peer: "move" (C-MOVE to our Storage
+    #: SCP) or "get" (C-GET on the query association).
+    retrieve: Literal["move", "get"] = "move"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class DicomSettings:
     private_sop_classes: tuple[str, ...] = ()
     min_free_bytes: int = 64 * 1024 * 1024
     remotes: tuple[RemoteAE, ...] = ()
+    #: DICOM TLS for remotes with ``tls = true`` (PS3.15 B.1): CA bundle to verify peers
+    #: (empty: system store), our certificate and key (empty: none presented).
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,9 +172,15 @@ def _caller(name: str, value: Any) -> AllowedCaller:
 
 def _remote(name: str, value: Any) -> RemoteAE:
     try:
-        return RemoteAE(str(value["ae_title"]), str(value["host"]), int(value["port"]), bool(value.get("tls", False)))
+        remote = RemoteAE(
+            str(value["ae_title"]), str(value["host"]), int(value["port"]), bool(value.get("tls", False)),
+            str(value.get("retrieve", "move")),  # type: ignore[arg-type]
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{name}: each remote needs ae_title, host and port ({exc})") from None
+    if remote.retrieve not in ("move", "get"):
+        raise ConfigError(f"{name}: retrieve of {remote.ae_title} must be move or get, not {remote.retrieve!r}")
+    return remote
 
 
 def _validate(s: Settings) -> Settings:

@@ -9,11 +9,13 @@ from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
 from publisher.archive.ingest import Archive
-from publisher.config import DicomSettings
+from publisher.config import AllowedCaller, DicomSettings
 from publisher.db.session import Database
 from publisher.dicom.access import AccessPolicy
 from publisher.dicom.commitment import CommitmentHandler
+from publisher.dicom.qr_scp import FindHandler, GetHandler, MoveHandler, handle_sop_extended
 from publisher.dicom.sop_classes import (
+    QUERY_RETRIEVE_SOP_CLASSES,
     STORAGE_COMMITMENT_PUSH,
     VERIFICATION,
     storage_sop_class_uids,
@@ -32,10 +34,20 @@ def build_ae(settings: DicomSettings) -> AE:
     ae.maximum_pdu_size = settings.max_pdu_size
     syntaxes = transfer_syntax_uids()
     for uid in storage_sop_class_uids(settings.private_sop_classes):
-        ae.add_supported_context(uid, syntaxes)
+        # Both roles may be proposed (PS3.7 D.3.3.4): a C-GET requestor acts as Storage SCP.
+        ae.add_supported_context(uid, syntaxes, scu_role=True, scp_role=True)
     ae.add_supported_context(VERIFICATION, syntaxes[:3])
     ae.add_supported_context(STORAGE_COMMITMENT_PUSH, syntaxes[:3])
+    for _model, find, move, get in QUERY_RETRIEVE_SOP_CLASSES:
+        for uid in (find, move, get):
+            ae.add_supported_context(uid, syntaxes[:3])
     return ae
+
+
+def allowed_callers(settings: DicomSettings) -> tuple[AllowedCaller, ...]:
+    """The allow-list plus every configured remote: a PACS answering our C-MOVE stores to us."""
+    known = {c.ae_title for c in settings.allowed_callers}
+    return settings.allowed_callers + tuple(AllowedCaller(r.ae_title) for r in settings.remotes if r.ae_title not in known)
 
 
 #: Seconds pynetdicom's per-association DUL loop sleeps when it found nothing to do. Its
@@ -56,13 +68,17 @@ def tune_reactor(event: evt.Event) -> None:
 def start_server(settings: DicomSettings, archive: Archive, db: Database) -> ThreadedAssociationServer:
     """Listen on ``settings.bind:settings.port`` in background threads; ``.shutdown()`` stops."""
     ae = build_ae(settings)
-    policy = AccessPolicy(settings.ae_title, settings.promiscuous, settings.allowed_callers)
+    policy = AccessPolicy(settings.ae_title, settings.promiscuous, allowed_callers(settings))
     handlers = [
         (evt.EVT_REQUESTED, tune_reactor),
         (evt.EVT_REQUESTED, policy.on_requested),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, StorageHandler(archive)),
         (evt.EVT_N_ACTION, CommitmentHandler(db, archive.root, settings.ae_title, lambda: settings.remotes)),
+        (evt.EVT_C_FIND, FindHandler(db, settings.ae_title)),
+        (evt.EVT_C_MOVE, MoveHandler(db, archive.root, settings, lambda: settings.remotes)),
+        (evt.EVT_C_GET, GetHandler(db, archive.root)),
+        (evt.EVT_SOP_EXTENDED, handle_sop_extended),
     ]
     server = ae.start_server((settings.bind, settings.port), block=False, evt_handlers=handlers)
     assert server is not None

@@ -150,3 +150,30 @@ def storage_sop_class_uids(private: tuple[str, ...] = ()) -> list[str]:
 
 def transfer_syntax_uids() -> list[str]:
     return [uid for uid, _ in TRANSFER_SYNTAXES]
+
+# Query/Retrieve information models (PS3.4 C.6) and Modality Worklist (PS3.4 K.6).
+PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
+PATIENT_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.1.2"
+PATIENT_ROOT_GET = "1.2.840.10008.5.1.4.1.2.1.3"
+STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
+STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
+PATIENT_STUDY_ONLY_FIND = "1.2.840.10008.5.1.4.1.2.3.1"
+PATIENT_STUDY_ONLY_MOVE = "1.2.840.10008.5.1.4.1.2.3.2"
+PATIENT_STUDY_ONLY_GET = "1.2.840.10008.5.1.4.1.2.3.3"
+MODALITY_WORKLIST_FIND = "1.2.840.10008.5.1.4.31"
+
+#: (FIND, MOVE, GET) SOP Class UIDs per information model, as the seed statement lists them.
+QUERY_RETRIEVE_SOP_CLASSES: tuple[tuple[str, str, str, str], ...] = (
+    ("patient", PATIENT_ROOT_FIND, PATIENT_ROOT_MOVE, PATIENT_ROOT_GET),
+    ("study", STUDY_ROOT_FIND, STUDY_ROOT_MOVE, STUDY_ROOT_GET),
+    ("patient-study", PATIENT_STUDY_ONLY_FIND, PATIENT_STUDY_ONLY_MOVE, PATIENT_STUDY_ONLY_GET),
+)
+
+#: Transfer syntaxes whose pixel data are native: an instance stored in any other one may have
+#: to be decompressed for a peer that accepts only these (PS3.5 A.1 .. A.3).
+UNCOMPRESSED_TRANSFER_SYNTAXES: tuple[str, ...] = (
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.2",
+)
