@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from publisher.archive.metadata import InstanceMeta, normalise_name
@@ -20,6 +20,13 @@ PATIENT: Table = Patient.__table__  # type: ignore[assignment]
 STUDY: Table = Study.__table__  # type: ignore[assignment]
 SERIES: Table = Series.__table__  # type: ignore[assignment]
 INSTANCE: Table = Instance.__table__  # type: ignore[assignment]
+
+# Statements built once: executing the same object with new parameters reuses its compiled
+# form, which matters at one transaction per received instance.
+_INSTANCE_BY_UID = select(INSTANCE.c.id, INSTANCE.c.path, INSTANCE.c.sha256).where(
+    INSTANCE.c.sop_instance_uid == bindparam("uid")
+)
+_INSERT_INSTANCE = insert(INSTANCE)
 
 
 class ParentCache:
@@ -48,16 +55,27 @@ class ParentCache:
             self._ids.clear()
 
 
+def _lookup(table: Table, keys: tuple[str, ...]) -> Select[Any]:
+    """``SELECT id WHERE key = :key ...`` built once per table (compiled-statement cache hits)."""
+    stmt = _LOOKUPS.get(table.name)
+    if stmt is None:
+        stmt = _LOOKUPS[table.name] = select(table.c.id).where(*(table.c[k] == bindparam(k) for k in keys))
+    return stmt
+
+
+_LOOKUPS: dict[str, Select[Any]] = {}
+
+
 def _get_or_create(conn: Connection, table: Table, where: dict[str, Any], values: dict[str, Any]) -> int:
-    cond = [table.c[k] == v for k, v in where.items()]
-    found = conn.execute(select(table.c.id).where(*cond)).scalar()
+    lookup = _lookup(table, tuple(where))
+    found = conn.execute(lookup, where).scalar()
     if found is not None:
         return int(found)
     try:
         with conn.begin_nested():
-            return int(conn.execute(insert(table).values(**where, **values)).inserted_primary_key[0])
+            return int(conn.execute(insert(table), {**where, **values}).inserted_primary_key[0])
     except IntegrityError:
-        found = conn.execute(select(table.c.id).where(*cond)).scalar()
+        found = conn.execute(lookup, where).scalar()
         if found is None:  # not our unique key: a parent vanished; let the caller retry
             raise
         return int(found)
@@ -154,23 +172,20 @@ def file_instance(
         "peer_address": peer_address[:64],
         "record_keys": meta.record_keys,
     }
-    existing = conn.execute(select(INSTANCE.c.id).where(INSTANCE.c.sop_instance_uid == meta.sop_instance_uid)).scalar()
+    existing = conn.execute(_INSTANCE_BY_UID, {"uid": meta.sop_instance_uid}).first()
     if existing is not None:
-        conn.execute(update(INSTANCE).where(INSTANCE.c.id == existing).values(**values))
-        instance_id, replaced = int(existing), True
+        conn.execute(update(INSTANCE).where(INSTANCE.c.id == existing[0]).values(**values))
+        instance_id, replaced = int(existing[0]), True
     else:
-        instance_id = int(
-            conn.execute(insert(INSTANCE).values(sop_instance_uid=meta.sop_instance_uid, **values)).inserted_primary_key[0]
-        )
+        values["sop_instance_uid"] = meta.sop_instance_uid
+        instance_id = int(conn.execute(_INSERT_INSTANCE, values).inserted_primary_key[0])
         replaced = False
     return instance_id, replaced
 
 
 def find_instance(conn: Connection, sop_instance_uid: str) -> tuple[int, str, str] | None:
     """(id, path, sha256) of a stored instance, or None."""
-    row = conn.execute(
-        select(INSTANCE.c.id, INSTANCE.c.path, INSTANCE.c.sha256).where(INSTANCE.c.sop_instance_uid == sop_instance_uid)
-    ).first()
+    row = conn.execute(_INSTANCE_BY_UID, {"uid": sop_instance_uid}).first()
     return (int(row[0]), str(row[1]), str(row[2])) if row else None
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 from io import BytesIO
@@ -18,17 +20,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pydicom import dcmread
-from pydicom.dataset import FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
-from pydicom.filewriter import write_dataset, write_file_meta_info
-from pydicom.uid import UID
+from pydicom.filewriter import write_dataset
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from publisher import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from publisher.archive import durable, index, layout
 from publisher.archive.metadata import InstanceMeta, MissingAttribute, extract
-from publisher.archive.parse import MalformedDataset, read_header
+from publisher.archive.parse import MalformedDataset, lenient_reading, read_header
 from publisher.config import DuplicatePolicy
 from publisher.db.session import Database
 
@@ -79,21 +79,33 @@ class Provenance:
     peer_address: str = ""
 
 
+def _element(tag: int, vr: bytes, value: bytes) -> bytes:
+    """One explicit VR little endian element of group 0002 (PS3.5 7.1.2)."""
+    if vr == b"OB":
+        return struct.pack("<HH2s2xI", tag >> 16, tag & 0xFFFF, vr, len(value)) + value
+    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr, len(value)) + value
+
+
+def _text(value: str, pad: bytes) -> bytes:
+    raw = value.encode("ascii")
+    return raw + pad if len(raw) % 2 else raw
+
+
 def file_meta_bytes(sop_class: str, sop_instance: str, transfer_syntax: str, source_ae: str) -> bytes:
-    """Preamble, ``DICM`` and the File Meta Information group (PS3.10 7.1)."""
-    meta = FileMetaDataset()
-    meta.FileMetaInformationVersion = b"\x00\x01"
-    meta.MediaStorageSOPClassUID = UID(sop_class)
-    meta.MediaStorageSOPInstanceUID = UID(sop_instance)
-    meta.TransferSyntaxUID = UID(transfer_syntax)
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
-    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
-    if source_ae:
-        meta.SourceApplicationEntityTitle = source_ae[:16]
-    buf = DicomBytesIO()
-    buf.write(b"\0" * 128 + b"DICM")
-    write_file_meta_info(buf, meta, enforce_standard=True)
-    return buf.getvalue()
+    """Preamble, ``DICM`` and the File Meta Information group (PS3.10 7.1), encoded directly:
+    it is written once per received instance, and pydicom's general writer costs ~0.3 ms."""
+    body = b"".join(
+        (
+            _element(0x00020001, b"OB", b"\x00\x01"),
+            _element(0x00020002, b"UI", _text(sop_class, b"\0")),
+            _element(0x00020003, b"UI", _text(sop_instance, b"\0")),
+            _element(0x00020010, b"UI", _text(transfer_syntax, b"\0")),
+            _element(0x00020012, b"UI", _text(IMPLEMENTATION_CLASS_UID, b"\0")),
+            _element(0x00020013, b"SH", _text(IMPLEMENTATION_VERSION_NAME, b" ")),
+            _element(0x00020016, b"AE", _text(source_ae[:16], b" ")) if source_ae else b"",
+        )
+    )
+    return b"\0" * 128 + b"DICM" + _element(0x00020000, b"UL", struct.pack("<I", len(body))) + body
 
 
 class Archive:
@@ -112,6 +124,8 @@ class Archive:
         self.duplicate_policy = duplicate_policy
         self.min_free_bytes = min_free_bytes
         self.cache = index.ParentCache()
+        self.hasher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sha256")
+        lenient_reading()
         root.mkdir(parents=True, exist_ok=True)
 
     # -- entry points -------------------------------------------------------------------------
@@ -182,7 +196,7 @@ class Archive:
                 raise StoreRefused(Status.DUPLICATE_SOP_INSTANCE, f"SOP Instance {meta.sop_instance_uid} is already stored")
         self._check_space(size)
         try:
-            written = durable.write_temp(self.root, chunks)
+            written = durable.write_temp(self.root, chunks, self.hasher)
         except durable.OutOfSpace as exc:
             raise StoreRefused(Status.OUT_OF_RESOURCES, str(exc)) from None
         except OSError as exc:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.uid import UID
 
 from publisher.archive import record_keys
 
@@ -16,10 +17,16 @@ class MissingAttribute(ValueError):
     """A Type 1 attribute the archive cannot file an instance without is absent or invalid."""
 
 
+#: PS3.5 9.1: components of digits without leading zeros (except "0"), separated by dots.
+_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+
+
 def text(ds: Dataset, keyword: str, limit: int = 64) -> str:
     """An element's value as decoded text ("" when absent), multi-values joined by backslash."""
     try:
-        value: Any = ds.get(keyword)
+        value: Any = ds.get(tag_for_keyword(keyword))
+        if value is not None:
+            value = value.value
     except Exception:
         return ""
     if value is None:
@@ -31,7 +38,8 @@ def text(ds: Dataset, keyword: str, limit: int = 64) -> str:
 
 def integer(ds: Dataset, keyword: str) -> int | None:
     try:
-        value = ds.get(keyword)
+        value = ds.get(tag_for_keyword(keyword))
+        value = value.value if value is not None else None
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError, OverflowError):
         return None
@@ -42,7 +50,7 @@ def uid(ds: Dataset, keyword: str) -> str:
     value = text(ds, keyword, 1000).rstrip("\0")
     if not value:
         raise MissingAttribute(f"{keyword} is missing")
-    if len(value) > 64 or not UID(value).is_valid:
+    if len(value) > 64 or _UID.fullmatch(value) is None:
         raise MissingAttribute(f"{keyword} {value!r} is not a valid UID")
     return value
 
