@@ -95,7 +95,7 @@ def prepare(ref: InstanceRef, accepted: Mapping[str, set[str]]) -> Dataset:
         return ds  # pynetdicom re-encodes between native syntaxes
     if native_ok:
         try:
-            ds.decompress()
+            ds.decompress(generate_instance_uid=False)  # same instance, only re-encoded
         except Exception as exc:  # no pixel handler, corrupt stream
             raise NotSendable(f"cannot decompress {stored}: {exc}") from None
         return ds
