@@ -93,12 +93,16 @@ def file_instance(
     peer_address: str,
     cache: ParentCache,
     created: dict[tuple[str, str], int],
+    known: int | None = None,
+    look_up: bool = True,
 ) -> tuple[int, bool]:
     """Insert (or update, for a replacement) the instance row and its parents.
 
     Returns (instance id, replaced) inside the caller's transaction; the caller commits and
     only then puts the parent ids collected in ``created`` into the cache, so no other thread
-    ever sees the id of a row that might still roll back."""
+    ever sees the id of a row that might still roll back. ``known`` is the instance row the
+    caller found just before (None: none); with ``look_up`` False it is trusted and a lost race
+    surfaces as an IntegrityError for the caller to retry with ``look_up``."""
     now = utcnow()
     pkey = ("patient", f"{meta.patient_id}\\{meta.issuer_of_patient_id}")
     patient_fk = cache.get(pkey)
@@ -172,10 +176,12 @@ def file_instance(
         "peer_address": peer_address[:64],
         "record_keys": meta.record_keys,
     }
-    existing = conn.execute(_INSTANCE_BY_UID, {"uid": meta.sop_instance_uid}).first()
-    if existing is not None:
-        conn.execute(update(INSTANCE).where(INSTANCE.c.id == existing[0]).values(**values))
-        instance_id, replaced = int(existing[0]), True
+    if look_up:
+        row = conn.execute(_INSTANCE_BY_UID, {"uid": meta.sop_instance_uid}).first()
+        known = int(row[0]) if row is not None else None
+    if known is not None:
+        conn.execute(update(INSTANCE).where(INSTANCE.c.id == known).values(**values))
+        instance_id, replaced = known, True
     else:
         values["sop_instance_uid"] = meta.sop_instance_uid
         instance_id = int(conn.execute(_INSERT_INSTANCE, values).inserted_primary_key[0])

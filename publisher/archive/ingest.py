@@ -208,7 +208,7 @@ class Archive:
             written.temp_path.unlink(missing_ok=True)
             raise StoreRefused(Status.OUT_OF_RESOURCES, f"cannot place the file: {exc}") from None
         try:
-            replaced = self._commit(meta, transfer_syntax, str(rel), written, provenance)
+            replaced = self._commit(meta, transfer_syntax, str(rel), written, provenance, existing[0] if existing else None)
         except SQLAlchemyError as exc:
             if existing is None or existing[1] != str(rel):
                 final.unlink(missing_ok=True)  # no row points at it: leave nothing behind
@@ -218,7 +218,9 @@ class Archive:
             (self.root / existing[1]).unlink(missing_ok=True)  # replaced under a new hierarchy
         return Stored(meta.sop_instance_uid, final, Outcome.REPLACED if replaced else Outcome.STORED, meta)
 
-    def _commit(self, meta: InstanceMeta, ts: str, rel: str, written: durable.WrittenFile, prov: Provenance) -> bool:
+    def _commit(
+        self, meta: InstanceMeta, ts: str, rel: str, written: durable.WrittenFile, prov: Provenance, known: int | None
+    ) -> bool:
         for attempt in (1, 2, 3):
             created: dict[tuple[str, str], int] = {}
             try:
@@ -234,6 +236,8 @@ class Archive:
                         peer_address=prov.peer_address,
                         cache=self.cache,
                         created=created,
+                        known=known,
+                        look_up=attempt > 1,  # the first try trusts the check made before writing
                     )
                 self.cache.update(created)
                 return replaced

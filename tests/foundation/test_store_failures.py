@@ -193,3 +193,18 @@ def test_disk_reserve_refuses_before_the_disk_is_full(tmp_path: Path, sqlite_url
     with pytest.raises(StoreRefused) as exc:
         archive.store_file(_one(tmp_path))
     assert exc.value.status == 0xA700 and "reserve" in exc.value.reason
+
+
+def test_same_instance_stored_concurrently_gives_one_row(tmp_path: Path, db_url: str) -> None:
+    """Two associations racing with one SOP Instance UID: both answered, one row, one file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    archive = _archive(tmp_path, db_url, "keep-first")
+    path = _one(tmp_path)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(lambda _: archive.store_file(path).outcome, range(12)))
+    assert set(outcomes) <= {"stored", "replaced", "kept-existing"}
+    with archive.db.session() as s:
+        assert s.scalar(select(func.count(Instance.id))) == 1
+    assert len(list(archive.root.rglob("*.dcm"))) == 1
+    archive.db.dispose()
