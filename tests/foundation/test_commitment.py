@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -30,6 +32,20 @@ def _request(stored: list[tuple[str, str]], unknown: list[tuple[str, str]]) -> D
     return ds
 
 
+def _report_catcher() -> tuple[Callable[[evt.Event], tuple[int, None]], dict[str, Any], threading.Event]:
+    """An EVT_N_EVENT_REPORT handler that keeps what it received and signals arrival."""
+    got: dict[str, Any] = {}
+    done = threading.Event()
+
+    def on_report(event: evt.Event) -> tuple[int, None]:
+        got["info"] = event.event_information
+        got["type"] = event.request.EventTypeID
+        done.set()
+        return 0x0000, None
+
+    return on_report, got, done
+
+
 def _uids(seq: object) -> set[str]:
     return {str(i.ReferencedSOPInstanceUID) for i in (seq or [])}  # type: ignore[attr-defined]
 
@@ -47,15 +63,7 @@ def test_commitment_on_the_same_association(tmp_path: Path, sqlite_url: str) -> 
     with running_service(settings_for(tmp_path / "svc", sqlite_url)) as svc:
         stored = _store(svc, tmp_path)
         unknown = [(str(samples.CT_IMAGE), generate_uid())]
-        got: dict[str, Dataset] = {}
-        done = threading.Event()
-
-        def on_report(event: evt.Event) -> tuple[int, None]:
-            got["info"] = event.event_information
-            got["type"] = event.request.EventTypeID
-            done.set()
-            return 0x0000, None
-
+        on_report, got, done = _report_catcher()
         ae = AE(ae_title="PYNETDICOM")
         ae.add_requested_context(STORAGE_COMMITMENT_PUSH)
         assoc = ae.associate("127.0.0.1", svc.settings.dicom.port, ae_title="DISCPUB", evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
@@ -76,14 +84,7 @@ def test_commitment_on_the_same_association(tmp_path: Path, sqlite_url: str) -> 
 def test_commitment_reported_on_a_new_association_and_lost_file_not_committed(tmp_path: Path, sqlite_url: str) -> None:
     """The requester released before the report: we associate back to it (configured remote)."""
     back_port = free_port()
-    got: dict[str, Dataset] = {}
-    done = threading.Event()
-
-    def on_report(event: evt.Event) -> tuple[int, None]:
-        got["info"] = event.event_information
-        got["type"] = event.request.EventTypeID
-        done.set()
-        return 0x0000, None
+    on_report, got, done = _report_catcher()
 
     scu_side = AE(ae_title="PYNETDICOM")
     scu_side.add_supported_context(STORAGE_COMMITMENT_PUSH, scu_role=True, scp_role=True)
