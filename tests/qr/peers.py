@@ -75,3 +75,75 @@ def getscu(port: int, model: str, keys: Sequence[str], out: Path, *extra: str, a
     for k in keys:
         cmd += ["-k", k]
     return subprocess.run([*cmd, "127.0.0.1", str(port)], capture_output=True, text=True, env=DCMTK_ENV, timeout=120)
+
+
+@contextmanager
+def orthanc(work: Path, our_ae: str, our_port: int, ae_title: str = "ORTHANC") -> Iterator[tuple[int, int]]:
+    """Orthanc on loopback with its own configuration; yields (DICOM port, HTTP port).
+
+    ``DicomModalities`` names our AE so Orthanc can C-MOVE to us; TCP_NODELAY=1 in its
+    environment (DESIGN section 4)."""
+    import json
+    import shutil
+
+    exe = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
+    port, http = free_port(), free_port()
+    work.mkdir(parents=True, exist_ok=True)
+    cfg = work / "orthanc.json"
+    cfg.write_text(json.dumps({
+        "Name": "qrtest", "DicomAet": ae_title, "DicomPort": port, "HttpPort": http,
+        "StorageDirectory": str(work / "storage"), "IndexDirectory": str(work / "index"),
+        "DicomCheckCalledAet": False, "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
+        "Plugins": [], "StorageCompression": False, "DicomAlwaysAllowStore": True,
+        "DicomModalities": {"discpub": [our_ae, "127.0.0.1", our_port]},
+        "DicomScuTimeout": 10, "DicomAssociationCloseDelay": 0,
+    }))
+    log = open(work / "orthanc.log", "wb")
+    proc = subprocess.Popen([exe, str(cfg)], env=DCMTK_ENV, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_echo(port, ae_title)
+        yield port, http
+    finally:
+        proc.terminate()
+        proc.wait()
+        log.close()
+
+
+def orthanc_upload(http: int, files: Sequence[Path]) -> None:
+    import httpx
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{http}", timeout=30) as client:
+        for f in files:
+            client.post("/instances", content=f.read_bytes()).raise_for_status()
+
+
+@contextmanager
+def dcmqrscp(work: Path, our_ae: str, our_port: int, ae_title: str = "DCMQR") -> Iterator[int]:
+    """DCMTK dcmqrscp with one read-write storage area and our AE as a move destination.
+
+    Forking mode: DCMTK 3.6.7's --single-process crashes after the first association."""
+    port = free_port()
+    area = work / "db"
+    area.mkdir(parents=True, exist_ok=True)
+    cfg = work / "dcmqrscp.cfg"
+    cfg.write_text(
+        f"NetworkTCPPort = {port}\nMaxPDUSize = 65536\nMaxAssociations = 16\n"
+        f"HostTable BEGIN\ndiscpub = ({our_ae}, localhost, {our_port})\nHostTable END\n"
+        "VendorTable BEGIN\nVendorTable END\n"
+        f"AETable BEGIN\n{ae_title} {area} RW (100, 1024mb) ANY\nAETable END\n"
+    )
+    log = open(work / "dcmqrscp.log", "wb")
+    proc = subprocess.Popen(["dcmqrscp", "-v", "-c", str(cfg), str(port)], env=DCMTK_ENV, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_echo(port, ae_title)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait()
+        log.close()
+
+
+def storescu(port: int, aec: str, files: Sequence[Path]) -> None:
+    proc = subprocess.run(["storescu", "-R", "-aet", "STORESCU", "-aec", aec, "127.0.0.1", str(port), *map(str, files)],
+                          capture_output=True, text=True, env=DCMTK_ENV, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
