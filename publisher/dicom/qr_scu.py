@@ -50,10 +50,10 @@ def find_remote(remotes: Sequence[RemoteAE], ae_title: str) -> RemoteAE:
 
 
 def identifier(level: Level, keys: Mapping[str, str], returns: Sequence[str] = ()) -> Dataset:
-    """A C-FIND / C-MOVE identifier; UTF-8 (ISO_IR 192) when a value is not ASCII."""
+    """A C-FIND / C-MOVE identifier in UTF-8 (ISO_IR 192): an SCP returns the Specific Character
+    Set of its answers only when the query names one, and DCMTK's convert to the query's."""
     ds = Dataset()
-    if any(not str(v).isascii() for v in keys.values()):
-        ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SpecificCharacterSet = "ISO_IR 192"
     ds.QueryRetrieveLevel = level.name
     for keyword in returns:
         setattr(ds, keyword, None)
