@@ -1,4 +1,4 @@
-"""``publisher`` command line: serve, db, import, archive."""
+"""``publisher`` command line: serve, db, import, archive, master, remote, send, worklist, echo."""
 
 from __future__ import annotations
 
@@ -181,6 +181,179 @@ def cmd_master(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- network: remote PACS, send, worklist, echo (issue 7) --------------------------------------
+
+#: What ``publisher remote find`` shows per level when no -r is given.
+FIND_COLUMNS: dict[str, tuple[str, ...]] = {
+    "PATIENT": ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "NumberOfPatientRelatedStudies"),
+    "STUDY": ("PatientID", "PatientName", "StudyDate", "StudyDescription", "AccessionNumber", "ModalitiesInStudy",
+              "NumberOfStudyRelatedInstances", "StudyInstanceUID"),
+    "SERIES": ("Modality", "SeriesNumber", "SeriesDescription", "NumberOfSeriesRelatedInstances", "SeriesInstanceUID"),
+    "IMAGE": ("InstanceNumber", "SOPClassUID", "SOPInstanceUID"),
+}
+
+
+def _remote(settings: Settings, ae_title: str):  # type: ignore[no-untyped-def]
+    from publisher.dicom.qr_scu import RemoteError, find_remote
+
+    try:
+        return find_remote(settings.dicom.remotes, ae_title)
+    except RemoteError as exc:
+        sys.exit(f"publisher: {exc}")
+
+
+def _keys(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        keyword, sep, value = pair.partition("=")
+        if not sep:
+            sys.exit(f"publisher: -k {pair!r}: use Keyword=value (e.g. PatientName=SMITH*)")
+        out[keyword.strip()] = value
+    return out
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return "\\".join(str(v) for v in value)  # type: ignore[union-attr]
+    return str(value)
+
+
+def cmd_remote_find(args: argparse.Namespace) -> int:
+    from publisher.archive.query import QueryError
+    from publisher.dicom.qr_models import parse_level, parse_model
+    from publisher.dicom.qr_scu import RemoteError, find
+
+    settings = _settings(args)
+    remote = _remote(settings, args.remote)
+    try:
+        level, model = parse_level(args.level), parse_model(args.model)
+    except (QueryError, ValueError) as exc:
+        sys.exit(f"publisher remote find: {exc}")
+    keys = _keys(args.key)
+    columns = tuple(args.ret) or FIND_COLUMNS[level.name]
+    returns = [c for c in columns if c not in keys]
+    print("\t".join(columns))
+    n = 0
+    try:
+        for ds in find(settings.dicom, remote, level, keys, returns, model):
+            print("\t".join(_cell(ds.get(c)) for c in columns))
+            n += 1
+    except RemoteError as exc:
+        sys.exit(f"publisher remote find: {exc}")
+    print(f"{n} match(es)", file=sys.stderr)
+    return 0
+
+
+def cmd_remote_retrieve(args: argparse.Namespace) -> int:
+    from publisher.dicom.qr_scu import RemoteError, RetrieveSelection, receiving, retrieve
+    from publisher.service import Service
+
+    settings = _settings(args)
+    remote = _remote(settings, args.remote)
+    series = []
+    for item in args.series:
+        study, sep, ser = item.partition(":")
+        if not sep:
+            sys.exit(f"publisher remote retrieve: --series {item!r}: use STUDY_UID:SERIES_UID")
+        series.append((study, ser))
+    selection = RetrieveSelection(args.study, series)
+    if not selection.studies and not selection.series:
+        sys.exit("publisher remote retrieve: name at least one --study or --series")
+    service = Service(settings)
+    service.prepare()
+    bar = tqdm(unit="inst", desc=f"C-{(args.method or remote.retrieve).upper()} {remote.ae_title}", disable=args.quiet)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        if (args.method or remote.retrieve) == "move":
+            with receiving(settings.dicom, service.archive, service.db):
+                report = retrieve(settings.dicom, remote, selection, service.archive, method="move", progress=progress)
+        else:
+            report = retrieve(settings.dicom, remote, selection, service.archive, method="get", progress=progress)
+    except RemoteError as exc:
+        bar.close()
+        service.stop()
+        sys.exit(f"publisher remote retrieve: {exc}")
+    bar.close()
+    print(report.summary())
+    for uid, why in sorted(report.failed.items()):
+        print(f"  failed {uid}: {why}", file=sys.stderr)
+    service.stop()
+    return 0 if report.ok else 1
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from publisher.dicom.storage_scu import instances_of, send
+    from publisher.service import Service
+
+    settings = _settings(args)
+    remote = _remote(settings, args.remote)
+    service = Service(settings)
+    service.prepare()
+    refs = instances_of(service.db, service.archive.root, args.patient, args.study, args.series)
+    if not refs:
+        service.stop()
+        sys.exit("publisher send: nothing in the archive matches the selection")
+    with tqdm(total=len(refs), unit="inst", desc=f"send {remote.ae_title}", disable=args.quiet) as bar:
+        report = send(settings.dicom, remote, refs, progress=lambda _ref, _outcome: bar.update(1))
+    extra = f" ({len(report.decompressed)} decompressed for the peer)" if report.decompressed else ""
+    print(f"{len(report.sent)} sent{extra}, {len(report.failed)} failed")
+    for uid, why in sorted(report.failed.items()):
+        print(f"  failed {uid}: {why}", file=sys.stderr)
+    service.stop()
+    return 0 if report.ok else 1
+
+
+def cmd_worklist(args: argparse.Namespace) -> int:
+    from publisher.dicom.mwl_scu import WorklistQuery, match_studies, query_worklist
+    from publisher.dicom.qr_scu import RemoteError
+
+    settings = _settings(args)
+    remote = _remote(settings, args.remote)
+    query = WorklistQuery(args.station, args.modality, args.date, args.patient, args.patient_id, args.accession)
+    try:
+        entries = list(query_worklist(settings.dicom, remote, query))
+    except RemoteError as exc:
+        sys.exit(f"publisher worklist: {exc}")
+    matches = None
+    if args.match:
+        from publisher.db.session import Database
+
+        db = Database(settings.db_url)
+        matches = {id(m.entry): m for m in match_studies(db, entries)}
+        db.dispose()
+    for e in entries:
+        line = f"{e.start_date} {e.start_time:<6} {e.station_ae_title:<16} {e.modality:<3} {e.accession_number:<16} {e.patient_id:<16} {e.patient_name}  {e.step_description}"
+        if matches is not None:
+            m = matches[id(e)]
+            line += f"  -> {', '.join(m.study_uids) + ' (' + m.matched_by + ')' if m.study_uids else 'not in the archive'}"
+        print(line)
+    print(f"{len(entries)} worklist entr{'y' if len(entries) == 1 else 'ies'}", file=sys.stderr)
+    return 0
+
+
+def cmd_echo(args: argparse.Namespace) -> int:
+    from publisher.dicom.verification_scu import echo
+
+    settings = _settings(args)
+    remotes = [_remote(settings, t) for t in args.remotes] if args.remotes else list(settings.dicom.remotes)
+    if not remotes:
+        sys.exit("publisher echo: no remotes configured (dicom.remotes)")
+    failures = 0
+    for r in remotes:
+        result = echo(settings.dicom, r)
+        failures += not result.ok
+        print(f"{r.ae_title:<16} {r.host}:{r.port}{' (TLS)' if r.tls else ''}  {'ok' if result.ok else 'FAILED'}  "
+              f"{result.detail}  {result.seconds * 1000:.0f} ms")
+    return 1 if failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="publisher", description="DICOM disc publisher")
     parser.add_argument("--version", action="version", version=f"publisher {__version__}")
@@ -218,6 +391,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", action="store_true", help="also compare every file's SHA-256")
     p.add_argument("--repair", action="store_true", help="re-file orphan files, drop rows of lost files")
     p.set_defaults(func=cmd_archive_check)
+
+    remote = sub.add_parser("remote", help="query and retrieve from a remote PACS (dicom.remotes)").add_subparsers(dest="remote_command", required=True)
+    p = remote.add_parser("find", help="C-FIND at a remote: any level, any information model")
+    p.add_argument("remote", metavar="AE", help="AE title of a configured remote")
+    p.add_argument("--level", default="STUDY", help="PATIENT, STUDY, SERIES or IMAGE (default STUDY)")
+    p.add_argument("--model", default="study", help="patient, study or patient-study (default study)")
+    p.add_argument("-k", "--key", action="append", default=[], metavar="KEYWORD=VALUE",
+                   help="matching key, e.g. PatientName=SMITH* StudyDate=20260101-20260131 (repeatable)")
+    p.add_argument("-r", "--return", dest="ret", action="append", default=[], metavar="KEYWORD",
+                   help="attribute to show (repeatable; default depends on the level)")
+    p.set_defaults(func=cmd_remote_find)
+    p = remote.add_parser("retrieve", help="fetch studies / series the archive lacks (C-MOVE to us or C-GET)")
+    p.add_argument("remote", metavar="AE", help="AE title of a configured remote")
+    p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
+    p.add_argument("--series", action="append", default=[], metavar="STUDY_UID:SERIES_UID")
+    p.add_argument("--method", choices=["move", "get"], help="default: the remote's retrieve setting")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_remote_retrieve)
+
+    p = sub.add_parser("send", help="C-STORE patients / studies / series to a configured AE")
+    p.add_argument("remote", metavar="AE", help="AE title of a configured remote")
+    p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")
+    p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
+    p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_send)
+
+    p = sub.add_parser("worklist", help="list Modality Worklist entries of a worklist SCP")
+    p.add_argument("remote", metavar="AE", help="AE title of a configured worklist SCP")
+    p.add_argument("--station", default="", help="Scheduled Station AE Title")
+    p.add_argument("--modality", default="")
+    p.add_argument("--date", default="", help="scheduled date or range, e.g. 20260101-20260107")
+    p.add_argument("--patient", default="", help="patient name, wildcards allowed")
+    p.add_argument("--patient-id", default="")
+    p.add_argument("--accession", default="")
+    p.add_argument("--match", action="store_true", help="also show the archived studies each entry names")
+    p.set_defaults(func=cmd_worklist)
+
+    p = sub.add_parser("echo", help="C-ECHO configured remotes (all when none is named)")
+    p.add_argument("remotes", nargs="*", metavar="AE")
+    p.set_defaults(func=cmd_echo)
     return parser
 
 
