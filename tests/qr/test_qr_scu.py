@@ -7,15 +7,17 @@ are reported exactly, with a reason."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pydicom import dcmread
+from sqlalchemy import select
 
 from publisher import samples
 from publisher.archive.query import Level
 from publisher.config import RemoteAE, Settings
+from publisher.db.models import Instance
 from publisher.dicom.qr_models import Model
 from publisher.dicom.qr_scu import RetrieveSelection, find, present_in_index, retrieve
 from publisher.service import Service
@@ -102,10 +104,6 @@ def test_only_missing_instances_are_fetched(peer: Peer, method: str) -> None:
     assert report.requests == 2  # the CT series' missing instance by UID, the SR series whole
     # the retrieve named only the missing instances: a whole series or a UID list, never the study
     with peer.service.db.session() as s:
-        from sqlalchemy import select
-
-        from publisher.db.models import Instance
-
         calling = dict(s.execute(select(Instance.sop_instance_uid, Instance.calling_ae)).all())
     assert {calling[u] for u in missing} == {peer.remote.ae_title} and {calling[u] for u in here} == {"IMPORT"}
 
