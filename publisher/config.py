@@ -62,6 +62,7 @@ class DicomSettings:
     duplicate_policy: DuplicatePolicy = "keep-first"
     private_sop_classes: tuple[str, ...] = ()
     min_free_bytes: int = 64 * 1024 * 1024
+    lean_storage: bool = True
     remotes: tuple[RemoteAE, ...] = ()
     #: DICOM TLS for remotes with ``tls = true`` (PS3.15 B.1): CA bundle to verify peers
     #: (empty: system store), our certificate and key (empty: none presented).
@@ -113,6 +114,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "PUBLISHER_MAX_PDU_SIZE": ("dicom", "max_pdu_size"),
     "PUBLISHER_DUPLICATE_POLICY": ("dicom", "duplicate_policy"),
     "PUBLISHER_MIN_FREE_BYTES": ("dicom", "min_free_bytes"),
+    "PUBLISHER_LEAN_STORAGE": ("dicom", "lean_storage"),
 }
 
 

@@ -59,39 +59,85 @@ def _sha256(chunks: Sequence[bytes | memoryview]) -> str:
     return digest.hexdigest()
 
 
+class TempFile:
+    """A new file under ``root/.incoming`` written chunk by chunk, e.g. while a C-STORE's data
+    set is still arriving, so that most of its data is on disk by the time it is complete.
+
+    Each write asks the kernel to start writing back what is dirty (``POSIX_FADV_DONTNEED``
+    starts asynchronous writeback on Linux), so the final ``fdatasync`` waits for little. A
+    write error (ENOSPC...) is kept and raised by :meth:`finish`; the partial file is removed.
+    """
+
+    #: Start writeback each time this many bytes have been written since the last start.
+    KICK_BYTES = 128 * 1024
+
+    def __init__(self, root: Path) -> None:
+        incoming = root / INCOMING
+        incoming.mkdir(parents=True, exist_ok=True)
+        self.path = incoming / f"{uuid.uuid4().hex}.part"
+        self.size = 0
+        self.error: OSError | None = None
+        self._unkicked = 0
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        if self.error is not None or self._fd is None:
+            return
+        view = memoryview(chunk)
+        try:
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+                self.size += n
+                self._unkicked += n
+            if self._unkicked >= self.KICK_BYTES and hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                self._unkicked = 0
+        except OSError as exc:
+            self.error = exc
+
+    def finish(self, chunks: Sequence[bytes | memoryview], hasher: Executor | None = None) -> WrittenFile:
+        """Flush the data (fdatasync) and return the file with the SHA-256 of ``chunks`` (the
+        bytes written), hashed on ``hasher`` while the flush runs."""
+        pending: Future[str] | None = hasher.submit(_sha256, chunks) if hasher is not None else None
+        try:
+            if self.error is not None:
+                raise self.error
+            assert self._fd is not None
+            # Data and the size that locates it; the name is made durable by fsync_dir after rename.
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            self.discard()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise OutOfSpace(exc.errno, f"no space left to store the instance: {exc.strerror}") from None
+            raise
+        except BaseException:
+            self.discard()
+            raise
+        os.close(self._fd)
+        self._fd = None
+        return WrittenFile(self.path, self.size, pending.result() if pending is not None else _sha256(chunks))
+
+    def discard(self) -> None:
+        """Close and remove the partial file (idempotent)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.path.unlink(missing_ok=True)
+
+
 def write_temp(root: Path, chunks: Sequence[bytes | memoryview], hasher: Executor | None = None) -> WrittenFile:
     """Write ``chunks`` to a new file under ``root/.incoming``, data fdatasync'd, with its SHA-256.
 
-    With ``hasher`` the hash is computed on another thread while the data is written and
-    flushed (the two take about the same time for an image). On any error (ENOSPC included)
-    the partial file is removed before the error propagates."""
-    incoming = root / INCOMING
-    incoming.mkdir(parents=True, exist_ok=True)
-    temp = incoming / f"{uuid.uuid4().hex}.part"
-    pending: Future[str] | None = hasher.submit(_sha256, chunks) if hasher is not None else None
-    size = 0
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    On any error (ENOSPC included) the partial file is removed before the error propagates."""
+    temp = TempFile(root)
     try:
         for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-                size += n
-        # Data and the size that locates it; the name is made durable by fsync_dir after rename.
-        os.fdatasync(fd)
-    except OSError as exc:
-        os.close(fd)
-        temp.unlink(missing_ok=True)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            raise OutOfSpace(exc.errno, f"no space left to store the instance: {exc.strerror}") from None
-        raise
+            temp.write(chunk)
     except BaseException:
-        os.close(fd)
-        temp.unlink(missing_ok=True)
+        temp.discard()
         raise
-    os.close(fd)
-    return WrittenFile(temp, size, pending.result() if pending is not None else _sha256(chunks))
+    return temp.finish(chunks, hasher)
 
 
 def place(written: WrittenFile, final: Path, root: Path) -> None:

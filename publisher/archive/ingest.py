@@ -143,6 +143,16 @@ class Archive:
 
         ``sop_class_uid``/``sop_instance_uid`` are the C-STORE command's Affected SOP Class and
         Instance UIDs; the dataset must agree with them (PS3.4 B.2.3)."""
+        meta = self._parse(dataset, transfer_syntax, sop_class_uid, sop_instance_uid)
+        head = file_meta_bytes(meta.sop_class_uid, meta.sop_instance_uid, transfer_syntax, provenance.calling_ae)
+        return self._file(meta, transfer_syntax, (head, dataset), provenance)
+
+    def begin(self, sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str, provenance: Provenance) -> "Incoming":
+        """Start receiving one instance whose data set will arrive in pieces (see :class:`Incoming`)."""
+        return Incoming(self, sop_class_uid, sop_instance_uid, transfer_syntax, provenance)
+
+    def _parse(self, dataset: bytes | memoryview, transfer_syntax: str, sop_class_uid: str | None, sop_instance_uid: str | None) -> InstanceMeta:
+        """Index values of an encoded data set, checked against the request (PS3.4 B.2.3)."""
         try:
             header = read_header(dataset, transfer_syntax)
             meta = extract(header)
@@ -160,8 +170,7 @@ class Archive:
                 Status.INVALID_SOP_INSTANCE,
                 f"dataset SOP Instance UID {meta.sop_instance_uid} differs from the request's {sop_instance_uid}",
             )
-        head = file_meta_bytes(meta.sop_class_uid, meta.sop_instance_uid, transfer_syntax, provenance.calling_ae)
-        return self._file(meta, transfer_syntax, (head, dataset), len(head) + len(dataset), provenance)
+        return meta
 
     def store_file(self, path: Path, provenance: Provenance = Provenance(calling_ae="IMPORT")) -> Stored:
         """File a DICOM file from disk (``publisher import``), keeping its dataset bytes as they are."""
@@ -179,9 +188,28 @@ class Archive:
         meta: InstanceMeta,
         transfer_syntax: str,
         chunks: tuple[bytes, bytes | memoryview],
-        size: int,
         provenance: Provenance,
+        temp: durable.TempFile | None = None,
     ) -> Stored:
+        """Make ``chunks`` (file meta, data set) durable under the hierarchy and index them.
+
+        ``temp`` already holds those bytes (streamed while they arrived); otherwise they are
+        written now. Whatever happens, ``temp`` is either placed or removed."""
+        try:
+            return self._file_steps(meta, transfer_syntax, chunks, provenance, temp)
+        finally:
+            if temp is not None:
+                temp.discard()  # no-op once placed: the temporary name no longer exists
+
+    def _file_steps(
+        self,
+        meta: InstanceMeta,
+        transfer_syntax: str,
+        chunks: tuple[bytes, bytes | memoryview],
+        provenance: Provenance,
+        temp: durable.TempFile | None,
+    ) -> Stored:
+        size = sum(len(c) for c in chunks)
         rel = layout.instance_path(
             meta.patient_id, meta.issuer_of_patient_id, meta.study_instance_uid, meta.series_instance_uid, meta.sop_instance_uid
         )
@@ -196,7 +224,10 @@ class Archive:
                 raise StoreRefused(Status.DUPLICATE_SOP_INSTANCE, f"SOP Instance {meta.sop_instance_uid} is already stored")
         self._check_space(size)
         try:
-            written = durable.write_temp(self.root, chunks, self.hasher)
+            if temp is None:
+                written = durable.write_temp(self.root, chunks, self.hasher)
+            else:
+                written = temp.finish(chunks, self.hasher)
         except durable.OutOfSpace as exc:
             raise StoreRefused(Status.OUT_OF_RESOURCES, str(exc)) from None
         except OSError as exc:
@@ -260,6 +291,50 @@ class Archive:
                 Status.OUT_OF_RESOURCES,
                 f"archive disk almost full: {free // 2**20} MiB free, {self.min_free_bytes // 2**20} MiB kept in reserve",
             )
+
+
+class Incoming:
+    """One instance arriving over the network in fragments (the lean C-STORE path).
+
+    The File Meta Information is written as soon as the command names the instance, each
+    data fragment goes to disk as it arrives, and :meth:`finish` applies exactly the rules of
+    :meth:`Archive.store_encoded` to the complete data set, with most of the flushing already
+    done. A refused or abandoned instance leaves nothing behind.
+    """
+
+    def __init__(self, archive: Archive, sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str, provenance: Provenance) -> None:
+        self.archive = archive
+        self.sop_class_uid = sop_class_uid
+        self.sop_instance_uid = sop_instance_uid
+        self.transfer_syntax = transfer_syntax
+        self.provenance = provenance
+        self.head = file_meta_bytes(sop_class_uid, sop_instance_uid, transfer_syntax, provenance.calling_ae)
+        self.temp: durable.TempFile | None
+        try:
+            self.temp = durable.TempFile(archive.root)
+            self.temp.write(self.head)
+        except OSError as exc:  # cannot even create the file: finish() reports it
+            log.error("cannot open a file for %s: %s", sop_instance_uid, exc)
+            self.temp = None
+
+    def write(self, fragment: bytes | memoryview) -> None:
+        if self.temp is not None:
+            self.temp.write(fragment)
+
+    def finish(self, dataset: bytes | memoryview) -> Stored:
+        """File the complete data set (its bytes as received) or raise :class:`StoreRefused`."""
+        try:
+            meta = self.archive._parse(dataset, self.transfer_syntax, self.sop_class_uid, self.sop_instance_uid)
+        except StoreRefused:
+            self.discard()
+            raise
+        if self.temp is None:
+            raise StoreRefused(Status.OUT_OF_RESOURCES, "cannot create a file in the archive")
+        return self.archive._file(meta, self.transfer_syntax, (self.head, dataset), self.provenance, self.temp)
+
+    def discard(self) -> None:
+        if self.temp is not None:
+            self.temp.discard()
 
 
 def _dataset_bytes(f: BinaryIO) -> tuple[bytes, str]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 
 from publisher.archive import record_keys
+from publisher.archive.raw_values import RawValues
 
 
 class MissingAttribute(ValueError):
@@ -21,33 +19,9 @@ class MissingAttribute(ValueError):
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 
 
-def text(ds: Dataset, keyword: str, limit: int = 64) -> str:
-    """An element's value as decoded text ("" when absent), multi-values joined by backslash."""
-    try:
-        value: Any = ds.get(tag_for_keyword(keyword))
-        if value is not None:
-            value = value.value
-    except Exception:
-        return ""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple, MultiValue)):
-        value = "\\".join(str(v) for v in value)
-    return str(value).strip()[:limit]
-
-
-def integer(ds: Dataset, keyword: str) -> int | None:
-    try:
-        value = ds.get(tag_for_keyword(keyword))
-        value = value.value if value is not None else None
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def uid(ds: Dataset, keyword: str) -> str:
+def uid(values: RawValues, tag: int, keyword: str) -> str:
     """A required UID (PS3.5 9.1): present, at most 64 characters of digits and dots."""
-    value = text(ds, keyword, 1000).rstrip("\0")
+    value = values.text(tag, 1000)
     if not value:
         raise MissingAttribute(f"{keyword} is missing")
     if len(value) > 64 or _UID.fullmatch(value) is None:
@@ -89,36 +63,37 @@ class InstanceMeta:
 
 def extract(ds: Dataset) -> InstanceMeta:
     """Read the index values from a header; raises :class:`MissingAttribute` for absent UIDs."""
-    other_ids = text(ds, "OtherPatientIDs", 1024)
+    v = RawValues(ds)
+    other_ids = v.text(0x00101000, 1024)  # Other Patient IDs (retired, still sent)
     if not other_ids and "OtherPatientIDsSequence" in ds:
-        other_ids = "\\".join(text(item, "PatientID") for item in ds.OtherPatientIDsSequence)[:1024]
+        other_ids = "\\".join(str(item.get("PatientID", "")) for item in ds.OtherPatientIDsSequence)[:1024]
     return InstanceMeta(
-        patient_id=text(ds, "PatientID"),
-        issuer_of_patient_id=text(ds, "IssuerOfPatientID"),
-        patient_name=text(ds, "PatientName", 324),
-        patient_birth_date=text(ds, "PatientBirthDate", 8),
-        patient_sex=text(ds, "PatientSex", 16),
+        patient_id=v.text(0x00100020),
+        issuer_of_patient_id=v.text(0x00100021),
+        patient_name=v.text(0x00100010, 324),
+        patient_birth_date=v.text(0x00100030, 8),
+        patient_sex=v.text(0x00100040, 16),
         other_patient_ids=other_ids,
-        study_instance_uid=uid(ds, "StudyInstanceUID"),
-        study_date=text(ds, "StudyDate", 8),
-        study_time=text(ds, "StudyTime", 16),
-        accession_number=text(ds, "AccessionNumber", 16),
-        study_id=text(ds, "StudyID", 16),
-        referring_physician_name=text(ds, "ReferringPhysicianName", 324),
-        study_description=text(ds, "StudyDescription"),
-        institution_name=text(ds, "InstitutionName"),
-        series_instance_uid=uid(ds, "SeriesInstanceUID"),
-        modality=text(ds, "Modality", 16),
-        series_number=integer(ds, "SeriesNumber"),
-        series_description=text(ds, "SeriesDescription"),
-        body_part_examined=text(ds, "BodyPartExamined", 16),
-        series_date=text(ds, "SeriesDate", 8),
-        series_time=text(ds, "SeriesTime", 16),
-        sop_class_uid=uid(ds, "SOPClassUID"),
-        sop_instance_uid=uid(ds, "SOPInstanceUID"),
-        instance_number=integer(ds, "InstanceNumber"),
-        specific_character_set=text(ds, "SpecificCharacterSet", 128),
-        record_keys=record_keys.to_json(record_keys.extract(ds)),
+        study_instance_uid=uid(v, 0x0020000D, "StudyInstanceUID"),
+        study_date=v.text(0x00080020, 8),
+        study_time=v.text(0x00080030, 16),
+        accession_number=v.text(0x00080050, 16),
+        study_id=v.text(0x00200010, 16),
+        referring_physician_name=v.text(0x00080090, 324),
+        study_description=v.text(0x00081030),
+        institution_name=v.text(0x00080080),
+        series_instance_uid=uid(v, 0x0020000E, "SeriesInstanceUID"),
+        modality=v.text(0x00080060, 16),
+        series_number=v.integer(0x00200011),
+        series_description=v.text(0x0008103E),
+        body_part_examined=v.text(0x00180015, 16),
+        series_date=v.text(0x00080021, 8),
+        series_time=v.text(0x00080031, 16),
+        sop_class_uid=uid(v, 0x00080016, "SOPClassUID"),
+        sop_instance_uid=uid(v, 0x00080018, "SOPInstanceUID"),
+        instance_number=v.integer(0x00200013),
+        specific_character_set=v.text(0x00080005, 128),
+        record_keys=record_keys.to_json_raw(v),
     )
 
 

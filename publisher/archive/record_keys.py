@@ -9,9 +9,12 @@ Patient, study and series keys live in their own columns and are not repeated he
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydicom.dataset import Dataset
+
+if TYPE_CHECKING:
+    from publisher.archive.raw_values import RawValues
 
 #: (tag, keyword) of every element any lower-level record type of Annex F.5 may need.
 RECORD_KEY_TAGS: tuple[tuple[int, str], ...] = (
@@ -72,6 +75,8 @@ RECORD_KEY_TAGS: tuple[tuple[int, str], ...] = (
     (0x00080016, "SOPClassUID"),
 )
 
+_TAGS_WITH_CHARSET: tuple[int, ...] = tuple(t for t, _ in RECORD_KEY_TAGS) + (0x00080005,)
+
 #: Sequences are kept only when small; a Referenced Series Sequence of a huge presentation
 #: state is still kept whole because PRESENTATION records need it (PS3.3 F.5.23).
 _MAX_SEQUENCE_BYTES = 64 * 1024
@@ -90,7 +95,20 @@ def extract(ds: Dataset) -> Dataset:
 
 def to_json(keys: Dataset) -> str:
     """Serialise record keys as DICOM JSON (PS3.18 F.2), dropping oversize sequences."""
-    data: dict[str, Any] = keys.to_json_dict(bulk_data_threshold=4096)
+    return _dump(keys.to_json_dict(bulk_data_threshold=4096))
+
+
+def to_json_raw(values: "RawValues") -> str:
+    """The record keys of a just-read header as DICOM JSON, decoded from its raw elements
+    (same result as ``to_json(extract(ds))``, without converting every element first)."""
+    data: dict[str, Any] = {}
+    for tag in _TAGS_WITH_CHARSET:
+        if values.ds.get_item(tag) is not None:
+            data[f"{tag:08X}"] = values.json_entry(tag)
+    return _dump(data)
+
+
+def _dump(data: dict[str, Any]) -> str:
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     if len(text) <= _MAX_SEQUENCE_BYTES:
         return text

@@ -11,7 +11,7 @@ import logging
 from pydicom.dataset import Dataset
 from pynetdicom import evt
 
-from publisher.archive.ingest import Archive, Provenance, StoreRefused
+from publisher.archive.ingest import Archive, Incoming, Provenance, StoreRefused
 
 log = logging.getLogger(__name__)
 
@@ -22,28 +22,71 @@ def handle_echo(event: evt.Event) -> int:
 
 
 class StorageHandler:
-    """EVT_C_STORE bound to an :class:`Archive`."""
+    """C-STORE answered by an :class:`Archive`: bound to ``evt.EVT_C_STORE`` for associations
+    pynetdicom serves, and called directly by the lean storage path
+    (:mod:`publisher.dicom.storage_association`)."""
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
 
-    def __call__(self, event: evt.Event) -> int | Dataset:
-        req = event.request
-        context = event.context
-        requestor = event.assoc.requestor
+    def store(
+        self, dataset: bytes | memoryview, transfer_syntax: str, abstract_syntax: str, sop_instance: str,
+        calling_ae: str, address: str,
+    ) -> tuple[int, str]:
+        """(status, error comment) for one received dataset."""
         try:
-            encoded = req.DataSet.getbuffer() if req.DataSet is not None else b""
             self.archive.store_encoded(
-                encoded,
-                str(context.transfer_syntax),
-                sop_class_uid=str(context.abstract_syntax),
-                sop_instance_uid=str(req.AffectedSOPInstanceUID),
-                provenance=Provenance(str(requestor.ae_title).strip(), str(requestor.address)),
+                dataset,
+                transfer_syntax,
+                sop_class_uid=abstract_syntax,
+                sop_instance_uid=sop_instance,
+                provenance=Provenance(calling_ae, address),
             )
         except StoreRefused as exc:
-            log.warning("C-STORE from %s refused (0x%04X): %s", requestor.ae_title, exc.status, exc.reason)
-            rsp = Dataset()
-            rsp.Status = int(exc.status)
-            rsp.ErrorComment = exc.reason[:64]
-            return rsp
-        return 0x0000
+            log.warning("C-STORE from %s refused (0x%04X): %s", calling_ae, exc.status, exc.reason)
+            return int(exc.status), exc.reason
+        return 0x0000, ""
+
+    def begin(self, abstract_syntax: str, sop_instance: str, transfer_syntax: str, calling_ae: str, address: str) -> "Receipt":
+        """Start receiving one instance in fragments (the lean path streams them to disk)."""
+        return Receipt(self.archive.begin(abstract_syntax, sop_instance, transfer_syntax, Provenance(calling_ae, address)), calling_ae)
+
+    def __call__(self, event: evt.Event) -> int | Dataset:
+        req = event.request
+        requestor = event.assoc.requestor
+        status, comment = self.store(
+            req.DataSet.getbuffer() if req.DataSet is not None else b"",
+            str(event.context.transfer_syntax),
+            str(event.context.abstract_syntax),
+            str(req.AffectedSOPInstanceUID),
+            str(requestor.ae_title).strip(),
+            str(requestor.address),
+        )
+        if status == 0x0000:
+            return 0x0000
+        rsp = Dataset()
+        rsp.Status = status
+        rsp.ErrorComment = comment[:64]
+        return rsp
+
+
+class Receipt:
+    """An instance being received: fragments in, then (status, error comment) out."""
+
+    def __init__(self, incoming: Incoming, calling_ae: str) -> None:
+        self.incoming = incoming
+        self.calling_ae = calling_ae
+
+    def write(self, fragment: bytes | memoryview) -> None:
+        self.incoming.write(fragment)
+
+    def finish(self, dataset: bytes | memoryview) -> tuple[int, str]:
+        try:
+            self.incoming.finish(dataset)
+        except StoreRefused as exc:
+            log.warning("C-STORE from %s refused (0x%04X): %s", self.calling_ae, exc.status, exc.reason)
+            return int(exc.status), exc.reason
+        return 0x0000, ""
+
+    def discard(self) -> None:
+        self.incoming.discard()

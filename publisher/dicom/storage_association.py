@@ -1,0 +1,398 @@
+"""A lean acceptor for storage-only associations: the hot path of every modality and PACS send.
+
+pynetdicom's reactors poll (its DUL and association threads sleep between checks) and decode
+every PDU into Python objects; on a 500-image CT that costs more than filing the images
+durably (``docs/performance.md``). An association whose requestor proposes only Storage SOP
+classes and Verification, with no role selection or user identity, is served here instead:
+one thread reads PDUs with blocking ``recv_into``, answers C-STORE and C-ECHO, and hands each
+dataset to the archive as received. Everything else (query/retrieve, storage commitment, C-GET,
+TLS) stays with pynetdicom, which also does the association negotiation for us: A-ASSOCIATE-RQ
+decoding, presentation context negotiation and A-ASSOCIATE-AC encoding are its code.
+
+References: PS3.8 9.3 (PDU structures), 9.3.5 (P-DATA-TF and its PDVs), Annex E (message control
+header); PS3.7 9.3.1 (C-STORE), 9.3.5 (C-ECHO), E.1 (command set encoding).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydicom.uid import UID
+from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
+from pynetdicom.pdu_primitives import (
+    A_ASSOCIATE,
+    ImplementationClassUIDNotification,
+    ImplementationVersionNameNotification,
+    MaximumLengthNotification,
+    SCP_SCU_RoleSelectionNegotiation,
+    UserIdentityNegotiation,
+)
+from pynetdicom.presentation import PresentationContext, negotiate_as_acceptor
+
+from publisher import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from publisher.dicom.sop_classes import VERIFICATION
+
+log = logging.getLogger(__name__)
+
+# PDU types (PS3.8 Table 9-11)
+A_ASSOCIATE_RQ_TYPE = 0x01
+A_ASSOCIATE_RJ_TYPE = 0x03
+P_DATA_TF_TYPE = 0x04
+A_RELEASE_RQ_TYPE = 0x05
+A_RELEASE_RP_TYPE = 0x06
+A_ABORT_TYPE = 0x07
+
+C_STORE_RQ, C_STORE_RSP = 0x0001, 0x8001
+C_ECHO_RQ, C_ECHO_RSP = 0x0030, 0x8030
+NO_DATASET = 0x0101
+
+#: A PDU longer than this is refused even when our maximum PDU size is "unlimited" (0): the
+#: body is read into memory.
+HARD_PDU_LIMIT = 64 * 1024 * 1024
+
+class Receiving(Protocol):
+    """One instance being received: its data fragments as they arrive, then the whole."""
+
+    def write(self, fragment: bytes | memoryview) -> None: ...
+
+    def finish(self, dataset: bytes | memoryview) -> tuple[int, str]: ...
+
+    def discard(self) -> None: ...
+
+
+#: Start receiving (abstract syntax, SOP Instance UID, transfer syntax, calling AE, address).
+BeginFunction = Callable[[str, str, str, str, str], Receiving]
+
+
+class AbortAssociation(Exception):
+    """A protocol error: the association is aborted with an A-P-ABORT (PS3.8 7.4)."""
+
+    def __init__(self, reason: int, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def read_exact(sock: socket.socket, view: memoryview) -> None:
+    """Fill ``view`` from ``sock`` (blocking, with the socket's timeout)."""
+    while view:
+        n = sock.recv_into(view)
+        if n == 0:
+            raise ConnectionError("peer closed the connection")
+        view = view[n:]
+
+
+def peek_pdu(sock: socket.socket, timeout: float, limit: int = 1 << 20) -> bytes | None:
+    """The first PDU waiting on ``sock`` without consuming it (MSG_PEEK), or None if the peer
+    sends nothing whole within ``timeout`` seconds or it is larger than ``limit``."""
+    deadline = time.monotonic() + timeout
+    want = 6
+    previous = sock.gettimeout()
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            sock.settimeout(left)
+            data = sock.recv(want, socket.MSG_PEEK)
+            if not data:
+                return None
+            if len(data) >= 6:
+                want = 6 + struct.unpack(">I", data[2:6])[0]
+                if want > limit:
+                    return None
+                if len(data) >= want:
+                    return data[:want]
+            if len(data) < want:
+                time.sleep(0.001)
+    except (OSError, TimeoutError):
+        return None
+    finally:
+        sock.settimeout(previous)
+
+
+def parse_request(pdu: bytes) -> A_ASSOCIATE | None:
+    """The A-ASSOCIATE-RQ primitive of ``pdu``, or None when it is not a well-formed request."""
+    if not pdu or pdu[0] != A_ASSOCIATE_RQ_TYPE:
+        return None
+    try:
+        rq = A_ASSOCIATE_RQ()
+        rq.decode(pdu)
+        return rq.to_primitive()
+    except Exception:  # malformed: pynetdicom's full state machine answers it properly
+        return None
+
+
+def storage_only(request: A_ASSOCIATE, other_services: frozenset[str]) -> bool:
+    """Whether this association is for sending instances (and echo) only: it proposes none of
+    ``other_services`` (the non-storage SOP classes we support, e.g. query/retrieve), no role
+    selection and no user identity. Senders such as DCMTK storescu propose every storage class
+    they know; those we do not support are rejected in negotiation exactly as pynetdicom would."""
+    contexts = request.presentation_context_definition_list
+    if not contexts:
+        return False
+    for item in request.user_information:
+        if isinstance(item, (SCP_SCU_RoleSelectionNegotiation, UserIdentityNegotiation)):
+            return False
+    return not any(str(cx.abstract_syntax) in other_services for cx in contexts)
+
+
+def _element(tag: int, value: bytes) -> bytes:
+    """Implicit VR little endian element (command sets are always so encoded, PS3.7 6.3.1)."""
+    return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, len(value)) + value
+
+
+def _uid(value: str) -> bytes:
+    raw = value.encode("ascii")
+    return raw + b"\0" if len(raw) % 2 else raw
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode("ascii", "replace")
+    return raw + b" " if len(raw) % 2 else raw
+
+
+def encode_response(command: int, sop_class: str, message_id: int, status: int, sop_instance: str = "", comment: str = "") -> bytes:
+    """A C-STORE-RSP or C-ECHO-RSP command set (PS3.7 9.3.1.2, 9.3.5.2)."""
+    body = [
+        _element(0x00000002, _uid(sop_class)),
+        _element(0x00000100, struct.pack("<H", command)),
+        _element(0x00000120, struct.pack("<H", message_id)),
+        _element(0x00000800, struct.pack("<H", NO_DATASET)),
+        _element(0x00000900, struct.pack("<H", status)),
+    ]
+    if comment and status:
+        body.append(_element(0x00000902, _text(comment[:64])))
+    if sop_instance:
+        body.append(_element(0x00001000, _uid(sop_instance)))
+    data = b"".join(body)
+    return _element(0x00000000, struct.pack("<I", len(data))) + data
+
+
+def decode_command(data: bytes) -> dict[int, bytes]:
+    """Raw values of a command set's elements by tag (implicit VR little endian)."""
+    out: dict[int, bytes] = {}
+    pos, n = 0, len(data)
+    while pos + 8 <= n:
+        group, elem, length = struct.unpack_from("<HHI", data, pos)
+        pos += 8
+        if pos + length > n:
+            raise AbortAssociation(0x06, "command set element runs past its PDV")
+        out[group << 16 | elem] = data[pos : pos + length]
+        pos += length
+    return out
+
+
+def _us(values: dict[int, bytes], tag: int) -> int:
+    raw = values.get(tag)
+    if raw is None or len(raw) < 2:
+        raise AbortAssociation(0x06, f"command element ({tag >> 16:04X},{tag & 0xFFFF:04X}) missing")
+    return int(struct.unpack_from("<H", raw)[0])
+
+
+def _str(values: dict[int, bytes], tag: int) -> str:
+    return values.get(tag, b"").rstrip(b"\0 ").decode("ascii", "replace")
+
+
+def p_data_pdu(context_id: int, command: bytes) -> bytes:
+    """One P-DATA-TF holding a whole command set in one PDV (control header: command, last)."""
+    item = struct.pack(">IBB", len(command) + 2, context_id, 0x03) + command
+    return struct.pack(">BBI", P_DATA_TF_TYPE, 0, len(item)) + item
+
+
+def reject_pdu(result: int, source: int, reason: int) -> bytes:
+    """A-ASSOCIATE-RJ (PS3.8 9.3.4)."""
+    return struct.pack(">BBIBBBB", A_ASSOCIATE_RJ_TYPE, 0, 4, 0, result, source, reason)
+
+
+def abort_pdu(source: int, reason: int) -> bytes:
+    """A-ABORT (PS3.8 9.3.8): source 0 = service user, 2 = service provider."""
+    return struct.pack(">BBIBBBB", A_ABORT_TYPE, 0, 4, 0, 0, source, reason)
+
+
+RELEASE_RP = struct.pack(">BBII", A_RELEASE_RP_TYPE, 0, 4, 0)
+
+
+@dataclass
+class StorageAcceptor:
+    """Serves one storage-only association on a connected socket."""
+
+    ae_title: str
+    supported: list[PresentationContext]
+    max_pdu_size: int
+    network_timeout: float
+    begin: BeginFunction
+
+    def accept_pdu(self, request: A_ASSOCIATE) -> tuple[bytes, dict[int, tuple[str, str]]]:
+        """The A-ASSOCIATE-AC for ``request`` and the accepted contexts {id: (abstract, transfer)}."""
+        results, _roles = negotiate_as_acceptor(request.presentation_context_definition_list, self.supported, None)
+        accepted = {
+            int(cx.context_id): (str(cx.abstract_syntax), str(cx.transfer_syntax[0]))
+            for cx in results
+            if cx.result == 0x00 and cx.context_id is not None
+        }
+        ac = A_ASSOCIATE()
+        ac.application_context_name = request.application_context_name
+        ac.calling_ae_title = request.calling_ae_title
+        ac.called_ae_title = request.called_ae_title
+        ac.result = 0x00
+        ac.result_source = 0x01
+        ac.presentation_context_definition_results_list = results
+        ml = MaximumLengthNotification()
+        ml.maximum_length_received = self.max_pdu_size
+        impl = ImplementationClassUIDNotification()
+        impl.implementation_class_uid = UID(IMPLEMENTATION_CLASS_UID)
+        ver = ImplementationVersionNameNotification()
+        ver.implementation_version_name = IMPLEMENTATION_VERSION_NAME
+        ac.user_information = [ml, impl, ver]
+        pdu = A_ASSOCIATE_AC()
+        pdu.from_primitive(ac)
+        return pdu.encode(), accepted
+
+    def serve(self, sock: socket.socket, request: A_ASSOCIATE, request_length: int, address: str) -> None:
+        """Consume the peeked A-ASSOCIATE-RQ, accept, and answer DIMSE messages until release."""
+        calling = str(request.calling_ae_title).strip()
+        sock.settimeout(self.network_timeout or None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        read_exact(sock, memoryview(bytearray(request_length)))  # drop the request we peeked
+        ac, accepted = self.accept_pdu(request)
+        sock.sendall(ac)
+        try:
+            self._run(sock, accepted, calling, address)
+        except AbortAssociation as exc:
+            log.warning("aborting association from %s at %s: %s", calling, address, exc)
+            try:
+                sock.sendall(abort_pdu(2, exc.reason))
+            except OSError:
+                pass
+        except (ConnectionError, TimeoutError, OSError) as exc:
+            log.info("association from %s at %s ended: %s", calling, address, exc)
+
+    def _run(self, sock: socket.socket, accepted: dict[int, tuple[str, str]], calling: str, address: str) -> None:
+        receipt: list[Receiving] = []  # the instance in flight, discarded if we leave early
+        try:
+            self._loop(sock, accepted, calling, address, receipt)
+        finally:
+            for r in receipt:
+                r.discard()
+
+    def _loop(
+        self, sock: socket.socket, accepted: dict[int, tuple[str, str]], calling: str, address: str, receipt: list[Receiving]
+    ) -> None:
+        header = bytearray(6)
+        limit = self.max_pdu_size or HARD_PDU_LIMIT
+        command = bytearray()
+        data = bytearray()
+        context_id: int | None = None
+        values: dict[int, bytes] | None = None
+        while True:
+            read_exact(sock, memoryview(header))
+            pdu_type, length = header[0], struct.unpack_from(">I", header, 2)[0]
+            if pdu_type == A_RELEASE_RQ_TYPE:
+                read_exact(sock, memoryview(bytearray(length)))
+                sock.sendall(RELEASE_RP)
+                return
+            if pdu_type == A_ABORT_TYPE:
+                log.info("association from %s at %s aborted by the peer", calling, address)
+                return
+            if pdu_type != P_DATA_TF_TYPE:
+                raise AbortAssociation(0x02, f"unexpected PDU type 0x{pdu_type:02X}")
+            if length > limit + 6:  # the limit counts PDV bytes; the PDU adds item headers
+                raise AbortAssociation(0x06, f"P-DATA-TF of {length} bytes exceeds our maximum PDU size {limit}")
+            body = bytearray(length)
+            read_exact(sock, memoryview(body))
+            pos = 0
+            while pos < length:
+                if pos + 6 > length:
+                    raise AbortAssociation(0x06, "truncated PDV item")
+                item_length, pcid, control = struct.unpack_from(">IBB", body, pos)
+                end = pos + 4 + item_length
+                if item_length < 2 or end > length:
+                    raise AbortAssociation(0x06, "PDV item length out of range")
+                if pcid not in accepted:
+                    raise AbortAssociation(0x06, f"PDV on presentation context {pcid}, which was not accepted")
+                if context_id is not None and pcid != context_id:
+                    raise AbortAssociation(0x05, "PDVs of one message on two presentation contexts")
+                context_id = pcid
+                fragment = memoryview(body)[pos + 6 : end]
+                last = bool(control & 0x02)
+                if control & 0x01:  # command fragment
+                    if values is not None:
+                        raise AbortAssociation(0x05, "a command fragment after the command ended")
+                    command += fragment
+                    if last:
+                        values = decode_command(bytes(command))
+                        if _us(values, 0x00000800) == NO_DATASET:
+                            self._answer(sock, accepted[pcid], pcid, values, None, None, calling, address)
+                            command.clear()
+                            values, context_id = None, None
+                        elif _us(values, 0x00000100) == C_STORE_RQ:
+                            abstract, transfer = accepted[pcid]
+                            receipt.append(self.begin(abstract, _str(values, 0x00001000), transfer, calling, address))
+                else:
+                    if values is None:
+                        raise AbortAssociation(0x05, "a data fragment before its command")
+                    data += fragment
+                    if receipt:
+                        receipt[0].write(fragment)
+                    if last:
+                        current = receipt.pop() if receipt else None
+                        self._answer(sock, accepted[pcid], pcid, values, memoryview(data), current, calling, address)
+                        command.clear()
+                        data = bytearray()
+                        values, context_id = None, None
+                pos = end
+
+    def _answer(
+        self,
+        sock: socket.socket,
+        context: tuple[str, str],
+        pcid: int,
+        values: dict[int, bytes],
+        dataset: memoryview | None,
+        current: Receiving | None,
+        calling: str,
+        address: str,
+    ) -> None:
+        field = _us(values, 0x00000100)
+        message_id = _us(values, 0x00000110)
+        abstract, transfer = context
+        if field == C_ECHO_RQ:
+            rsp = encode_response(C_ECHO_RSP, VERIFICATION, message_id, 0x0000)
+        elif field == C_STORE_RQ:
+            if dataset is None or current is None:
+                raise AbortAssociation(0x06, "C-STORE-RQ without a data set")
+            sop_instance = _str(values, 0x00001000)
+            try:
+                status, comment = current.finish(dataset)
+            except Exception as exc:  # never leave the requestor without an answer
+                log.exception("storing %s failed", sop_instance)
+                current.discard()
+                status, comment = 0xA700, f"processing failure: {exc.__class__.__name__}"
+            rsp = encode_response(C_STORE_RSP, _str(values, 0x00000002) or abstract, message_id, status, sop_instance, comment)
+        else:
+            raise AbortAssociation(0x02, f"DIMSE command 0x{field:04X} on a storage association")
+        sock.sendall(p_data_pdu(pcid, rsp))
+
+
+class ActiveCount:
+    """Associations currently served by the lean path (for the maximum-associations limit)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def __enter__(self) -> "ActiveCount":
+        with self._lock:
+            self.value += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.value -= 1
