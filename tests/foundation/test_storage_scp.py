@@ -168,3 +168,31 @@ def test_instance_count_matches(tmp_path: Path, sqlite_url: str) -> None:
         assert storescu(svc.settings.dicom.port, files).returncode == 0
         with svc.db.session() as s:
             assert s.scalar(select(func.count(Instance.id))) == 5
+
+
+def test_private_sop_class_accepted_only_when_configured(tmp_path: Path, sqlite_url: str) -> None:
+    """A vendor's private storage class (here Philips private MR) needs dicom.private_sop_classes."""
+    from pynetdicom import AE
+
+    private = "1.3.46.670589.11.0.0.12.1"
+    ds = dcmread(_study(tmp_path, 1)[0])
+    ds.SOPClassUID = private
+    ds.file_meta.MediaStorageSOPClassUID = private
+
+    def send(port: int) -> int | None:
+        ae = AE(ae_title="PYNETDICOM")
+        ae.add_requested_context(private, ["1.2.840.10008.1.2.1"])
+        assoc = ae.associate("127.0.0.1", port, ae_title="DISCPUB")
+        try:
+            if not assoc.accepted_contexts:
+                return None
+            return int(assoc.send_c_store(ds).Status)
+        finally:
+            assoc.release()
+
+    with running_service(settings_for(tmp_path / "a", sqlite_url)) as svc:
+        assert send(svc.settings.dicom.port) is None  # context rejected
+    with running_service(settings_for(tmp_path / "b", f"sqlite:///{tmp_path / 'b.db'}", private_sop_classes=(private,))) as svc:
+        assert send(svc.settings.dicom.port) == 0
+        with svc.db.session() as s:
+            assert s.scalar(select(Instance.sop_class_uid)) == private
