@@ -14,7 +14,7 @@ import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
@@ -48,7 +48,9 @@ class Status(IntEnum):
     DATABASE_ERROR = 0xA701
 
 
-class Outcome(str):
+class Outcome(StrEnum):
+    """What became of an instance that was not refused."""
+
     STORED = "stored"
     REPLACED = "replaced"
     KEPT_EXISTING = "kept-existing"
@@ -67,7 +69,7 @@ class StoreRefused(Exception):
 class Stored:
     sop_instance_uid: str
     path: Path
-    outcome: str
+    outcome: Outcome
     meta: InstanceMeta
 
 
