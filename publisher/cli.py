@@ -172,6 +172,10 @@ def cmd_master(args: argparse.Namespace) -> int:
         sys.exit(f"publisher master: {exc}")
     bar.close()
     skipped = sum(1 for i in instances if i.sop_instance_uid in rejected)
+    from publisher.jobs.audit import current_user, record_volumes
+
+    with service.db.session() as s:
+        record_volumes(s, current_user(), volumes, skipped)
     if skipped:
         print(f"{skipped} rejected instance(s) left out (IHE IOCM rejection notes)")
     for v in volumes:

@@ -83,6 +83,20 @@ def test_master_cli_makes_verified_cd_images(tmp_path: Path) -> None:
     assert patients == {"Müller^Jürgen", "山田^太郎"}
     v = subprocess.run(["dciodvfy", str(dicomdir)], capture_output=True, text=True)
     assert "Error" not in v.stdout + v.stderr, (v.stdout + v.stderr)[-2000:]
+    # The export is in the audit trail: who, which disc, which patients.
+    import json
+
+    from sqlalchemy import select
+
+    from publisher.db.models import AuditEvent
+
+    db = Database(f"sqlite:///{tmp_path / 'data' / 'publisher.db'}")
+    with db.session() as s:
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "media-export")).all()
+        assert len(events) == 1 and events[0].actor
+        detail = json.loads(events[0].detail)
+        assert {p["name"] for p in detail["patients"]} == {"Müller^Jürgen", "山田^太郎"} and detail["disc"] == "1/1"
+    db.dispose()
     bad = subprocess.run([sys.executable, "-m", "publisher.cli", "master", "--study", "9.9.9", "--out", str(out)],
                          capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and "no stored instance matches" in bad.stderr
