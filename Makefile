@@ -12,6 +12,7 @@ run: install
 	$(BIN)/publisher serve
 
 test: install-test peers
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.installed

@@ -8,7 +8,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, cast
 from pathlib import Path
 
 from tqdm import tqdm
@@ -220,7 +221,7 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)  # type: ignore[union-attr]
+        return "\\".join(str(v) for v in cast("Iterable[Any]", value))
     return str(value)
 
 

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -156,7 +157,8 @@ def phantom(rows: int, columns: int, index: int, *, bits: int = 16, signed: bool
     img = img + ((x * 7 + y * 3 + index * 11) % 23)  # texture, so compression is not trivial
     if not signed:
         img = img - img.min()
-    dtype = {(16, True): np.int16, (16, False): np.uint16, (8, False): np.uint8}[(bits, signed)]
+    dtypes: dict[tuple[int, bool], type[np.integer[Any]]] = {(16, True): np.int16, (16, False): np.uint16, (8, False): np.uint8}
+    dtype = dtypes[(bits, signed)]
     return np.clip(img, np.iinfo(dtype).min, np.iinfo(dtype).max).astype(dtype)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, CursorResult, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from publisher.archive.metadata import InstanceMeta, normalise_name
@@ -66,6 +66,13 @@ def _lookup(table: Table, keys: tuple[str, ...]) -> Select[Any]:
 _LOOKUPS: dict[str, Select[Any]] = {}
 
 
+def _new_id(result: CursorResult[Any]) -> int:
+    """The primary key an INSERT just produced."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def _get_or_create(conn: Connection, table: Table, where: dict[str, Any], values: dict[str, Any]) -> int:
     lookup = _lookup(table, tuple(where))
     found = conn.execute(lookup, where).scalar()
@@ -73,7 +80,7 @@ def _get_or_create(conn: Connection, table: Table, where: dict[str, Any], values
         return int(found)
     try:
         with conn.begin_nested():
-            return int(conn.execute(insert(table), {**where, **values}).inserted_primary_key[0])
+            return _new_id(conn.execute(insert(table), {**where, **values}))
     except IntegrityError:
         found = conn.execute(lookup, where).scalar()
         if found is None:  # not our unique key: a parent vanished; let the caller retry
@@ -184,7 +191,7 @@ def file_instance(
         instance_id, replaced = known, True
     else:
         values["sop_instance_uid"] = meta.sop_instance_uid
-        instance_id = int(conn.execute(_INSERT_INSTANCE, values).inserted_primary_key[0])
+        instance_id = _new_id(conn.execute(_INSERT_INSTANCE, values))
         replaced = False
     return instance_id, replaced
 

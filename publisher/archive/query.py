@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, QueryableAttribute, Session
 
 from publisher.archive.metadata import normalise_name
 from publisher.db.models import Instance, Patient, Series, Study
@@ -165,14 +165,14 @@ class Matcher:
 
     dialect: str = "sqlite"
 
-    def equals(self, column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    def equals(self, column: ColumnElement[Any] | QueryableAttribute[Any], value: str) -> ColumnElement[bool]:
         cond = column == value
         if self.dialect in ("mysql", "mariadb"):
             # The index finds the case/accent-insensitive candidates, the binary collation decides.
             return and_(cond, column.collate(_MARIADB_BINARY) == value)
         return cond
 
-    def wildcard(self, column: ColumnElement[Any], pattern: str) -> ColumnElement[bool]:
+    def wildcard(self, column: ColumnElement[Any] | QueryableAttribute[Any], pattern: str) -> ColumnElement[bool]:
         if self.dialect == "sqlite":
             return column.op("GLOB")(wildcard_to_glob(pattern))
         like = wildcard_to_like(pattern)
@@ -180,7 +180,7 @@ class Matcher:
             return and_(column.like(like, escape=_ESCAPE), column.collate(_MARIADB_BINARY).like(like, escape=_ESCAPE))
         return column.like(like, escape=_ESCAPE)
 
-    def text(self, column: ColumnElement[Any], value: str) -> ColumnElement[bool] | None:
+    def text(self, column: ColumnElement[Any] | QueryableAttribute[Any], value: str) -> ColumnElement[bool] | None:
         """Single value, wildcard or a backslash list of either; None for universal matching."""
         values = [v for v in value.split("\\")]
         if any(v in ("", "*") for v in values):
@@ -392,7 +392,7 @@ def matching_ids(session: Session, query: Query) -> list[int]:
     matcher = Matcher(session.get_bind().dialect.name)
     order = _ORDER[query.level]
     stmt = _joined(query.level, entity.id, *order).where(*_conditions(query, matcher))
-    rows = session.execute(stmt).all()
+    rows = list(session.execute(stmt).all())
     rows.sort(key=lambda r: tuple((x is None, x if x is not None else 0) for x in r[1:]) + (r[0],))
     return [int(r[0]) for r in rows]
 
@@ -411,7 +411,7 @@ def _columns(level: Level) -> list[Any]:
     return cols
 
 
-def _count_rows(session: Session, stmt: Select[Any]) -> dict[int, int]:
+def _count_rows(session: Session, stmt: Select[Any, Any]) -> dict[int, int]:
     return {int(k): int(n) for k, n in session.execute(stmt)}
 
 

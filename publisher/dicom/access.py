@@ -44,6 +44,7 @@ class AccessPolicy:
         """EVT_REQUESTED handler: reject before negotiation when the caller is not allowed."""
         assoc = event.assoc
         rq = assoc.requestor.primitive
+        assert rq is not None  # EVT_REQUESTED fires once the A-ASSOCIATE-RQ is decoded
         calling = str(rq.calling_ae_title)
         called = str(rq.called_ae_title)
         address = str(assoc.requestor.address)

@@ -13,12 +13,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import cast
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pynetdicom import AE, build_role, evt
+from pynetdicom.dimse_primitives import N_ACTION
 from sqlalchemy import select
 
 from publisher.config import RemoteAE
@@ -107,7 +109,7 @@ class CommitmentHandler:
         self.remotes = remotes
 
     def __call__(self, event: evt.Event) -> tuple[int, Dataset | None]:
-        req = event.request
+        req = cast(N_ACTION, event.request)
         if str(req.RequestedSOPClassUID) != STORAGE_COMMITMENT_PUSH or req.ActionTypeID != 1:
             return 0x0123, None  # No such action
         info = event.action_information

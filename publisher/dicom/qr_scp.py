@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydicom.dataset import Dataset
 from pynetdicom import build_context, evt
@@ -215,7 +215,7 @@ def handle_sop_extended(event: evt.Event) -> dict[str, bytes]:
     whether the requestor asked for combined date-time matching (PS3.4 C.5.1.1.2 byte 2)."""
     finds = {c.find for c in CLASSES.values()}
     answer: dict[str, bytes] = {}
-    for uid, info in event.app_info.items():
+    for uid, info in cast("dict[str, bytes]", getattr(event, "app_info", {})).items():
         if str(uid) in finds and info:
             answer[str(uid)] = FIND_EXTENDED[: len(info)]
             if len(info) > 1 and info[1] == 1:

@@ -14,11 +14,12 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydicom.dataset import Dataset
 from pynetdicom import build_context, build_role, evt
 from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy import select
 
@@ -273,10 +274,11 @@ def _get(settings: DicomSettings, remote: RemoteAE, requests: Sequence[_Request]
     classes = [i.sop_class_uid for r in requests for i in r.instances]
 
     def on_store(event: evt.Event) -> int | Dataset:
-        uid = str(event.request.AffectedSOPInstanceUID)
+        req = cast(C_STORE, event.request)
+        uid = str(req.AffectedSOPInstanceUID)
         try:
             archive.store_encoded(
-                event.request.DataSet.getbuffer(),
+                req.DataSet.getbuffer() if req.DataSet is not None else b"",
                 str(event.context.transfer_syntax),
                 sop_class_uid=str(event.context.abstract_syntax),
                 sop_instance_uid=uid,

@@ -128,7 +128,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
     ae = build_ae(settings)
     policy = AccessPolicy(settings.ae_title, settings.promiscuous, allowed_callers(settings))
     storage = StorageHandler(archive)
-    handlers = [
+    handlers: list[Any] = [
         (evt.EVT_REQUESTED, tune_reactor),
         (evt.EVT_REQUESTED, policy.on_requested),
         (evt.EVT_C_ECHO, handle_echo),

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 
+from typing import cast
+
 from pydicom.dataset import Dataset
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom import evt
 
 from publisher.archive.ingest import Archive, Incoming, Provenance, StoreRefused
@@ -52,7 +55,7 @@ class StorageHandler:
         return Receipt(self.archive.begin(abstract_syntax, sop_instance, transfer_syntax, Provenance(calling_ae, address)), calling_ae)
 
     def __call__(self, event: evt.Event) -> int | Dataset:
-        req = event.request
+        req = cast(C_STORE, event.request)
         requestor = event.assoc.requestor
         status, comment = self.store(
             req.DataSet.getbuffer() if req.DataSet is not None else b"",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import UID
 from pynetdicom import AE, build_context
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext
@@ -109,7 +110,7 @@ def placeholder(ref: InstanceRef) -> Dataset:
     ds.SOPClassUID = ref.sop_class_uid
     ds.SOPInstanceUID = ref.sop_instance_uid
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = _NOT_SENDABLE
+    ds.file_meta.TransferSyntaxUID = UID(_NOT_SENDABLE)
     return ds
 
 

@@ -75,7 +75,7 @@ def format_date(value: date | str | None, fmt: str) -> str:
         try:
             value = datetime.strptime(value.strip(), "%Y%m%d").date()
         except ValueError:
-            return value
+            return str(value)
     return value.strftime(fmt)
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import io
 import struct
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +31,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from publisher.media.model import MediaError, MediaInstance
 
@@ -182,7 +183,7 @@ DEFAULTS: dict[str, object] = {
     "DataPointColumns": 0,
 }
 
-_MIME = {_S + "104.1": "application/pdf", _S + "104.2": "text/XML", _S + "104.3": "model/stl",
+_MIME: dict[str, str] = {_S + "104.1": "application/pdf", _S + "104.2": "text/XML", _S + "104.3": "model/stl",
          _S + "104.4": "model/obj", _S + "104.5": "model/mtl"}
 
 # --------------------------------------------------------------------------------------------
@@ -215,7 +216,7 @@ def _text_value(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(_text_value(v) for v in value)  # type: ignore[union-attr]
+        return "\\".join(_text_value(v) for v in cast("Iterable[Any]", value))
     if isinstance(value, float):
         return repr(value)[:16]
     return str(value)
@@ -246,7 +247,7 @@ def _needs_charset(value: object) -> bool:
     if isinstance(value, Dataset):
         return any(_needs_charset(e.value) for e in value)
     if isinstance(value, (list, tuple)) or type(value).__name__ in ("MultiValue", "Sequence"):
-        return any(_needs_charset(v) for v in value)  # type: ignore[union-attr]
+        return any(_needs_charset(v) for v in cast("Iterable[Any]", value))
     if isinstance(value, (str,)) or type(value).__name__ == "PersonName":
         return not str(value).isascii()
     return False
@@ -487,10 +488,10 @@ def write_dicomdir(
     roots = build_records(instances, file_ids, dvd_keys=dvd_keys)
 
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MEDIA_STORAGE_DIRECTORY
-    meta.MediaStorageSOPInstanceUID = file_set_uid or generate_uid(prefix=None)
+    meta.MediaStorageSOPClassUID = UID(MEDIA_STORAGE_DIRECTORY)
+    meta.MediaStorageSOPInstanceUID = UID(file_set_uid or generate_uid(prefix=None))
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
     head = DicomBytesIO()
     head.is_little_endian, head.is_implicit_VR = True, False
