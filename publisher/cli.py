@@ -9,13 +9,16 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from pathlib import Path
 
 from tqdm import tqdm
 
 from publisher import __version__
 from publisher.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from publisher.service import Service
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -359,6 +362,84 @@ def cmd_echo(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_burn(args: argparse.Namespace) -> int:
+    from publisher.jobs.audit import current_user
+    from publisher.jobs.disc_job import create_job, run_job
+    from publisher.jobs.selection import EmptySelection, Selection
+    from publisher.service import Service
+
+    service = Service(_settings(args))
+    service.prepare()
+    try:
+        job_id = create_job(service.db, Selection(args.patient, args.study, args.series), media=args.media,
+                            copies=args.copies, comment=args.comment, profile=args.profile or "",
+                            created_by=current_user())
+    except (EmptySelection, ValueError) as exc:
+        sys.exit(f"publisher burn: {exc}")
+    print(f"disc job {job_id} queued ({args.copies} copies, {args.media})", flush=True)
+    return _run_with_bar(service, job_id, args.quiet)
+
+
+def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
+    from publisher.db.models import DiscJob
+    from publisher.jobs.disc_job import run_job
+    from publisher.jobs.state import JobState
+
+    bar = tqdm(total=1, unit="B", unit_scale=True, desc=f"job {job_id}", disable=quiet)
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.total, bar.n = max(total, 1), done
+        bar.set_postfix_str(message[:40], refresh=False)
+        bar.refresh()
+
+    state = run_job(service.job_context(), job_id, progress)
+    bar.close()
+    with service.db.session() as s:
+        job = s.get(DiscJob, job_id)
+        assert job is not None
+        import json
+
+        for d in json.loads(job.discs):
+            mark = "ok" if d["ok"] else f"REJECTED ({d['error']})"
+            print(f"  disc {d['volume']}, copy {d['copy']}: {mark}, {d['bin']} bin")
+        print(f"disc job {job_id}: {state.value}" + (f" - {job.error}" if job.error else ""))
+    service.stop()
+    return 0 if state is JobState.DONE else 1
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from publisher.db.models import DiscJob
+    from publisher.jobs.disc_job import resubmit
+    from publisher.jobs.state import InvalidTransition
+    from publisher.service import Service
+
+    service = Service(_settings(args))
+    service.prepare()
+    if args.run is not None:
+        with service.db.session() as s:
+            job = s.get(DiscJob, args.run)
+            state = job.state if job is not None else None
+        if state is None:
+            sys.exit(f"publisher jobs: no disc job {args.run}")
+        if state == "failed":
+            try:
+                resubmit(service.db, args.run)  # a person asks for it again: master and burn anew
+            except InvalidTransition as exc:
+                sys.exit(f"publisher jobs: job {args.run}: {exc}")
+        elif state not in ("queued", "mastered"):
+            sys.exit(f"publisher jobs: job {args.run} is {state}; only queued, mastered or failed jobs run")
+        return _run_with_bar(service, args.run, args.quiet)
+    with service.db.session() as s:
+        for job in s.scalars(select(DiscJob).order_by(DiscJob.id.desc()).limit(args.limit)):
+            pct = f"{100 * job.progress_done // job.progress_total}%" if job.progress_total else ""
+            print(f"{job.id:6d}  {job.state:9s} {pct:>4s}  {job.media:5s} x{job.copies}  {job.created_at:%Y-%m-%d %H:%M}"
+                  f"  {job.created_by}  {job.comment}" + (f"  [{job.error}]" if job.error else ""))
+    service.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="publisher", description="DICOM disc publisher")
     parser.add_argument("--version", action="version", version=f"publisher {__version__}")
@@ -390,6 +471,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-viewer", dest="viewer", action="store_false", help="DICOM only: no HTML5 viewer on the disc")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_master)
+
+    p = sub.add_parser("burn", help="queue a disc job for a selection and run it on the configured robot")
+    p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")
+    p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
+    p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
+    p.add_argument("--media", default="cd", choices=["cd", "dvd", "dvd-dl", "bd", "bd-dl"])
+    p.add_argument("--profile", help="media profile, e.g. STD-GEN-DVD-JPEG")
+    p.add_argument("--copies", type=int, default=1)
+    p.add_argument("--comment", default="", help="printed on the label")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_burn)
+
+    p = sub.add_parser("jobs", help="list disc jobs, or run one (a failed one is resubmitted)")
+    p.add_argument("--limit", type=int, default=30)
+    p.add_argument("--run", type=int, metavar="JOB_ID", help="run a queued job, or resubmit a failed one and run it")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_jobs)
 
     arch = sub.add_parser("archive", help="archive maintenance").add_subparsers(dest="archive_command", required=True)
     p = arch.add_parser("check", help="reconcile files and index rows")

@@ -83,6 +83,9 @@ class Settings:
     log_level: str = "INFO"
     load_samples: bool = True
     robot: str = "simulator"
+    #: Keyword options of the robot driver (the ``[robot]`` table), e.g. time_scale, job_folder.
+    robot_options: tuple[tuple[str, Any], ...] = ()
+    institution: str = ""
     dicom: DicomSettings = field(default_factory=DicomSettings)
 
     @property
@@ -218,8 +221,13 @@ def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | 
         top = dict(data.pop("service", {}))
         if "dicom" in data:
             top["dicom"] = data.pop("dicom")
+        robot = dict(data.pop("robot", {}))
+        if "kind" in robot:
+            top["robot"] = robot.pop("kind")
+        if robot:
+            settings = replace(settings, robot_options=tuple(sorted(robot.items())))
         for section in data:
-            if section not in ("robot", "labels", "media", "rules"):
+            if section not in ("labels", "media", "rules"):
                 raise ConfigError(f"{path}: unknown section [{section}]")
         settings = _apply(settings, top, "")
     for var, (section, key) in ENVIRONMENT.items():

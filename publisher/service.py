@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import robot_drivers
 from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy import func, select
 
@@ -16,6 +17,7 @@ from publisher.db import migrate
 from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.server import start_server
+from publisher.jobs.disc_job import JobContext, recover
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ class Service:
     db: Database = field(init=False)
     archive: Archive = field(init=False)
     server: ThreadedAssociationServer | None = None
+    _robot: robot_drivers.Robot | None = None
 
     def __post_init__(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -38,11 +41,21 @@ class Service:
         )
 
     def prepare(self) -> None:
-        """Migrate the schema and clear temporary files a killed process left behind."""
+        """Migrate the schema, clear temporary files a killed process left behind and put
+        interrupted disc jobs where they resume (publisher.jobs.state.ON_RESTART)."""
         migrate.upgrade(self.db.engine)
         left = durable.clear_incoming(self.archive.root)
         if left:
             log.info("removed %d partial file(s) left by an interrupted transfer", left)
+        for job_id in recover(self.db):
+            log.warning("disc job %d was interrupted; see its state", job_id)
+
+    def job_context(self) -> JobContext:
+        """What disc jobs run with: the index, the archive, the configured robot and institution."""
+        if self._robot is None:
+            self._robot = robot_drivers.create(self.settings.robot, **dict(self.settings.robot_options))
+        return JobContext(self.db, self.archive.root, self.settings.data_dir / "jobs", self._robot,
+                          institution=self.settings.institution)
 
     def instance_count(self) -> int:
         with self.db.session() as s:

@@ -145,3 +145,31 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class DiscJob(Base):
+    """A request to put a selection on discs: its state lives here, never only in memory, so a
+    restarted service resumes every job from its last finished step (DESIGN section 2)."""
+
+    __tablename__ = "disc_job"
+    __table_args__ = (Index("ix_disc_job_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    #: JSON: {"patients": [...], "studies": [...], "series": [...]}
+    selection: Mapped[str] = mapped_column(Text)
+    media: Mapped[str] = mapped_column(String(16), default="cd")
+    profile: Mapped[str] = mapped_column(String(32), default="")
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    comment: Mapped[str] = mapped_column(String(256), default="")
+    progress_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress_message: Mapped[str] = mapped_column(String(128), default="")
+    #: JSON list of volumes mastered: file_set_id, image, size, number, count
+    volumes: Mapped[str] = mapped_column(Text, default="[]")
+    #: JSON list of discs produced: volume, copy, ok, bin, sha256, error
+    discs: Mapped[str] = mapped_column(Text, default="[]")
+    error: Mapped[str] = mapped_column(Text, default="")

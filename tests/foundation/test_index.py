@@ -32,7 +32,7 @@ def _store(archive: Archive, spec: samples.StudySpec, tmp: Path) -> list[Path]:
 def test_migration_creates_schema_at_head(db_url: str, tmp_path: Path) -> None:
     archive = _archive(tmp_path, db_url)
     tables = set(inspect(archive.db.engine).get_table_names())
-    assert {"patient", "study", "series", "instance", "audit_event", "alembic_version"} <= tables
+    assert {"patient", "study", "series", "instance", "audit_event", "disc_job", "alembic_version"} <= tables
     assert migrate.current_revision(archive.db.engine) == migrate.head_revision()
     migrate.upgrade(archive.db.engine)  # idempotent
     archive.db.dispose()

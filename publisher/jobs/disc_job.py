@@ -1,0 +1,225 @@
+"""Running disc jobs: selection -> master the volumes -> burn, verify and label on a robot.
+
+Each step ends with the job's new state committed, so a killed service resumes from the last
+finished step (:func:`recover`). Plain function calls on plain data, as DESIGN section 2 draws
+it: :mod:`publisher.jobs.selection` reads the index, :func:`publisher.media.master` makes the
+images, :mod:`publisher.labels` renders the labels and a :class:`robot_drivers.Robot` burns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import robot_drivers
+from sqlalchemy import select
+
+from publisher.db.models import DiscJob, utcnow
+from publisher.db.session import Database
+from publisher.jobs import audit
+from publisher.jobs.labels import label_for
+from publisher.jobs.selection import EmptySelection, Selection, select_instances
+from publisher.jobs.state import ON_RESTART, JobState, check
+from publisher.media import MediaError, MediaType, Volume, master
+
+log = logging.getLogger(__name__)
+
+#: Media type -> the blank the robot loads for it.
+ROBOT_MEDIA = {
+    "cd": robot_drivers.MediaType.CD_R,
+    "dvd": robot_drivers.MediaType.DVD_R,
+    "dvd-dl": robot_drivers.MediaType.DVD_R_DL,
+    "bd": robot_drivers.MediaType.BD_R,
+    "bd-dl": robot_drivers.MediaType.BD_R,
+}
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What running a job needs: the index, where files live, the robot, the label template."""
+
+    db: Database
+    archive_root: Path
+    jobs_root: Path
+    robot: robot_drivers.Robot
+    institution: str = ""
+    viewer: bool = True
+
+
+def create_job(db: Database, selection: Selection, *, media: str = "cd", copies: int = 1, comment: str = "",
+               profile: str = "", created_by: str = "") -> int:
+    """Queue a job; the selection is checked against the index now, so a typo fails at once."""
+    if copies < 1:
+        raise ValueError(f"copies must be at least 1, not {copies}")
+    MediaType(media)
+    with db.session() as s:
+        select_instances(s, selection, Path("."))  # raises EmptySelection with what was asked
+        job = DiscJob(state=JobState.QUEUED.value, created_by=created_by[:64], media=media, profile=profile,
+                      copies=copies, comment=comment[:256],
+                      selection=json.dumps({"patients": list(selection.patients), "studies": list(selection.studies),
+                                            "series": list(selection.series)}))
+        s.add(job)
+        s.flush()
+        return int(job.id)
+
+
+def _move(db: Database, job_id: int, target: JobState, **fields: Any) -> None:
+    with db.session() as s:
+        job = s.get(DiscJob, job_id)
+        assert job is not None
+        check(job.state, target)
+        job.state = target.value
+        job.updated_at = utcnow()
+        for k, v in fields.items():
+            setattr(job, k, v)
+
+
+def recover(db: Database) -> list[int]:
+    """Apply :data:`ON_RESTART` to jobs a stopped service left half-way; returns their ids."""
+    moved = []
+    with db.session() as s:
+        for job in s.scalars(select(DiscJob).where(DiscJob.state.in_([st.value for st in ON_RESTART]))):
+            target = ON_RESTART[JobState(job.state)]
+            if target is JobState.FAILED:
+                job.error = "interrupted while burning: check the robot's output bin, then resubmit to burn again"
+            job.state = target.value
+            job.updated_at = utcnow()
+            moved.append(int(job.id))
+    return moved
+
+
+def resubmit(db: Database, job_id: int) -> None:
+    """A person asks for a failed job again (it will be mastered and burned anew)."""
+    _move(db, job_id, JobState.QUEUED, error="", discs="[]", volumes="[]")
+
+
+class _ProgressWriter:
+    """Job progress into the database, at most a few times a second (for the web UI)."""
+
+    def __init__(self, db: Database, job_id: int, also: Progress | None, every: float = 0.5) -> None:
+        self.db, self.job_id, self.also, self.every = db, job_id, also, every
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        if self.also is not None:
+            self.also(done, total, message)
+        now = time.monotonic()
+        if now - self._last < self.every and done < total:
+            return
+        self._last = now
+        with self.db.session() as s:
+            job = s.get(DiscJob, self.job_id)
+            if job is not None:
+                job.progress_done, job.progress_total, job.progress_message = done, total, message[:128]
+
+
+def run_job(ctx: JobContext, job_id: int, progress: Progress | None = None) -> JobState:
+    """Take a job as far as it goes: queued -> mastered -> done (or failed). Returns its state."""
+    with ctx.db.session() as s:
+        job = s.get(DiscJob, job_id)
+        if job is None:
+            raise KeyError(f"no disc job {job_id}")
+        state = JobState(job.state)
+    if state is JobState.QUEUED:
+        state = _master_step(ctx, job_id, _ProgressWriter(ctx.db, job_id, progress))
+    if state is JobState.MASTERED:
+        state = _burn_step(ctx, job_id, _ProgressWriter(ctx.db, job_id, progress))
+    return state
+
+
+def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
+    _move(ctx.db, job_id, JobState.MASTERING, error="")
+    with ctx.db.session() as s:
+        job = s.get(DiscJob, job_id)
+        assert job is not None
+        sel = json.loads(job.selection)
+        media, profile, actor = job.media, job.profile or None, job.created_by
+    selection = Selection(sel.get("patients", []), sel.get("studies", []), sel.get("series", []))
+    try:
+        with ctx.db.session() as s:
+            instances, rejected = select_instances(s, selection, ctx.archive_root)
+        viewer, reserve = None, 0
+        if ctx.viewer:
+            from publisher.jobs.viewer import estimate, viewer_hook
+
+            viewer = viewer_hook(institution=ctx.institution)
+            reserve = estimate([i for i in instances if i.sop_instance_uid not in rejected])
+        volumes = master(instances, media, ctx.jobs_root / f"job{job_id:06d}", profile=profile, rejected=rejected,
+                         institution=ctx.institution, viewer=viewer, viewer_size_estimate=reserve, progress=progress)
+    except (EmptySelection, MediaError, OSError) as exc:
+        _move(ctx.db, job_id, JobState.FAILED, error=f"mastering failed: {exc}")
+        return JobState.FAILED
+    except Exception as exc:  # a bug must fail the job, not leave it to be retried at every start
+        log.exception("disc job %d: mastering failed", job_id)
+        _move(ctx.db, job_id, JobState.FAILED, error=f"mastering failed: {exc.__class__.__name__}: {exc}")
+        return JobState.FAILED
+    with ctx.db.session() as s:
+        audit.record_volumes(s, actor or "service", volumes, sum(1 for i in instances if i.sop_instance_uid in rejected))
+    _move(ctx.db, job_id, JobState.MASTERED, volumes=json.dumps([_volume_json(v) for v in volumes]))
+    return JobState.MASTERED
+
+
+def _volume_json(v: Volume) -> dict[str, Any]:
+    patients = sorted({(i.patient_id, i.patient_name, i.patient_birth_date) for i in v.instances})
+    return {
+        "number": v.number, "count": v.count, "file_set_id": v.file_set_id, "image": str(v.image or v.root),
+        "size": v.size, "patients": [{"id": p, "name": n, "birth_date": b} for p, n, b in patients],
+        "study_dates": sorted({i.study_date for i in v.instances if i.study_date}),
+        "modalities": sorted({i.modality for i in v.instances if i.modality}),
+        "descriptions": sorted({i.study_description for i in v.instances if i.study_description}),
+    }
+
+
+def _burn_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
+    with ctx.db.session() as s:
+        job = s.get(DiscJob, job_id)
+        assert job is not None
+        volumes: list[dict[str, Any]] = json.loads(job.volumes)
+        copies, comment, media, actor = job.copies, job.comment, job.media, job.created_by
+    if media in ("usb", "folder"):
+        _move(ctx.db, job_id, JobState.DONE)  # nothing to burn: the folder is the volume
+        return JobState.DONE
+    _move(ctx.db, job_id, JobState.BURNING)
+    discs: list[dict[str, Any]] = []
+    try:
+        for v in volumes:
+            label = label_for(v, comment=comment, institution=ctx.institution, out_dir=ctx.jobs_root / f"job{job_id:06d}")
+            progress(len(discs), len(volumes) * copies, f"burning disc {v['number']} of {v['count']}")
+            result = ctx.robot.burn(Path(v["image"]), copies, label=robot_drivers.LabelSpec(file=label),
+                                    media=ROBOT_MEDIA[media], volume_name=v["file_set_id"][:32],
+                                    job_id=f"J{job_id:06d}V{v['number']}")
+            discs += [_disc_json(v, d) for d in result.discs]
+    except Exception as exc:  # typed robot errors, and anything unexpected: the robot's state is unknown
+        if not isinstance(exc, robot_drivers.RobotError):
+            log.exception("disc job %d: burning failed", job_id)
+        discs += [_disc_json(v, d) for d in getattr(exc, "discs", ())]
+        _move(ctx.db, job_id, JobState.FAILED, discs=json.dumps(discs),
+              error=f"{exc.__class__.__name__}: {exc}")
+        _audit_burn(ctx, actor, job_id, discs, str(exc))
+        return JobState.FAILED
+    progress(len(discs), len(discs), "done")
+    bad = [d for d in discs if not d["ok"]]
+    _audit_burn(ctx, actor, job_id, discs, "")
+    if bad:
+        _move(ctx.db, job_id, JobState.FAILED, discs=json.dumps(discs), error=f"{len(bad)} disc(s) rejected")
+        return JobState.FAILED
+    _move(ctx.db, job_id, JobState.DONE, discs=json.dumps(discs))
+    return JobState.DONE
+
+
+def _disc_json(volume: dict[str, Any], d: robot_drivers.DiscResult) -> dict[str, Any]:
+    return {"volume": volume["number"], "copy": d.copy_index, "ok": d.ok, "bin": d.bin.value,
+            "sha256": d.sha256, "error": d.error}
+
+
+def _audit_burn(ctx: JobContext, actor: str, job_id: int, discs: Sequence[dict[str, Any]], error: str) -> None:
+    with ctx.db.session() as s:
+        audit.record(s, actor or "service", "burn", f"job {job_id}",
+                     {"robot": getattr(ctx.robot, "kind", type(ctx.robot).__name__), "discs": list(discs), "error": error})
