@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
@@ -9,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select, text
 
 from publisher import __version__
-from publisher.db.models import Instance, Patient, Series, Study
+from publisher.db.models import DiscJob, Instance, Patient, Series, Study
 from publisher.db.session import Database
 
 
@@ -97,12 +98,42 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0) -> Fast
                 for se, n in rows
             ]
 
+    @app.get("/api/jobs")
+    def jobs(limit: int = 50) -> list[dict[str, Any]]:
+        """Disc jobs, newest first, with live progress (written by the runner a few times a second)."""
+        with db.session() as s:
+            return [_job(j) for j in s.scalars(select(DiscJob).order_by(DiscJob.id.desc()).limit(min(limit, 500)))]
+
+    @app.get("/api/jobs/{job_id}")
+    def job(job_id: int) -> dict[str, Any]:
+        with db.session() as s:
+            j = s.get(DiscJob, job_id)
+            if j is None:
+                raise HTTPException(404, f"no disc job {job_id}")
+            return _job(j) | {"volumes": json.loads(j.volumes), "discs": json.loads(j.discs)}
+
     @app.get("/", response_class=HTMLResponse)
     def home() -> str:
         return (
             "<!doctype html><meta charset='utf-8'><title>Disc publisher</title>"
             f"<h1>Disc publisher {__version__}</h1><p>DICOM AE <b>{ae_title}</b> on port {dicom_port}.</p>"
-            "<p><a href='/api/patients'>Patients (JSON)</a> &middot; <a href='/docs'>API</a></p>"
+            "<p><a href='/api/patients'>Patients (JSON)</a> &middot; <a href='/api/jobs'>Disc jobs (JSON)</a>"
+            " &middot; <a href='/docs'>API</a></p>"
         )
 
     return app
+
+
+def _job(j: DiscJob) -> dict[str, Any]:
+    return {
+        "id": j.id,
+        "state": j.state,
+        "created_at": j.created_at.isoformat(),
+        "created_by": j.created_by,
+        "media": j.media,
+        "copies": j.copies,
+        "comment": j.comment,
+        "selection": json.loads(j.selection),
+        "progress": {"done": j.progress_done, "total": j.progress_total, "message": j.progress_message},
+        "error": j.error,
+    }

@@ -146,3 +146,23 @@ def test_burn_and_jobs_commands(tmp_path: Path) -> None:
     assert cli("burn", "--patient", "NOBODY").returncode != 0
     again = cli("jobs", "--run", "1")
     assert again.returncode != 0 and "only queued, mastered or failed" in again.stderr
+
+
+def test_web_api_shows_jobs_with_progress(tmp_path: Path, sqlite_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from publisher.web.app import create_app
+
+    ctx = _context(tmp_path, sqlite_url)
+    job_id = create_job(ctx.db, Selection(patients=["PAT-LAT1"]), copies=1, comment="front desk")
+    client = TestClient(create_app(ctx.db))
+    queued = client.get("/api/jobs").json()
+    assert queued[0]["id"] == job_id and queued[0]["state"] == "queued"
+    run_job(ctx, job_id)
+    detail = client.get(f"/api/jobs/{job_id}").json()
+    assert detail["state"] == "done" and detail["comment"] == "front desk"
+    assert detail["progress"]["done"] == detail["progress"]["total"] > 0
+    assert detail["discs"][0]["ok"] and detail["volumes"][0]["count"] == 1
+    assert client.get("/api/jobs/999").status_code == 404
+    names = [p["name"] for p in client.get("/api/patients").json()]
+    assert "Müller^Jürgen" in names
