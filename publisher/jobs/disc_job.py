@@ -71,8 +71,10 @@ def create_job(db: Database, selection: Selection, *, media: str = "cd", copies:
 
 
 def _move(db: Database, job_id: int, target: JobState, **fields: Any) -> None:
+    """Change a job's state in one transaction, the row locked (SELECT ... FOR UPDATE; SQLite's
+    BEGIN IMMEDIATE serialises writers), so two runners can never both claim a queued job."""
     with db.session() as s:
-        job = s.get(DiscJob, job_id)
+        job = s.get(DiscJob, job_id, with_for_update=True)
         assert job is not None
         check(job.state, target)
         job.state = target.value

@@ -166,3 +166,25 @@ def test_web_api_shows_jobs_with_progress(tmp_path: Path, sqlite_url: str) -> No
     assert client.get("/api/jobs/999").status_code == 404
     names = [p["name"] for p in client.get("/api/patients").json()]
     assert "Müller^Jürgen" in names
+
+
+def test_two_runners_never_both_claim_a_job(tmp_path: Path, db_url: str) -> None:
+    """The service's worker and a person's CLI may race for one queued job: one wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = _context(tmp_path, db_url)
+    job_id = create_job(ctx.db, Selection(patients=["PAT-LAT1"]))
+
+    def claim(_: int) -> str:
+        try:
+            return run_job(ctx, job_id).value
+        except InvalidTransition:
+            return "lost"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(claim, range(4)))
+    # One runner takes it to done; the others lose the claim or find it already under way.
+    assert results.count("done") == 1, results
+    assert set(results) - {"done"} <= {"lost", "mastering", "mastered", "burning"}, results
+    assert len(ctx.robot.ledger.records) == 1  # type: ignore[attr-defined]
+    ctx.db.dispose()
