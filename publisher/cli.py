@@ -392,7 +392,13 @@ def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
         bar.set_postfix_str(message[:40], refresh=False)
         bar.refresh()
 
-    state = run_job(service.job_context(), job_id, progress)
+    from publisher.jobs.state import InvalidTransition
+
+    try:
+        state = run_job(service.job_context(), job_id, progress)
+    except InvalidTransition:
+        bar.close()
+        sys.exit(f"disc job {job_id} is being run elsewhere (another publisher process took it)")
     bar.close()
     with service.db.session() as s:
         job = s.get(DiscJob, job_id)
