@@ -110,16 +110,18 @@ class _Packer:
         self.volumes[-1].extend(items)
         self.used += cost
 
-    def series(self, items: list[MediaInstance]) -> None:
-        cost = self.cost(items, 1)
-        if self.used + cost <= self.capacity:
-            self.put(items, cost)
-            return
-        if cost <= self.capacity:
+    def place_whole(self, items: Sequence[MediaInstance], cost: int) -> bool:
+        """Put ``items`` on the current volume, or else on a new one; False if no volume holds them."""
+        if self.used + cost > self.capacity:
+            if cost > self.capacity:
+                return False
             self.new_volume()
-            self.put(items, cost)
-            return
-        self.split(items)
+        self.put(items, cost)
+        return True
+
+    def series(self, items: list[MediaInstance]) -> None:
+        if not self.place_whole(items, self.cost(items, 1)):
+            self.split(items)
 
     def split(self, items: list[MediaInstance]) -> None:
         """A series larger than a volume: fill volumes instance by instance."""
@@ -138,13 +140,7 @@ class _Packer:
     def study(self, series: list[list[MediaInstance]], keep_together: bool) -> None:
         if keep_together:
             items = [i for s in series for i in s]
-            cost = self.cost(items, len(series) + 2) + PAGE_OVERHEAD
-            if self.used + cost <= self.capacity:
-                self.put(items, cost)
-                return
-            if cost <= self.capacity:
-                self.new_volume()
-                self.put(items, cost)
+            if self.place_whole(items, self.cost(items, len(series) + 2) + PAGE_OVERHEAD):
                 return
         self.used += 2 * FOLDER_OVERHEAD + PAGE_OVERHEAD
         for s in series:
