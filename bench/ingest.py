@@ -74,8 +74,8 @@ def main() -> None:
         }
     ours = results["disc publisher (fsync + SQL index)"]
     print(f"{args.count} CT instances of {args.size}x{args.size}x16 bit ({mb:.0f} MB), one association, best of {args.repeat}")
-    print(f"| receiver | seconds | MB/s | ours / this |")
-    print(f"| --- | --- | --- | --- |")
+    print("| receiver | seconds | MB/s | ours / this |")
+    print("| --- | --- | --- | --- |")
     for name, t in results.items():
         print(f"| {name} | {t:.2f} | {mb / t:.0f} | {ours / t:.2f} |")
 

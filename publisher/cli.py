@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 from pathlib import Path
@@ -364,7 +362,7 @@ def cmd_echo(args: argparse.Namespace) -> int:
 
 def cmd_burn(args: argparse.Namespace) -> int:
     from publisher.jobs.audit import current_user
-    from publisher.jobs.disc_job import create_job, run_job
+    from publisher.jobs.disc_job import create_job
     from publisher.jobs.selection import EmptySelection, Selection
     from publisher.service import Service
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from robot_drivers import errors
 from robot_drivers.interface import Robot

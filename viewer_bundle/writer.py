@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path

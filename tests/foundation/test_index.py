@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from pydicom.dataset import Dataset
 from sqlalchemy import func, inspect, select
 
 from publisher import samples

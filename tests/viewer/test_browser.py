@@ -8,7 +8,6 @@ fallback, SR and PDF readable; plus MONOCHROME1, RGB multi-frame cine.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
