@@ -8,9 +8,10 @@ process because the hierarchy is only ever extended while the service runs.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Select, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, CursorResult, Select, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from publisher.archive.metadata import InstanceMeta, normalise_name
@@ -111,64 +112,57 @@ def file_instance(
     caller found just before (None: none); with ``look_up`` False it is trusted and a lost race
     surfaces as an IntegrityError for the caller to retry with ``look_up``."""
     now = utcnow()
-    pkey = ("patient", f"{meta.patient_id}\\{meta.issuer_of_patient_id}")
-    patient_fk = cache.get(pkey)
-    if patient_fk is None:
-        patient_fk = _get_or_create(
-            conn,
-            PATIENT,
-            {"patient_id": meta.patient_id, "issuer_of_patient_id": meta.issuer_of_patient_id},
-            {
-                "patient_name": meta.patient_name,
-                "patient_name_norm": normalise_name(meta.patient_name),
-                "patient_birth_date": meta.patient_birth_date,
-                "patient_sex": meta.patient_sex,
-                "other_patient_ids": meta.other_patient_ids,
-                "specific_character_set": meta.specific_character_set,
-                "created_at": now,
-            },
-        )
-        created[pkey] = patient_fk
-    skey = ("study", meta.study_instance_uid)
-    study_fk = cache.get(skey)
-    if study_fk is None:
-        study_fk = _get_or_create(
-            conn,
-            STUDY,
-            {"study_instance_uid": meta.study_instance_uid},
-            {
-                "patient_fk": patient_fk,
-                "study_date": meta.study_date,
-                "study_time": meta.study_time,
-                "accession_number": meta.accession_number,
-                "study_id": meta.study_id,
-                "referring_physician_name": meta.referring_physician_name,
-                "study_description": meta.study_description,
-                "institution_name": meta.institution_name,
-                "specific_character_set": meta.specific_character_set,
-                "created_at": now,
-            },
-        )
-        created[skey] = study_fk
-    rkey = ("series", meta.series_instance_uid)
-    series_fk = cache.get(rkey)
-    if series_fk is None:
-        series_fk = _get_or_create(
-            conn,
-            SERIES,
-            {"series_instance_uid": meta.series_instance_uid},
-            {
-                "study_fk": study_fk,
-                "modality": meta.modality,
-                "series_number": meta.series_number,
-                "series_description": meta.series_description,
-                "body_part_examined": meta.body_part_examined,
-                "series_date": meta.series_date,
-                "series_time": meta.series_time,
-                "created_at": now,
-            },
-        )
-        created[rkey] = series_fk
+
+    def parent(key: tuple[str, str], table: Table, where: dict[str, Any], values: Callable[[], dict[str, Any]]) -> int:
+        """A parent row's id: from the cache, or found/created now (``values`` built only then)."""
+        found = cache.get(key)
+        if found is None:
+            found = created[key] = _get_or_create(conn, table, where, {**values(), "created_at": now})
+        return found
+
+    patient_fk = parent(
+        ("patient", f"{meta.patient_id}\\{meta.issuer_of_patient_id}"),
+        PATIENT,
+        {"patient_id": meta.patient_id, "issuer_of_patient_id": meta.issuer_of_patient_id},
+        lambda: {
+            "patient_name": meta.patient_name,
+            "patient_name_norm": normalise_name(meta.patient_name),
+            "patient_birth_date": meta.patient_birth_date,
+            "patient_sex": meta.patient_sex,
+            "other_patient_ids": meta.other_patient_ids,
+            "specific_character_set": meta.specific_character_set,
+        },
+    )
+    study_fk = parent(
+        ("study", meta.study_instance_uid),
+        STUDY,
+        {"study_instance_uid": meta.study_instance_uid},
+        lambda: {
+            "patient_fk": patient_fk,
+            "study_date": meta.study_date,
+            "study_time": meta.study_time,
+            "accession_number": meta.accession_number,
+            "study_id": meta.study_id,
+            "referring_physician_name": meta.referring_physician_name,
+            "study_description": meta.study_description,
+            "institution_name": meta.institution_name,
+            "specific_character_set": meta.specific_character_set,
+        },
+    )
+    series_fk = parent(
+        ("series", meta.series_instance_uid),
+        SERIES,
+        {"series_instance_uid": meta.series_instance_uid},
+        lambda: {
+            "study_fk": study_fk,
+            "modality": meta.modality,
+            "series_number": meta.series_number,
+            "series_description": meta.series_description,
+            "body_part_examined": meta.body_part_examined,
+            "series_date": meta.series_date,
+            "series_time": meta.series_time,
+        },
+    )
     values = {
         "series_fk": series_fk,
         "sop_class_uid": meta.sop_class_uid,
@@ -200,7 +194,3 @@ def find_instance(conn: Connection, sop_instance_uid: str) -> tuple[int, str, st
     """(id, path, sha256) of a stored instance, or None."""
     row = conn.execute(_INSTANCE_BY_UID, {"uid": sop_instance_uid}).first()
     return (int(row[0]), str(row[1]), str(row[2])) if row else None
-
-
-def remove_instance(conn: Connection, instance_id: int) -> None:
-    conn.execute(delete(INSTANCE).where(INSTANCE.c.id == instance_id))
