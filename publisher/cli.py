@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 from pathlib import Path
 
@@ -24,6 +26,31 @@ def _settings(args: argparse.Namespace) -> Settings:
         return load_settings(args.config)
     except ConfigError as exc:
         sys.exit(f"configuration error: {exc}")
+
+
+@contextmanager
+def _prepared(settings: Settings) -> Iterator["Service"]:
+    """The service's parts, migrated and recovered, released however the command ends."""
+    from publisher.service import Service
+
+    service = Service(settings)
+    try:
+        service.prepare()
+        yield service
+    finally:
+        service.stop()
+
+
+def _progress_bar(bar: tqdm, message: bool = True) -> Callable[..., None]:
+    """A ``progress(done, total[, message])`` callback that moves ``bar``."""
+
+    def progress(done: int, total: int, text: str = "") -> None:
+        bar.total, bar.n = max(total, 1), done
+        if message and text:
+            bar.set_postfix_str(text[:40], refresh=False)
+        bar.refresh()
+
+    return progress
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -81,14 +108,11 @@ def _walk(paths: Sequence[Path]) -> Iterator[Path]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from publisher.archive.ingest import Provenance, StoreRefused
-    from publisher.service import Service
 
-    service = Service(_settings(args))
-    service.prepare()
     files = list(_walk(args.paths))
     counts: dict[str, int] = {}
     failures: list[str] = []
-    with tqdm(total=len(files), unit="file", desc="import", disable=args.quiet) as bar:
+    with _prepared(_settings(args)) as service, tqdm(total=len(files), unit="file", desc="import", disable=args.quiet) as bar:
         for f in files:
             try:
                 outcome = service.archive.store_file(f, Provenance("IMPORT")).outcome
@@ -100,17 +124,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"{summary}; {len(failures)} refused")
     for line in failures[:50]:
         print(f"  refused {line}", file=sys.stderr)
-    service.stop()
     return 1 if failures else 0
 
 
 def cmd_archive_check(args: argparse.Namespace) -> int:
     from publisher.archive.check import check
-    from publisher.service import Service
 
-    service = Service(_settings(args))
-    service.prepare()
-    report = check(service.archive, verify_hashes=args.verify, repair=args.repair)
+    with _prepared(_settings(args)) as service:
+        report = check(service.archive, verify_hashes=args.verify, repair=args.repair)
     print(f"{report.rows} index rows, {report.files} files")
     for label, items in (
         ("missing file", report.missing_files),
@@ -123,7 +144,6 @@ def cmd_archive_check(args: argparse.Namespace) -> int:
             print(f"  {label}: {item}")
     if args.repair:
         print(f"repaired {report.repaired}")
-    service.stop()
     return 0 if report.clean or (args.repair and not report.unrepairable) else 1
 
 
@@ -137,53 +157,34 @@ def _size(text: str) -> int:
 
 
 def cmd_master(args: argparse.Namespace) -> int:
-    from publisher.jobs.selection import EmptySelection, Selection, select_instances
-    from publisher.media import MediaError, master
-    from publisher.service import Service
-
-    service = Service(_settings(args))
-    service.prepare()
-    sel = Selection(args.patient, args.study, args.series)
-    try:
-        with service.db.session() as s:
-            instances, rejected = select_instances(s, sel, service.archive.root)
-    except EmptySelection as exc:
-        sys.exit(f"publisher master: {exc}")
-    bar = tqdm(total=sum(i.size for i in instances), unit="B", unit_scale=True, desc="master", disable=args.quiet)
-
-    def progress(done: int, total: int, message: str) -> None:
-        bar.total = total
-        bar.n = done
-        bar.set_postfix_str(message[:40], refresh=False)
-        bar.refresh()
-
-    viewer, reserve = None, 0
-    if args.viewer:
-        from publisher.jobs.viewer import estimate, viewer_hook
-
-        viewer = viewer_hook(institution=args.institution)
-        reserve = estimate([i for i in instances if i.sop_instance_uid not in rejected])
-    try:
-        volumes = master(
-            instances, args.media, args.out, profile=args.profile, rejected=rejected,
-            capacity=args.capacity, institution=args.institution, progress=progress,
-            viewer=viewer, viewer_size_estimate=reserve,
-        )
-    except MediaError as exc:
-        bar.close()
-        sys.exit(f"publisher master: {exc}")
-    bar.close()
-    skipped = sum(1 for i in instances if i.sop_instance_uid in rejected)
     from publisher.jobs.audit import current_user, record_volumes
+    from publisher.jobs.selection import EmptySelection, Selection, select_instances
+    from publisher.jobs.viewer import master_with_viewer
+    from publisher.media import MediaError
 
-    with service.db.session() as s:
-        record_volumes(s, current_user(), volumes, skipped)
+    with _prepared(_settings(args)) as service:
+        try:
+            with service.db.session() as s:
+                instances, rejected = select_instances(s, Selection(args.patient, args.study, args.series), service.archive.root)
+        except EmptySelection as exc:
+            sys.exit(f"publisher master: {exc}")
+        with tqdm(total=sum(i.size for i in instances), unit="B", unit_scale=True, desc="master", disable=args.quiet) as bar:
+            try:
+                volumes = master_with_viewer(
+                    instances, args.media, args.out, rejected=rejected, viewer=args.viewer,
+                    institution=args.institution, profile=args.profile, capacity=args.capacity,
+                    progress=_progress_bar(bar),
+                )
+            except MediaError as exc:
+                sys.exit(f"publisher master: {exc}")
+        skipped = sum(1 for i in instances if i.sop_instance_uid in rejected)
+        with service.db.session() as s:
+            record_volumes(s, current_user(), volumes, skipped)
     if skipped:
         print(f"{skipped} rejected instance(s) left out (IHE IOCM rejection notes)")
     for v in volumes:
         target = v.image or v.root
         print(f"disc {v.number} of {v.count}: {target}  {v.size / 1e6:.1f} MB, {len(v.instances)} instances")
-    service.stop()
     return 0
 
 
@@ -254,7 +255,6 @@ def cmd_remote_find(args: argparse.Namespace) -> int:
 
 def cmd_remote_retrieve(args: argparse.Namespace) -> int:
     from publisher.dicom.qr_scu import RemoteError, RetrieveSelection, receiving, retrieve
-    from publisher.service import Service
 
     settings = _settings(args)
     remote = _remote(settings, args.remote)
@@ -267,52 +267,38 @@ def cmd_remote_retrieve(args: argparse.Namespace) -> int:
     selection = RetrieveSelection(args.study, series)
     if not selection.studies and not selection.series:
         sys.exit("publisher remote retrieve: name at least one --study or --series")
-    service = Service(settings)
-    service.prepare()
-    bar = tqdm(unit="inst", desc=f"C-{(args.method or remote.retrieve).upper()} {remote.ae_title}", disable=args.quiet)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    try:
-        if (args.method or remote.retrieve) == "move":
-            with receiving(settings.dicom, service.archive, service.db):
-                report = retrieve(settings.dicom, remote, selection, service.archive, method="move", progress=progress)
-        else:
-            report = retrieve(settings.dicom, remote, selection, service.archive, method="get", progress=progress)
-    except RemoteError as exc:
-        bar.close()
-        service.stop()
-        sys.exit(f"publisher remote retrieve: {exc}")
-    bar.close()
+    method = args.method or remote.retrieve
+    with _prepared(settings) as service, tqdm(unit="inst", desc=f"C-{method.upper()} {remote.ae_title}", disable=args.quiet) as bar:
+        progress = _progress_bar(bar, message=False)
+        try:
+            if method == "move":
+                with receiving(settings.dicom, service.archive, service.db):
+                    report = retrieve(settings.dicom, remote, selection, service.archive, method="move", progress=progress)
+            else:
+                report = retrieve(settings.dicom, remote, selection, service.archive, method="get", progress=progress)
+        except RemoteError as exc:
+            sys.exit(f"publisher remote retrieve: {exc}")
     print(report.summary())
     for uid, why in sorted(report.failed.items()):
         print(f"  failed {uid}: {why}", file=sys.stderr)
-    service.stop()
     return 0 if report.ok else 1
 
 
 def cmd_send(args: argparse.Namespace) -> int:
     from publisher.dicom.storage_scu import instances_of, send
-    from publisher.service import Service
 
     settings = _settings(args)
     remote = _remote(settings, args.remote)
-    service = Service(settings)
-    service.prepare()
-    refs = instances_of(service.db, service.archive.root, args.patient, args.study, args.series)
-    if not refs:
-        service.stop()
-        sys.exit("publisher send: nothing in the archive matches the selection")
-    with tqdm(total=len(refs), unit="inst", desc=f"send {remote.ae_title}", disable=args.quiet) as bar:
-        report = send(settings.dicom, remote, refs, progress=lambda _ref, _outcome: bar.update(1))
+    with _prepared(settings) as service:
+        refs = instances_of(service.db, service.archive.root, args.patient, args.study, args.series)
+        if not refs:
+            sys.exit("publisher send: nothing in the archive matches the selection")
+        with tqdm(total=len(refs), unit="inst", desc=f"send {remote.ae_title}", disable=args.quiet) as bar:
+            report = send(settings.dicom, remote, refs, progress=lambda _ref, _outcome: bar.update(1))
     extra = f" ({len(report.decompressed)} decompressed for the peer)" if report.decompressed else ""
     print(f"{len(report.sent)} sent{extra}, {len(report.failed)} failed")
     for uid, why in sorted(report.failed.items()):
         print(f"  failed {uid}: {why}", file=sys.stderr)
-    service.stop()
     return 0 if report.ok else 1
 
 
@@ -364,50 +350,35 @@ def cmd_burn(args: argparse.Namespace) -> int:
     from publisher.jobs.audit import current_user
     from publisher.jobs.disc_job import create_job
     from publisher.jobs.selection import EmptySelection, Selection
-    from publisher.service import Service
 
-    service = Service(_settings(args))
-    service.prepare()
-    try:
-        job_id = create_job(service.db, Selection(args.patient, args.study, args.series), media=args.media,
-                            copies=args.copies, comment=args.comment, profile=args.profile or "",
-                            created_by=current_user())
-    except (EmptySelection, ValueError) as exc:
-        sys.exit(f"publisher burn: {exc}")
-    print(f"disc job {job_id} queued ({args.copies} copies, {args.media})", flush=True)
-    return _run_with_bar(service, job_id, args.quiet)
+    with _prepared(_settings(args)) as service:
+        try:
+            job_id = create_job(service.db, Selection(args.patient, args.study, args.series), media=args.media,
+                                copies=args.copies, comment=args.comment, profile=args.profile or "",
+                                created_by=current_user())
+        except (EmptySelection, ValueError) as exc:
+            sys.exit(f"publisher burn: {exc}")
+        print(f"disc job {job_id} queued ({args.copies} copies, {args.media})", flush=True)
+        return _run_with_bar(service, job_id, args.quiet)
 
 
 def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
     from publisher.db.models import DiscJob
     from publisher.jobs.disc_job import run_job
-    from publisher.jobs.state import JobState
+    from publisher.jobs.state import InvalidTransition, JobState
 
-    bar = tqdm(total=1, unit="B", unit_scale=True, desc=f"job {job_id}", disable=quiet)
-
-    def progress(done: int, total: int, message: str) -> None:
-        bar.total, bar.n = max(total, 1), done
-        bar.set_postfix_str(message[:40], refresh=False)
-        bar.refresh()
-
-    from publisher.jobs.state import InvalidTransition
-
-    try:
-        state = run_job(service.job_context(), job_id, progress)
-    except InvalidTransition:
-        bar.close()
-        sys.exit(f"disc job {job_id} is being run elsewhere (another publisher process took it)")
-    bar.close()
+    with tqdm(total=1, unit="B", unit_scale=True, desc=f"job {job_id}", disable=quiet) as bar:
+        try:
+            state = run_job(service.job_context(), job_id, _progress_bar(bar))
+        except InvalidTransition:
+            sys.exit(f"disc job {job_id} is being run elsewhere (another publisher process took it)")
     with service.db.session() as s:
         job = s.get(DiscJob, job_id)
         assert job is not None
-        import json
-
         for d in json.loads(job.discs):
             mark = "ok" if d["ok"] else f"REJECTED ({d['error']})"
             print(f"  disc {d['volume']}, copy {d['copy']}: {mark}, {d['bin']} bin")
         print(f"disc job {job_id}: {state.value}" + (f" - {job.error}" if job.error else ""))
-    service.stop()
     return 0 if state is JobState.DONE else 1
 
 
@@ -417,14 +388,18 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     from publisher.db.models import DiscJob
     from publisher.jobs.disc_job import resubmit
     from publisher.jobs.state import InvalidTransition
-    from publisher.service import Service
 
-    service = Service(_settings(args))
-    service.prepare()
-    if args.run is not None:
+    with _prepared(_settings(args)) as service:
+        if args.run is None:
+            with service.db.session() as s:
+                for job in s.scalars(select(DiscJob).order_by(DiscJob.id.desc()).limit(args.limit)):
+                    pct = f"{100 * job.progress_done // job.progress_total}%" if job.progress_total else ""
+                    print(f"{job.id:6d}  {job.state:9s} {pct:>4s}  {job.media:5s} x{job.copies}  {job.created_at:%Y-%m-%d %H:%M}"
+                          f"  {job.created_by}  {job.comment}" + (f"  [{job.error}]" if job.error else ""))
+            return 0
         with service.db.session() as s:
-            job = s.get(DiscJob, args.run)
-            state = job.state if job is not None else None
+            found = s.get(DiscJob, args.run)
+            state = found.state if found is not None else None
         if state is None:
             sys.exit(f"publisher jobs: no disc job {args.run}")
         if state == "failed":
@@ -435,13 +410,6 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         elif state not in ("queued", "mastered"):
             sys.exit(f"publisher jobs: job {args.run} is {state}; only queued, mastered or failed jobs run")
         return _run_with_bar(service, args.run, args.quiet)
-    with service.db.session() as s:
-        for job in s.scalars(select(DiscJob).order_by(DiscJob.id.desc()).limit(args.limit)):
-            pct = f"{100 * job.progress_done // job.progress_total}%" if job.progress_total else ""
-            print(f"{job.id:6d}  {job.state:9s} {pct:>4s}  {job.media:5s} x{job.copies}  {job.created_at:%Y-%m-%d %H:%M}"
-                  f"  {job.created_by}  {job.comment}" + (f"  [{job.error}]" if job.error else ""))
-    service.stop()
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,7 +25,8 @@ from publisher.jobs import audit
 from publisher.jobs.labels import label_for
 from publisher.jobs.selection import EmptySelection, Selection, select_instances
 from publisher.jobs.state import ON_RESTART, JobState, check
-from publisher.media import MediaError, MediaType, Volume, master
+from publisher.jobs.viewer import master_with_viewer
+from publisher.media import MediaError, MediaType, Volume
 
 log = logging.getLogger(__name__)
 
@@ -147,14 +148,8 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
     try:
         with ctx.db.session() as s:
             instances, rejected = select_instances(s, selection, ctx.archive_root)
-        viewer, reserve = None, 0
-        if ctx.viewer:
-            from publisher.jobs.viewer import estimate, viewer_hook
-
-            viewer = viewer_hook(institution=ctx.institution)
-            reserve = estimate([i for i in instances if i.sop_instance_uid not in rejected])
-        volumes = master(instances, media, ctx.jobs_root / f"job{job_id:06d}", profile=profile, rejected=rejected,
-                         institution=ctx.institution, viewer=viewer, viewer_size_estimate=reserve, progress=progress)
+        volumes = master_with_viewer(instances, media, ctx.jobs_root / f"job{job_id:06d}", rejected=rejected,
+                                     viewer=ctx.viewer, institution=ctx.institution, profile=profile, progress=progress)
     except (EmptySelection, MediaError, OSError) as exc:
         _move(ctx.db, job_id, JobState.FAILED, error=f"mastering failed: {exc}")
         return JobState.FAILED

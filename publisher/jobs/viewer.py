@@ -8,13 +8,14 @@ calls a hook and knows nothing of the viewer. This module joins them, from index
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import viewer_bundle as vb
 from publisher import __version__
 from publisher.media import DiscContent as MediaContent
-from publisher.media import MediaInstance, Viewer
+from publisher.media import MediaInstance, Viewer, Volume, master
+from publisher.media.model import Progress
 
 
 def viewer_content(instances: Sequence[MediaInstance], file_ids: dict[str, str] | None = None,
@@ -52,6 +53,28 @@ def viewer_content(instances: Sequence[MediaInstance], file_ids: dict[str, str] 
 def estimate(instances: Sequence[MediaInstance]) -> int:
     """Bytes the viewer adds for ``instances`` (reserved in the volume plan)."""
     return vb.estimate_size(viewer_content(instances))
+
+
+def master_with_viewer(
+    instances: Sequence[MediaInstance],
+    media: str,
+    out_dir: Path,
+    *,
+    rejected: Collection[str] = (),
+    viewer: bool = True,
+    institution: str = "",
+    profile: str | None = None,
+    capacity: int | None = None,
+    progress: Progress | None = None,
+) -> list[Volume]:
+    """:func:`publisher.media.master` with the bundled viewer on every disc (its size reserved
+    in the volume plan), as both ``publisher master`` and disc jobs make discs."""
+    hook, reserve = None, 0
+    if viewer:
+        hook = viewer_hook(institution=institution)
+        reserve = estimate([i for i in instances if i.sop_instance_uid not in rejected])
+    return master(instances, media, out_dir, profile=profile, rejected=rejected, capacity=capacity,
+                  institution=institution, viewer=hook, viewer_size_estimate=reserve, progress=progress)
 
 
 def viewer_hook(*, institution: str = "", language: str | None = None) -> Viewer:
