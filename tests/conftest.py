@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +40,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+#: DCMTK tools (and Orthanc, which embeds DCMTK) wait ~40 ms per message on loopback without it.
+DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
+
+
+def wait_echo(port: int, aec: str, timeout: float = 60) -> None:
+    """Return once something answers C-ECHO as ``aec`` on ``port`` (a peer or our server starting)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = subprocess.run(["echoscu", "-aet", "ECHOSCU", "-aec", aec, "127.0.0.1", str(port)], capture_output=True, env=DCMTK_ENV)
+        if r.returncode == 0:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answered C-ECHO as {aec} on port {port} within {timeout} s")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

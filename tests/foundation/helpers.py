@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,9 +10,8 @@ from pathlib import Path
 
 from publisher.config import AllowedCaller, Settings, load_settings
 from publisher.service import Service
-from tests.conftest import free_port
+from tests.conftest import DCMTK_ENV, free_port
 
-DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
 
 
 def settings_for(tmp: Path, db_url: str, **dicom: object) -> Settings:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from publisher import samples
 from publisher.archive.durable import sha256_file
-from tests.conftest import free_port, require_tool
+from tests.conftest import free_port, require_tool, wait_echo
 from tests.foundation.helpers import DCMTK_ENV
 
 COUNT = 200
@@ -30,14 +30,12 @@ def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
         "PUBLISHER_MIN_FREE_BYTES": "0",
     }
     proc = subprocess.Popen([sys.executable, "-m", "publisher.cli", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        r = subprocess.run(["echoscu", "-aec", "DISCPUB", "127.0.0.1", str(port)], capture_output=True)
-        if r.returncode == 0:
-            return proc
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"server did not start: {proc.stdout.read() if proc.stdout else ''!r}")
+    try:
+        wait_echo(port, "DISCPUB")
+    except RuntimeError:
+        proc.kill()
+        raise AssertionError(f"server did not start: {proc.stdout.read() if proc.stdout else ''!r}") from None
+    return proc
 
 
 def _rows(db: Path) -> dict[str, tuple[str, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,8 +13,7 @@ from pydicom.dataset import Dataset
 from publisher import samples
 from publisher.archive.ingest import Archive
 from publisher.samples import PatientSpec, SeriesSpec, StudySpec
-
-DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
+from tests.conftest import DCMTK_ENV
 
 SMITH = PatientSpec("Smith^Anna", "PAT-SMITH", "19700315", "F", "ISO_IR 100")
 

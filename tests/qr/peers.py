@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import free_port
-from tests.qr.helpers import DCMTK_ENV
+from tests.conftest import DCMTK_ENV, free_port, wait_echo
 
 #: storescp configuration: a destination accepting only Explicit VR Little Endian, and only
 #: the SOP classes named in the profile (so others fail their C-STORE sub-operation).
@@ -32,15 +30,6 @@ PresentationContext4 = ComputedRadiographyImageStorage\\ExplicitLittle
 [ExplicitImagesOnly]
 PresentationContexts = Images
 """
-
-
-def wait_echo(port: int, aec: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if subprocess.run(["echoscu", "-aet", "ECHOSCU", "-aec", aec, "127.0.0.1", str(port)], capture_output=True, env=DCMTK_ENV).returncode == 0:
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing answered C-ECHO on port {port}")
 
 
 @contextmanager
