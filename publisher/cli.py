@@ -62,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
     service = Service(settings)
     service.prepare()
     if settings.load_samples:
@@ -77,10 +78,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning")
     server = uvicorn.Server(config)
     try:
+        _start_worker(service)
         server.run()
     finally:
         service.stop()
     return 0
+
+
+def _start_worker(service: "Service") -> None:
+    """Start the job worker of ``[jobs]`` and say what it does (rules enabled, queue)."""
+    settings = service.settings
+    worker = service.start_worker()
+    enabled = sum(1 for r in settings.rules if r.enabled)
+    if worker is None:
+        print(f"Jobs:  worker off ([jobs] worker = false); {enabled} rule(s) enabled but not evaluated", flush=True)
+        return
+    queue = "runs queued jobs" if worker.run_queued else "leaves queued jobs to people"
+    names = f" ({', '.join(r.name for r in worker.rules)})" if worker.rules else ""
+    print(f"Jobs:  worker runs every {worker.tick_seconds:g} s, {queue}; "
+          f"{enabled} of {len(settings.rules)} rule(s) enabled{names}", flush=True)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

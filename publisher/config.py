@@ -71,6 +71,50 @@ class DicomSettings:
     tls_key_file: str = ""
 
 
+#: How ``[[rules]]`` group what they burn: each study alone, or a patient's studies together.
+GroupBy = Literal["study", "patient"]
+GROUP_BY: tuple[str, ...] = ("study", "patient")
+#: Media a rule may ask for; "auto" is the smallest of cd, dvd, bd that holds the group.
+RULE_MEDIA: tuple[str, ...] = ("auto", "cd", "dvd", "dvd-dl", "bd", "bd-dl")
+#: Jobs a rule makes carry ``created_by = "rule:<name>"`` in a 64-character column.
+RULE_NAME_MAX = 59
+
+
+@dataclass(frozen=True)
+class DiscRule:
+    """An unattended burn rule (one ``[[rules]]`` table; evaluated by :mod:`publisher.jobs.rules`).
+
+    A group (one study, or one patient's studies) is burned once no instance of it arrived for
+    ``quiet_minutes``. Filters narrow which studies count: a study qualifies when at least one of
+    its instances came from one of ``calling_aes`` and is of one of ``modalities`` (empty = any);
+    the whole study is burned. Only groups with an arrival within ``lookback_hours`` are
+    considered, so enabling a rule does not burn the archive's backlog.
+    """
+
+    name: str
+    enabled: bool = False
+    group_by: GroupBy = "study"
+    quiet_minutes: float = 5.0
+    calling_aes: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()
+    media: str = "auto"
+    copies: int = 1
+    comment: str = ""
+    lookback_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """The job worker inside ``publisher serve`` (``[jobs]``, :mod:`publisher.jobs.worker`)."""
+
+    #: Run the worker with the service: evaluate ``[[rules]]`` and run queued jobs.
+    worker: bool = True
+    #: Also run jobs queued by people (web UI, CLI), one at a time on the robot.
+    run_queued: bool = True
+    #: Seconds between two evaluations of the rules and looks at the queue.
+    tick_seconds: float = 30.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads at start."""
@@ -87,6 +131,9 @@ class Settings:
     robot_options: tuple[tuple[str, Any], ...] = ()
     institution: str = ""
     dicom: DicomSettings = field(default_factory=DicomSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    #: ``[[rules]]``: unattended burn rules, enabled or not.
+    rules: tuple[DiscRule, ...] = ()
 
     @property
     def archive_root(self) -> Path:
@@ -118,6 +165,8 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "PUBLISHER_DUPLICATE_POLICY": ("dicom", "duplicate_policy"),
     "PUBLISHER_MIN_FREE_BYTES": ("dicom", "min_free_bytes"),
     "PUBLISHER_LEAN_STORAGE": ("dicom", "lean_storage"),
+    "PUBLISHER_JOBS_WORKER": ("jobs", "worker"),
+    "PUBLISHER_JOBS_TICK_SECONDS": ("jobs", "tick_seconds"),
 }
 
 
@@ -162,6 +211,10 @@ def _apply(obj: Any, values: Mapping[str, Any], prefix: str) -> Any:
             changes[key] = tuple(str(v) for v in value)
         elif key == "dicom":
             changes[key] = _apply(current, value, "dicom.")
+        elif key == "jobs":
+            changes[key] = _apply(current, value, "jobs.")
+        elif key == "rules":
+            changes[key] = _rules(name, value)
         else:
             changes[key] = _coerce(name, value, current if current is not None else Path())
     return replace(obj, **changes)
@@ -188,6 +241,49 @@ def _remote(name: str, value: Any) -> RemoteAE:
     return remote
 
 
+def _rules(name: str, value: Any) -> tuple[DiscRule, ...]:
+    """``[[rules]]`` as typed, checked :class:`DiscRule` s (names unique)."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{name}: write rules as [[rules]] tables")
+    rules = tuple(_rule(f"{name}[{k}]", v) for k, v in enumerate(value))
+    seen: set[str] = set()
+    for r in rules:
+        if r.name in seen:
+            raise ConfigError(f"{name}: two rules are named {r.name!r}")
+        seen.add(r.name)
+    return rules
+
+
+def _rule(name: str, value: Any) -> DiscRule:
+    if not isinstance(value, Mapping) or not str(value.get("name", "")).strip():
+        raise ConfigError(f"{name}: each rule needs a name")
+    rule_name = str(value["name"]).strip()
+    where = f"rule {rule_name!r}"
+    values = dict(value)
+    for key in ("calling_aes", "modalities"):
+        if key in values:
+            items = values.pop(key)
+            if isinstance(items, str) or not isinstance(items, list):
+                raise ConfigError(f"{where}: {key} is a list, e.g. {key} = [\"CT\"]")
+            values[key] = tuple(str(v).strip().upper() if key == "modalities" else str(v).strip() for v in items)
+    rule: DiscRule = _apply(DiscRule(rule_name), {k: v for k, v in values.items() if k != "name"}, f"rules.{rule_name}.")
+    if len(rule.name) > RULE_NAME_MAX:
+        raise ConfigError(f"{where}: a name has at most {RULE_NAME_MAX} characters")
+    if rule.group_by not in GROUP_BY:
+        raise ConfigError(f"{where}: group_by {rule.group_by!r}: one of {', '.join(GROUP_BY)}")
+    if rule.media not in RULE_MEDIA:
+        raise ConfigError(f"{where}: media {rule.media!r}: one of {', '.join(RULE_MEDIA)}")
+    if not rule.quiet_minutes > 0:
+        raise ConfigError(f"{where}: quiet_minutes must be more than 0")
+    if not rule.lookback_hours * 60 > rule.quiet_minutes:
+        raise ConfigError(f"{where}: lookback_hours must be longer than quiet_minutes")
+    if rule.copies < 1:
+        raise ConfigError(f"{where}: copies must be at least 1")
+    if len(rule.comment) > 256:
+        raise ConfigError(f"{where}: a comment has at most 256 characters")
+    return rule
+
+
 def _validate(s: Settings) -> Settings:
     d = s.dicom
     if not 1 <= len(d.ae_title) <= 16 or "\\" in d.ae_title or d.ae_title.strip() != d.ae_title:
@@ -199,6 +295,8 @@ def _validate(s: Settings) -> Settings:
             raise ConfigError(f"{port_name} {port}: not a TCP port")
     if d.max_associations < 1:
         raise ConfigError("dicom.max_associations must be at least 1")
+    if not s.jobs.tick_seconds > 0:
+        raise ConfigError("jobs.tick_seconds must be more than 0")
     return s
 
 
@@ -219,8 +317,9 @@ def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | 
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from None
         top = dict(data.pop("service", {}))
-        if "dicom" in data:
-            top["dicom"] = data.pop("dicom")
+        for section in ("dicom", "jobs", "rules"):
+            if section in data:
+                top[section] = data.pop(section)
         robot = dict(data.pop("robot", {}))
         if "kind" in robot:
             top["robot"] = robot.pop("kind")

@@ -18,6 +18,7 @@ from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.server import start_server
 from publisher.jobs.disc_job import JobContext, recover
+from publisher.jobs.worker import JobWorker
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class Service:
     db: Database = field(init=False)
     archive: Archive = field(init=False)
     server: ThreadedAssociationServer | None = None
+    worker: JobWorker | None = None
     _robot: robot_drivers.Robot | None = None
 
     def __post_init__(self) -> None:
@@ -80,7 +82,23 @@ class Service:
         self.server = start_server(self.settings.dicom, self.archive, self.db)
         return self.server
 
+    def start_worker(self) -> JobWorker | None:
+        """The job worker (``[jobs]``): evaluates the enabled ``[[rules]]`` and runs queued jobs
+        on the configured robot; None when ``worker = false``."""
+        jobs = self.settings.jobs
+        if not jobs.worker:
+            return None
+        if self.worker is None:
+            self.worker = JobWorker(self.job_context(), self.settings.rules, tick_seconds=jobs.tick_seconds,
+                                    run_queued=jobs.run_queued)
+            self.worker.start()
+        return self.worker
+
     def stop(self) -> None:
+        """Stop the worker (its running job finishes its step), the DICOM server, the database."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
         if self.server is not None:
             self.server.shutdown()
             self.server = None
