@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 UID = String(64)  # PS3.5 UI: at most 64 characters
@@ -173,3 +173,21 @@ class DiscJob(Base):
     #: JSON list of discs produced: volume, copy, ok, bin, sha256, error
     discs: Mapped[str] = mapped_column(Text, default="[]")
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class WebUser(Base):
+    """A person who may log in to the web UI, with one role (DESIGN section 7). The password is
+    kept only as a salted scrypt hash (:mod:`publisher.db.users`); a disabled user cannot log in
+    and their open sessions stop working at the next request."""
+
+    __tablename__ = "web_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    #: radiologist, frontdesk or admin (publisher.db.users.ROLES)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

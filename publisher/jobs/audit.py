@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from publisher.db.models import AuditEvent
@@ -47,3 +48,48 @@ def record_volumes(session: Session, actor: str, volumes: Sequence[Volume], reje
             "instances": len(v.instances),
             "rejected_left_out": rejected_left_out,
         })
+
+
+#: Who may take a disc at the front desk, as the hand-out form offers it.
+RECIPIENT_RELATIONS: dict[str, str] = {
+    "patient": "the patient",
+    "relative": "a relative of the patient",
+    "representative": "a legal representative",
+    "referring-physician": "the referring physician",
+    "other-physician": "another physician or hospital",
+    "courier": "a courier",
+    "other": "someone else (see note)",
+}
+
+HANDOUT = "handout"
+
+
+def job_subject(job_id: int) -> str:
+    """The subject of a disc job's events (burn, hand-out, cancel ...)."""
+    return f"job {job_id}"
+
+
+def record_handout(session: Session, actor: str, job_id: int, discs: Sequence[dict[str, Any]], *, recipient: str,
+                   relation: str, id_checked: bool, patients: Sequence[dict[str, Any]], note: str = "") -> AuditEvent:
+    """Discs of a finished job handed to a person: who handed them (``actor``), which discs
+    (volume, copy, File-set ID), with whose data, to whom, as what, and whether an ID was seen."""
+    if relation not in RECIPIENT_RELATIONS:
+        raise ValueError(f"relation {relation!r}: one of {', '.join(RECIPIENT_RELATIONS)}")
+    if not recipient.strip():
+        raise ValueError("the name of the person who takes the disc is missing")
+    if not discs:
+        raise ValueError("no disc selected")
+    return record(session, actor, HANDOUT, job_subject(job_id), {
+        "job": job_id,
+        "discs": list(discs),
+        "patients": list(patients),
+        "recipient": {"name": recipient.strip()[:200], "relation": relation, "id_checked": bool(id_checked)},
+        "note": note.strip()[:500],
+    })
+
+
+def handouts(session: Session, job_id: int) -> list[tuple[AuditEvent, dict[str, Any]]]:
+    """The hand-out events of a job, oldest first, with their parsed details."""
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.action == HANDOUT, AuditEvent.subject == job_subject(job_id))
+                           .order_by(AuditEvent.id))
+    return [(e, json.loads(e.detail or "{}")) for e in rows]

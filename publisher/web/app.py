@@ -1,21 +1,42 @@
-"""FastAPI application: ``/health`` and a read-only JSON view of the index."""
+"""FastAPI application: ``/health``, the JSON API over the index and jobs, and the operator pages.
+
+Everything but ``/health``, ``/login`` and the static CSS/JS needs a logged-in session
+(:mod:`publisher.web.auth`); what a role may see and do is the table ``auth.PERMISSIONS``.
+"""
 
 from __future__ import annotations
 
 import json
+import secrets
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
 
 from publisher import __version__
 from publisher.db.models import DiscJob, Instance, Patient, Series, Study
 from publisher.db.session import Database
+from publisher.web import admin, login
+from publisher.web import jobs as job_pages
+from publisher.web import studies as study_pages
+from publisher.web.auth import Permission, Signer, load_secret
+from publisher.web.context import WebContext, current_session, install_handlers, require
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
-def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0) -> FastAPI:
-    app = FastAPI(title="Disc publisher", version=__version__)
+def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_dir: Path | None = None,
+               secret: bytes | None = None) -> FastAPI:
+    """The web app on ``db``. Sessions are signed with ``secret``, else with the one kept in
+    ``data_dir`` (made on first start), else with a random one that lasts as long as the process."""
+    if secret is None:
+        secret = load_secret(data_dir) if data_dir is not None else secrets.token_bytes(32)
+    app = FastAPI(title="Disc publisher", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.web = WebContext(db, Signer(secret), data_dir, ae_title, dicom_port)
+    install_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -23,7 +44,14 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0) -> Fast
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "ae_title": ae_title, "dicom_port": dicom_port}
 
-    @app.get("/api/patients")
+    browse = APIRouter(dependencies=[Depends(require(Permission.BROWSE))])
+    see_jobs = APIRouter(dependencies=[Depends(require(Permission.VIEW_JOBS))])
+
+    @see_jobs.get("/api/openapi.json", include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @browse.get("/api/patients")
     def patients(limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
         with db.session() as s:
             n_studies = func.count(func.distinct(Study.id))
@@ -48,7 +76,7 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0) -> Fast
                 for p, n in rows
             ]
 
-    @app.get("/api/patients/{patient_pk}/studies")
+    @browse.get("/api/patients/{patient_pk}/studies")
     def studies(patient_pk: int) -> list[dict[str, Any]]:
         with db.session() as s:
             if s.get(Patient, patient_pk) is None:
@@ -74,7 +102,7 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0) -> Fast
                 for st, ns, ni in rows
             ]
 
-    @app.get("/api/studies/{study_uid}/series")
+    @browse.get("/api/studies/{study_uid}/series")
     def series(study_uid: str) -> list[dict[str, Any]]:
         with db.session() as s:
             study = s.scalar(select(Study).where(Study.study_instance_uid == study_uid))
@@ -98,13 +126,13 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0) -> Fast
                 for se, n in rows
             ]
 
-    @app.get("/api/jobs")
+    @see_jobs.get("/api/jobs")
     def jobs(limit: int = 50) -> list[dict[str, Any]]:
         """Disc jobs, newest first, with live progress (written by the runner a few times a second)."""
         with db.session() as s:
             return [_job(j) for j in s.scalars(select(DiscJob).order_by(DiscJob.id.desc()).limit(min(limit, 500)))]
 
-    @app.get("/api/jobs/{job_id}")
+    @see_jobs.get("/api/jobs/{job_id}")
     def job(job_id: int) -> dict[str, Any]:
         with db.session() as s:
             j = s.get(DiscJob, job_id)
@@ -112,15 +140,13 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0) -> Fast
                 raise HTTPException(404, f"no disc job {job_id}")
             return _job(j) | {"volumes": json.loads(j.volumes), "discs": json.loads(j.discs)}
 
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> str:
-        return (
-            "<!doctype html><meta charset='utf-8'><title>Disc publisher</title>"
-            f"<h1>Disc publisher {__version__}</h1><p>DICOM AE <b>{ae_title}</b> on port {dicom_port}.</p>"
-            "<p><a href='/api/patients'>Patients (JSON)</a> &middot; <a href='/api/jobs'>Disc jobs (JSON)</a>"
-            " &middot; <a href='/docs'>API</a></p>"
-        )
-
+    app.include_router(browse)
+    app.include_router(see_jobs)
+    app.include_router(login.router)
+    app.include_router(study_pages.router)
+    app.include_router(job_pages.router)
+    app.include_router(admin.router)
+    _refuse_unguarded(app)
     return app
 
 
@@ -137,3 +163,19 @@ def _job(j: DiscJob) -> dict[str, Any]:
         "progress": {"done": j.progress_done, "total": j.progress_total, "message": j.progress_message},
         "error": j.error,
     }
+
+
+#: The only routes served without a session.
+PUBLIC = frozenset({"/health", "/login", "/static"})
+
+
+def _refuse_unguarded(app: FastAPI) -> None:
+    """Fail at start if a route other than :data:`PUBLIC` was added without a session check."""
+    from fastapi.routing import APIRoute
+
+    def guarded(dependant: Any) -> bool:
+        return any(d.call is current_session or guarded(d) for d in dependant.dependencies)
+
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path not in PUBLIC and not guarded(route.dependant):
+            raise RuntimeError(f"web route {route.path} has no login check")

@@ -1,0 +1,141 @@
+"""Log in, log out, change one's own password; ``/`` sends each role to where it works."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from publisher.db.users import UserError, authenticate, set_password, verify_password
+from publisher.db.models import WebUser
+from publisher.jobs import audit
+from publisher.web.auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Permission, Session, forget_initial_password, may
+from publisher.web.context import Form, Posted, current_session, form_data, posted, web
+from publisher.web.render import csrf_field, fmt, messages, page
+
+router = APIRouter()
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (no ``//host`` or scheme) may be where login leads."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target and not target.startswith("/login"):
+        return target
+    return "/"
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _login_page(request: Request, *, error: str = "", next_: str = "/", username: str = "", status: int = 200) -> Response:
+    token = secrets.token_urlsafe(24)
+    body = fmt(
+        '{msg}<form method="post" action="/login" class="login">'
+        '<input type="hidden" name="csrf" value="{token}"><input type="hidden" name="next" value="{next}">'
+        '<label>User name <input name="username" value="{username}" autocomplete="username" required autofocus></label>'
+        '<label>Password <input name="password" type="password" autocomplete="current-password" required></label>'
+        '<button type="submit">Log in</button></form>',
+        msg=messages(error), token=token, next=next_, username=username,
+    )
+    response = HTMLResponse(page("Log in", body), status_code=status)
+    response.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/login")
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    return _login_page(request, next_=_safe_next(next))
+
+
+@router.post("/login")
+def login(request: Request, form: Form = Depends(form_data)) -> Response:
+    ctx = web(request)
+    username, password, next_ = form.get("username").strip(), form.get("password"), _safe_next(form.get("next", "/"))
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie.encode(), form.get("csrf").encode()):
+        return _login_page(request, error="The login form had expired. Please enter your name and password again.",
+                           next_=next_, username=username, status=403)
+    address = _address(request)
+    if ctx.throttle.blocked(username, address):
+        return _login_page(request, error="Too many failed attempts for this user name. Wait ten minutes, "
+                           "or ask an administrator to check the account.", next_=next_, username=username, status=429)
+    user = authenticate(ctx.db, username, password) if username and password else None
+    with ctx.db.session() as s:
+        audit.record(s, user.username if user else (username or "?"), "login" if user else "login-failed", "web",
+                     {"address": address})
+    if user is None:
+        ctx.throttle.failed(username, address)
+        return _login_page(request, error="Wrong user name or password, or the account is disabled.",
+                           next_=next_, username=username, status=401)
+    ctx.throttle.succeeded(username, address)
+    response = RedirectResponse(next_ if next_ != "/" else _home(user.role.value), status_code=303)
+    response.set_cookie(SESSION_COOKIE, ctx.signer.issue(user), max_age=SESSION_SECONDS, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", path="/")
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, p: Posted = Depends(posted())) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def _home(role: str) -> str:
+    return {"radiologist": "/studies", "frontdesk": "/jobs?view=ready"}.get(role, "/jobs")
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(session: Session = Depends(current_session)) -> Response:
+    return RedirectResponse(_home(session.user.role.value), status_code=303)
+
+
+def _account_page(request: Request, session: Session, *, error: str = "", notice: str = "", status: int = 200) -> HTMLResponse:
+    ctx = web(request)
+    rights = [p.value for p in Permission if may(session.user, p)]
+    body = fmt(
+        '{msg}<p>You are <b>{name}</b>, role <b>{role}</b>: you may {rights}.</p>'
+        '<p>DICOM: AE title <b>{ae}</b>, port {port}.</p>'
+        '<h2>Change your password</h2><form method="post" action="/account/password" class="stack">{csrf}'
+        '<label>Current password <input name="current" type="password" autocomplete="current-password" required></label>'
+        '<label>New password <input name="new" type="password" autocomplete="new-password" minlength="8" required></label>'
+        '<label>New password again <input name="repeat" type="password" autocomplete="new-password" minlength="8" required></label>'
+        '<button type="submit">Change password</button></form>',
+        msg=messages(error, notice), name=session.user.username, role=session.user.role.value,
+        rights=", ".join(rights), ae=ctx.ae_title, port=ctx.dicom_port, csrf=csrf_field(session),
+    )
+    return HTMLResponse(page("Account", body, session, active="/account"), status_code=status)
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, changed: str = "", session: Session = Depends(current_session)) -> HTMLResponse:
+    return _account_page(request, session, notice="Your password was changed." if changed else "")
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(request: Request, p: Posted = Depends(posted())) -> Response:
+    ctx, user = web(request), p.session.user
+    current, new, repeat = p.form.get("current"), p.form.get("new"), p.form.get("repeat")
+    with ctx.db.session() as s:
+        row = s.get(WebUser, user.id)
+        stored = row.password_hash if row is not None else ""
+    if not verify_password(current, stored):
+        return _account_page(request, p.session, error="The current password is wrong.", status=400)
+    if new != repeat:
+        return _account_page(request, p.session, error="The two new passwords differ.", status=400)
+    try:
+        changed = set_password(ctx.db, user.username, new)
+    except UserError as exc:
+        return _account_page(request, p.session, error=str(exc), status=400)
+    forget_initial_password(ctx.data_dir, changed)
+    with ctx.db.session() as s:
+        audit.record(s, user.username, "password-change", f"user {user.username}", {})
+    # The old session's stamp no longer matches: sign a new one so the person stays logged in.
+    response = RedirectResponse("/account?changed=1", status_code=303)
+    response.set_cookie(SESSION_COOKIE, ctx.signer.issue(changed), max_age=SESSION_SECONDS, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", path="/")
+    return response
+
