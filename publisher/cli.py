@@ -74,7 +74,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"DICOM: AE title {d.ae_title} listening on {d.bind}:{d.port}", flush=True)
     print(f"HTTP:  http://{settings.http_host}:{settings.http_port}/", flush=True)
     print(f"Data:  {settings.data_dir.resolve()} (database {service.db.engine.url.render_as_string(hide_password=True)})", flush=True)
-    app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port)
+    from publisher.web.auth import ensure_admin
+
+    note = ensure_admin(service.db, settings.data_dir)
+    if note:
+        print(note, flush=True)
+    app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir)
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning")
     server = uvicorn.Server(config)
     try:
@@ -97,6 +102,45 @@ def _start_worker(service: "Service") -> None:
     names = f" ({', '.join(r.name for r in worker.rules)})" if worker.rules else ""
     print(f"Jobs:  worker runs every {worker.tick_seconds:g} s, {queue}; "
           f"{enabled} of {len(settings.rules)} rule(s) enabled{names}", flush=True)
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"Password for {args.name}: ")
+    if getpass.getpass("Again: ") != first:
+        sys.exit("publisher user: the two passwords differ")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Web UI users: add, list, passwd (a new password), disable, enable."""
+    from publisher.db.users import UserError, add_user, list_users, set_disabled, set_password
+    from publisher.jobs.audit import current_user, record
+
+    with _prepared(_settings(args)) as service:
+        try:
+            if args.user_command == "list":
+                for u in list_users(service.db):
+                    print(f"{u.username:24s} {u.role.value:12s} {'disabled' if u.disabled else 'active':8s} {u.created_by}")
+                return 0
+            if args.user_command == "add":
+                u = add_user(service.db, args.name, args.role, _read_password(args), created_by=current_user())
+                detail = {"role": u.role.value}
+            elif args.user_command == "passwd":
+                u = set_password(service.db, args.name, _read_password(args))
+                detail = {}
+            else:
+                u = set_disabled(service.db, args.name, args.user_command == "disable")
+                detail = {}
+        except UserError as exc:
+            sys.exit(f"publisher user {args.user_command}: {exc}")
+        with service.db.session() as s:
+            record(s, current_user(), f"user-{args.user_command}", f"user {u.username}", detail | {"via": "cli"})
+        print(f"user {u.username}: {args.user_command} done ({u.role.value}{', disabled' if u.disabled else ''})")
+    return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -476,6 +520,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", type=int, metavar="JOB_ID", help="run a queued job, or resubmit a failed one and run it")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_jobs)
+
+    users = sub.add_parser("user", help="web UI users and their roles").add_subparsers(dest="user_command", required=True)
+    p = users.add_parser("list", help="list users")
+    p.set_defaults(func=cmd_user)
+    for name, text in (("add", "add a user (asks for the password)"), ("passwd", "set a new password"),
+                       ("disable", "stop a user from logging in"), ("enable", "let a disabled user log in again")):
+        p = users.add_parser(name, help=text)
+        p.add_argument("name", metavar="NAME")
+        if name == "add":
+            p.add_argument("--role", required=True, choices=["radiologist", "frontdesk", "admin"])
+        if name in ("add", "passwd"):
+            p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+        p.set_defaults(func=cmd_user)
 
     arch = sub.add_parser("archive", help="archive maintenance").add_subparsers(dest="archive_command", required=True)
     p = arch.add_parser("check", help="reconcile files and index rows")
