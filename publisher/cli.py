@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -82,12 +83,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir)
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning")
     server = uvicorn.Server(config)
+    _exit_on_sigterm()
     try:
         _start_worker(service)
         server.run()
     finally:
         service.stop()
     return 0
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM raises SystemExit, so ``serve`` stops through its ``finally``: uvicorn, once it
+    has shut down, raises the signal it caught again, and SIGTERM's default action would end
+    the process before the job worker finished the disc under way."""
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)
 
 
 def _start_worker(service: "Service") -> None:

@@ -59,12 +59,18 @@ class JobWorker:
         self._runner_busy = False
         self._again = False
         self._current: int | None = None
+        self._ticks = 0
 
     # -- life --------------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
         return self._scheduler is not None and not self._stopping
+
+    @property
+    def ticks(self) -> int:
+        """How many ticks have finished (rules evaluated, runner woken)."""
+        return self._ticks
 
     @property
     def current_job(self) -> int | None:
@@ -110,6 +116,7 @@ class JobWorker:
         created = self.create_due_jobs()
         if self.run_queued:
             self._wake_runner()
+        self._ticks += 1
         return created
 
     def create_due_jobs(self) -> list[int]:

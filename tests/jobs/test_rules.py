@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,10 +79,13 @@ class Site:
         with self.db.session() as s:
             return [g.studies for g in due_groups(s, rule, now)]
 
-    def worker(self, *rules: Rule, now: dt.datetime | None = None) -> JobWorker:
+    def worker(self, *rules: Rule, now: dt.datetime | Callable[[], dt.datetime] = utcnow, tick_seconds: float = 30.0,
+               run_queued: bool = True) -> JobWorker:
+        """A worker with the simulator robot (no waiting), its lock in the test's folder."""
         robot = robot_drivers.create("simulator", time_scale=0.0, lock_dir=self.tmp / "locks")
         ctx = JobContext(self.db, self.archive.root, self.tmp / "jobs", robot, institution="Sample Hospital")
-        return JobWorker(ctx, rules, now=(lambda: now) if now is not None else utcnow)
+        clock = now if callable(now) else (lambda: now)
+        return JobWorker(ctx, rules, now=clock, tick_seconds=tick_seconds, run_queued=run_queued)
 
     def jobs(self) -> list[DiscJob]:
         with self.db.session() as s:
