@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Select, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, CursorResult, Engine, Select, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from publisher.archive.metadata import InstanceMeta, normalise_name
@@ -194,3 +194,98 @@ def find_instance(conn: Connection, sop_instance_uid: str) -> tuple[int, str, st
     """(id, path, sha256) of a stored instance, or None."""
     row = conn.execute(_INSTANCE_BY_UID, {"uid": sop_instance_uid}).first()
     return (int(row[0]), str(row[1]), str(row[2])) if row else None
+
+
+class InstanceRows:
+    """The two statements every received instance runs (find by SOP Instance UID; insert),
+    compiled once for the engine's dialect and executed on a pooled DBAPI connection.
+
+    Through a SQLAlchemy ``Connection`` the same two statements cost ~0.2 ms more per
+    instance (execution context, events, result wrapping), measured on SQLite; with one
+    transaction per instance that was a sixth of the time a 512 x 512 CT takes to file.
+    Values go through each column type's own bind processor, so rows are exactly those the
+    ORM writes. Anything unusual (a parent row not yet known, a replacement, a constraint
+    error) is left to :func:`file_instance`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        dialect = engine.dialect
+        self.sqlite = dialect.name == "sqlite"
+        self.dbapi_errors: tuple[type[BaseException], ...] = (dialect.loaded_dbapi.Error,)
+        self.columns = [c.name for c in INSTANCE.c if c.name != "id"]
+        self.processors = {
+            c.name: proc for c in INSTANCE.c if c.name != "id" and (proc := c.type.bind_processor(dialect)) is not None
+        }
+        self._find = _INSTANCE_BY_UID.compile(dialect=dialect)
+        self._insert = insert(INSTANCE).values({c: bindparam(c) for c in self.columns}).compile(dialect=dialect)
+
+    def _params(self, compiled: Any, values: dict[str, Any]) -> Any:
+        if compiled.positiontup is not None:
+            return tuple(values[name] for name in compiled.positiontup)
+        return values
+
+    def find(self, sop_instance_uid: str) -> tuple[int, str, str] | None:
+        """(id, path, sha256) of a stored instance, or None (as :func:`find_instance`)."""
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(str(self._find), self._params(self._find, {"uid": sop_instance_uid}))
+            row = cur.fetchone()
+            cur.close()
+            if not self.sqlite:
+                raw.commit()  # end the read transaction the driver opened
+        finally:
+            raw.close()
+        return (int(row[0]), str(row[1]), str(row[2])) if row else None
+
+    def insert(self, values: dict[str, Any]) -> bool:
+        """Insert one instance row in its own committed transaction. False (nothing written)
+        when the database refused it, e.g. the UID is already there or a parent row vanished:
+        the caller then takes the general path, which says which."""
+        params = {name: values.get(name) for name in self.columns}
+        for name, proc in self.processors.items():
+            params[name] = proc(params[name])
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            try:
+                if self.sqlite:
+                    cur.execute("BEGIN IMMEDIATE")  # as the engine's begin event does
+                cur.execute(str(self._insert), self._params(self._insert, params))
+                raw.commit() if not self.sqlite else cur.execute("COMMIT")
+                return True
+            except self.dbapi_errors:
+                raw.rollback() if not self.sqlite else cur.execute("ROLLBACK")
+                return False
+            finally:
+                cur.close()
+        finally:
+            raw.close()
+
+
+def instance_values(
+    meta: InstanceMeta, series_fk: int, *, transfer_syntax_uid: str, path: str, size: int, sha256: str,
+    calling_ae: str, peer_address: str,
+) -> dict[str, Any]:
+    """An instance row's values (as :func:`file_instance` writes them)."""
+    return {
+        "series_fk": series_fk,
+        "sop_instance_uid": meta.sop_instance_uid,
+        "sop_class_uid": meta.sop_class_uid,
+        "instance_number": meta.instance_number,
+        "transfer_syntax_uid": transfer_syntax_uid,
+        "specific_character_set": meta.specific_character_set,
+        "path": path,
+        "size": size,
+        "sha256": sha256,
+        "received_at": utcnow(),
+        "calling_ae": calling_ae[:16],
+        "peer_address": peer_address[:64],
+        "record_keys": meta.record_keys,
+    }
+
+
+def cached_series(cache: ParentCache, meta: InstanceMeta) -> int | None:
+    """The series row id when this process already filed or found it (its parents exist)."""
+    return cache.get(("series", meta.series_instance_uid))

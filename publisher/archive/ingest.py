@@ -12,14 +12,14 @@ import logging
 import shutil
 import struct
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from io import BytesIO
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from pydicom import dcmread
+from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset
@@ -28,7 +28,17 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from publisher import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from publisher.archive import durable, index, layout
 from publisher.archive.metadata import InstanceMeta, MissingAttribute, extract
-from publisher.archive.parse import MalformedDataset, lenient_reading, read_header
+from publisher.archive.parse import (
+    Encoding,
+    Fragments,
+    MalformedDataset,
+    check_complete,
+    check_rest,
+    header_length,
+    lenient_reading,
+    parse_header,
+    read_header,
+)
 from publisher.config import DuplicatePolicy
 from publisher.db.session import Database
 
@@ -126,7 +136,7 @@ class Archive:
         self.duplicate_policy = duplicate_policy
         self.min_free_bytes = min_free_bytes
         self.cache = index.ParentCache()
-        self.hasher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sha256")
+        self.rows = index.InstanceRows(db.engine)
         lenient_reading()
         root.mkdir(parents=True, exist_ok=True)
 
@@ -157,9 +167,22 @@ class Archive:
         """Index values of an encoded data set, checked against the request (PS3.4 B.2.3)."""
         try:
             header = read_header(dataset, transfer_syntax)
-            meta = extract(header)
         except MalformedDataset as exc:
             raise StoreRefused(Status.CANNOT_UNDERSTAND, str(exc)) from None
+        return self._checked(header, sop_class_uid, sop_instance_uid)
+
+    def _parse_header(self, header: bytes | memoryview, enc: Encoding, sop_class_uid: str, sop_instance_uid: str) -> InstanceMeta:
+        """:meth:`_parse` for the elements before Pixel Data of a data set still arriving."""
+        try:
+            check_complete(header, enc)
+            ds = parse_header(header, enc)
+        except MalformedDataset as exc:
+            raise StoreRefused(Status.CANNOT_UNDERSTAND, str(exc)) from None
+        return self._checked(ds, sop_class_uid, sop_instance_uid)
+
+    def _checked(self, header: Dataset, sop_class_uid: str | None, sop_instance_uid: str | None) -> InstanceMeta:
+        try:
+            meta = extract(header)
         except MissingAttribute as exc:
             raise StoreRefused(Status.MISSING_ATTRIBUTE, str(exc)) from None
         if sop_class_uid and meta.sop_class_uid != sop_class_uid:
@@ -185,20 +208,29 @@ class Archive:
 
     # -- the durable path ---------------------------------------------------------------------
 
+    def placement(self, meta: InstanceMeta) -> "Placement":
+        """Where ``meta``'s instance goes and what the index already holds under its UID."""
+        rel = layout.instance_path(
+            meta.patient_id, meta.issuer_of_patient_id, meta.study_instance_uid, meta.series_instance_uid, meta.sop_instance_uid
+        )
+        return Placement(rel, self.rows.find(meta.sop_instance_uid))
+
     def _file(
         self,
         meta: InstanceMeta,
         transfer_syntax: str,
-        chunks: tuple[bytes, bytes | memoryview],
+        chunks: tuple[bytes | memoryview, ...],
         provenance: Provenance,
         temp: durable.TempFile | None = None,
+        placement: "Placement | None" = None,
     ) -> Stored:
         """Make ``chunks`` (file meta, data set) durable under the hierarchy and index them.
 
         ``temp`` already holds those bytes (streamed while they arrived); otherwise they are
-        written now. Whatever happens, ``temp`` is either placed or removed."""
+        written now. ``placement`` may have been looked up while the data was arriving.
+        Whatever happens, ``temp`` is either placed or removed."""
         try:
-            return self._file_steps(meta, transfer_syntax, chunks, provenance, temp)
+            return self._file_steps(meta, transfer_syntax, chunks, provenance, temp, placement or self.placement(meta))
         finally:
             if temp is not None:
                 temp.discard()  # no-op once placed: the temporary name no longer exists
@@ -207,29 +239,22 @@ class Archive:
         self,
         meta: InstanceMeta,
         transfer_syntax: str,
-        chunks: tuple[bytes, bytes | memoryview],
+        chunks: tuple[bytes | memoryview, ...],
         provenance: Provenance,
         temp: durable.TempFile | None,
+        placement: "Placement",
     ) -> Stored:
-        size = sum(len(c) for c in chunks)
-        rel = layout.instance_path(
-            meta.patient_id, meta.issuer_of_patient_id, meta.study_instance_uid, meta.series_instance_uid, meta.sop_instance_uid
-        )
+        rel, existing = placement.rel, placement.existing
         final = self.root / rel
-        with self.db.engine.connect() as conn:
-            existing = index.find_instance(conn, meta.sop_instance_uid)
         if existing is not None:
             if self.duplicate_policy == "keep-first" and (self.root / existing[1]).exists():
                 log.info("duplicate %s: keeping the stored copy", meta.sop_instance_uid)
                 return Stored(meta.sop_instance_uid, self.root / existing[1], Outcome.KEPT_EXISTING, meta)
             if self.duplicate_policy == "reject":
                 raise StoreRefused(Status.DUPLICATE_SOP_INSTANCE, f"SOP Instance {meta.sop_instance_uid} is already stored")
-        self._check_space(size)
+        self._check_space(temp.size if temp is not None else sum(len(c) for c in chunks))
         try:
-            if temp is None:
-                written = durable.write_temp(self.root, chunks, self.hasher)
-            else:
-                written = temp.finish(chunks, self.hasher)
+            written = durable.write_temp(self.root, chunks) if temp is None else temp.finish()
         except durable.OutOfSpace as exc:
             raise StoreRefused(Status.OUT_OF_RESOURCES, str(exc)) from None
         except OSError as exc:
@@ -254,6 +279,15 @@ class Archive:
     def _commit(
         self, meta: InstanceMeta, ts: str, rel: str, written: durable.WrittenFile, prov: Provenance, known: int | None
     ) -> bool:
+        series_fk = index.cached_series(self.cache, meta) if known is None else None
+        if series_fk is not None:
+            values = index.instance_values(
+                meta, series_fk, transfer_syntax_uid=ts, path=rel, size=written.size, sha256=written.sha256,
+                calling_ae=prov.calling_ae, peer_address=prov.peer_address,
+            )
+            if self.rows.insert(values):
+                return False
+            self.cache.clear()  # refused (UID filed meanwhile, series gone): the general path says why
         for attempt in (1, 2, 3):
             created: dict[tuple[str, str], int] = {}
             try:
@@ -270,7 +304,7 @@ class Archive:
                         cache=self.cache,
                         created=created,
                         known=known,
-                        look_up=attempt > 1,  # the first try trusts the check made before writing
+                        look_up=attempt > 1 or series_fk is not None,  # the first try trusts the check made before writing
                     )
                 self.cache.update(created)
                 return replaced
@@ -295,14 +329,29 @@ class Archive:
             )
 
 
+@dataclass(frozen=True)
+class Placement:
+    """An instance's path under the archive root and the index row (id, path, sha256) that
+    already holds its SOP Instance UID, if any."""
+
+    rel: PurePosixPath
+    existing: tuple[int, str, str] | None
+
+
 class Incoming:
     """One instance arriving over the network in fragments (the lean C-STORE path).
 
-    The File Meta Information is written as soon as the command names the instance, each
-    data fragment goes to disk as it arrives, and :meth:`finish` applies exactly the rules of
-    :meth:`Archive.store_encoded` to the complete data set, with most of the flushing already
-    done. A refused or abandoned instance leaves nothing behind.
+    The File Meta Information is written as soon as the command names the instance and each
+    data fragment goes to disk (and into the file's SHA-256) as it arrives. As soon as the
+    elements before Pixel Data are in, they are parsed and the index is asked about the UID,
+    while the pixel data is still on the wire. :meth:`finish` then checks that the rest of the
+    data set is complete and applies exactly the rules of :meth:`Archive.store_encoded`. A
+    refused or abandoned instance leaves nothing behind.
     """
+
+    #: Look for the end of the header only in this many first bytes; beyond (a huge structured
+    #: report, say), the whole data set is parsed once it is complete.
+    EARLY_PARSE_LIMIT = 1 << 20
 
     def __init__(self, archive: Archive, sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str, provenance: Provenance) -> None:
         self.archive = archive
@@ -310,6 +359,12 @@ class Incoming:
         self.sop_instance_uid = sop_instance_uid
         self.transfer_syntax = transfer_syntax
         self.provenance = provenance
+        self.encoding = Encoding.of(transfer_syntax)
+        self.data = Fragments()
+        self.header_end: int | None = None
+        self.meta: InstanceMeta | None = None
+        self.placement: Placement | None = None
+        self.refusal: StoreRefused | None = None
         self.head = file_meta_bytes(sop_class_uid, sop_instance_uid, transfer_syntax, provenance.calling_ae)
         self.temp: durable.TempFile | None
         try:
@@ -320,19 +375,47 @@ class Incoming:
             self.temp = None
 
     def write(self, fragment: bytes | memoryview) -> None:
+        """Take the next piece of the data set (kept until :meth:`finish`; not copied)."""
+        self.data.append(fragment)
         if self.temp is not None:
             self.temp.write(fragment)
+        if self.header_end is None and not self.encoding.deflated and self.data.size <= self.EARLY_PARSE_LIMIT:
+            self._read_header()
 
-    def finish(self, dataset: bytes | memoryview) -> Stored:
+    def _read_header(self) -> None:
+        prefix = self.data.parts[0] if len(self.data.parts) == 1 else self.data.joined()
+        end = header_length(prefix, self.encoding)
+        if end is None:
+            return
+        self.header_end = end
+        try:
+            self.meta = self.archive._parse_header(memoryview(prefix)[:end], self.encoding, self.sop_class_uid, self.sop_instance_uid)
+            self.placement = self.archive.placement(self.meta)
+        except StoreRefused as exc:
+            self.refusal = exc
+        except SQLAlchemyError as exc:  # looked up again in finish()
+            log.info("early index look-up for %s failed: %s", self.sop_instance_uid, exc.__class__.__name__)
+
+    def finish(self) -> Stored:
         """File the complete data set (its bytes as received) or raise :class:`StoreRefused`."""
         try:
-            meta = self.archive._parse(dataset, self.transfer_syntax, self.sop_class_uid, self.sop_instance_uid)
+            if self.refusal is not None:
+                raise self.refusal
+            if self.meta is None or self.header_end is None:
+                meta = self.archive._parse(self.data.joined(), self.transfer_syntax, self.sop_class_uid, self.sop_instance_uid)
+                self.placement = None
+            else:
+                meta = self.meta
+                try:
+                    check_rest(self.data, self.header_end, self.encoding)
+                except MalformedDataset as exc:
+                    raise StoreRefused(Status.CANNOT_UNDERSTAND, str(exc)) from None
+            if self.temp is None:
+                raise StoreRefused(Status.OUT_OF_RESOURCES, "cannot create a file in the archive")
         except StoreRefused:
             self.discard()
             raise
-        if self.temp is None:
-            raise StoreRefused(Status.OUT_OF_RESOURCES, "cannot create a file in the archive")
-        return self.archive._file(meta, self.transfer_syntax, (self.head, dataset), self.provenance, self.temp)
+        return self.archive._file(meta, self.transfer_syntax, (), self.provenance, self.temp, self.placement)
 
     def discard(self) -> None:
         if self.temp is not None:

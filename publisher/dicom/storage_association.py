@@ -58,11 +58,12 @@ NO_DATASET = 0x0101
 HARD_PDU_LIMIT = 64 * 1024 * 1024
 
 class Receiving(Protocol):
-    """One instance being received: its data fragments as they arrive, then the whole."""
+    """One instance being received: its data fragments as they arrive (each a view of its own
+    PDU buffer, never reused), then (status, error comment) once the last one is in."""
 
     def write(self, fragment: bytes | memoryview) -> None: ...
 
-    def finish(self, dataset: bytes | memoryview) -> tuple[int, str]: ...
+    def finish(self) -> tuple[int, str]: ...
 
     def discard(self) -> None: ...
 
@@ -288,7 +289,6 @@ class StorageAcceptor:
         header = bytearray(6)
         limit = self.max_pdu_size or HARD_PDU_LIMIT
         command = bytearray()
-        data = bytearray()
         context_id: int | None = None
         values: dict[int, bytes] | None = None
         while True:
@@ -329,7 +329,7 @@ class StorageAcceptor:
                     if last:
                         values = decode_command(bytes(command))
                         if _us(values, 0x00000800) == NO_DATASET:
-                            self._answer(sock, accepted[pcid], pcid, values, None, None, calling, address)
+                            self._answer(sock, accepted[pcid], pcid, values, None)
                             command.clear()
                             values, context_id = None, None
                         elif _us(values, 0x00000100) == C_STORE_RQ:
@@ -338,14 +338,12 @@ class StorageAcceptor:
                 else:
                     if values is None:
                         raise AbortAssociation(0x05, "a data fragment before its command")
-                    data += fragment
                     if receipt:
-                        receipt[0].write(fragment)
+                        receipt[0].write(fragment)  # body is a new buffer per PDU: no copy needed
                     if last:
                         current = receipt.pop() if receipt else None
-                        self._answer(sock, accepted[pcid], pcid, values, memoryview(data), current, calling, address)
+                        self._answer(sock, accepted[pcid], pcid, values, current)
                         command.clear()
-                        data = bytearray()
                         values, context_id = None, None
                 pos = end
 
@@ -355,10 +353,7 @@ class StorageAcceptor:
         context: tuple[str, str],
         pcid: int,
         values: dict[int, bytes],
-        dataset: memoryview | None,
         current: Receiving | None,
-        calling: str,
-        address: str,
     ) -> None:
         field = _us(values, 0x00000100)
         message_id = _us(values, 0x00000110)
@@ -366,11 +361,11 @@ class StorageAcceptor:
         if field == C_ECHO_RQ:
             rsp = encode_response(C_ECHO_RSP, VERIFICATION, message_id, 0x0000)
         elif field == C_STORE_RQ:
-            if dataset is None or current is None:
+            if current is None:
                 raise AbortAssociation(0x06, "C-STORE-RQ without a data set")
             sop_instance = _str(values, 0x00001000)
             try:
-                status, comment = current.finish(dataset)
+                status, comment = current.finish()
             except Exception as exc:  # never leave the requestor without an answer
                 log.exception("storing %s failed", sop_instance)
                 current.discard()

@@ -83,9 +83,9 @@ class Receipt:
     def write(self, fragment: bytes | memoryview) -> None:
         self.incoming.write(fragment)
 
-    def finish(self, dataset: bytes | memoryview) -> tuple[int, str]:
+    def finish(self) -> tuple[int, str]:
         try:
-            self.incoming.finish(dataset)
+            self.incoming.finish()
         except StoreRefused as exc:
             log.warning("C-STORE from %s refused (0x%04X): %s", self.calling_ae, exc.status, exc.reason)
             return int(exc.status), exc.reason
