@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
 
@@ -140,13 +141,13 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
                 raise HTTPException(404, f"no disc job {job_id}")
             return _job(j) | {"volumes": json.loads(j.volumes), "discs": json.loads(j.discs)}
 
-    app.include_router(browse)
-    app.include_router(see_jobs)
-    app.include_router(login.router)
-    app.include_router(study_pages.router)
-    app.include_router(job_pages.router)
-    app.include_router(admin.router)
-    _refuse_unguarded(app)
+    routers = [browse, see_jobs, login.router, study_pages.router, job_pages.router, admin.router]
+    #: every route of the app with its methods (tests walk them to check each one's login)
+    app.state.routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + \
+        [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    _refuse_unguarded(app.state.routes)
+    for router in routers:
+        app.include_router(router)
     return app
 
 
@@ -169,13 +170,12 @@ def _job(j: DiscJob) -> dict[str, Any]:
 PUBLIC = frozenset({"/health", "/login", "/static"})
 
 
-def _refuse_unguarded(app: FastAPI) -> None:
+def _refuse_unguarded(routes: list[APIRoute]) -> None:
     """Fail at start if a route other than :data:`PUBLIC` was added without a session check."""
-    from fastapi.routing import APIRoute
 
     def guarded(dependant: Any) -> bool:
         return any(d.call is current_session or guarded(d) for d in dependant.dependencies)
 
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path not in PUBLIC and not guarded(route.dependant):
+    for route in routes:
+        if route.path not in PUBLIC and not guarded(route.dependant):
             raise RuntimeError(f"web route {route.path} has no login check")

@@ -141,9 +141,9 @@ def jobs_page(request: Request, view: str = "", session: Session = Depends(requi
     rows = join(
         fmt('<tr data-job="{id}"><td><a href="/jobs/{id}">{id}</a></td><td class="state state-{state}">{state}</td>'
             '<td class="progress">{progress}</td><td>{patients}</td><td>{media} &times; {copies}</td><td>{comment}</td>'
-            '<td>{created:%Y-%m-%d %H:%M} UTC<br>{by}</td><td class="handout">{handout}</td><td class="error-text">{error}</td></tr>',
+            '<td>{created} UTC<br>{by}</td><td class="handout">{handout}</td><td class="error-text">{error}</td></tr>',
             id=j.id, state=j.state, progress=_progress(j), patients=_names(patients.get(j.id, [])), media=j.media,
-            copies=j.copies, comment=j.comment, created=Safe(format(j.created_at, "%Y-%m-%d %H:%M")), by=j.created_by,
+            copies=j.copies, comment=j.comment, created=format(j.created_at, "%Y-%m-%d %H:%M"), by=j.created_by,
             handout=_handout_state(j, handed[j.id]), error=j.error)
         for j in jobs
     )
@@ -191,9 +191,9 @@ def _disc_rows(discs: list[dict[str, Any]], handed: set[str]) -> Safe:
 
 def _handout_rows(events: Sequence[tuple[AuditEvent, dict[str, Any]]]) -> Safe:
     return join(
-        fmt('<tr><td>{at:%Y-%m-%d %H:%M} UTC</td><td>{who}</td><td class="recipient">{to}</td><td>{rel}</td><td>{idc}</td>'
+        fmt('<tr><td>{at} UTC</td><td>{who}</td><td class="recipient">{to}</td><td>{rel}</td><td>{idc}</td>'
             '<td>{discs}</td><td>{note}</td></tr>',
-            at=Safe(format(e.at, "%Y-%m-%d %H:%M")), who=e.actor, to=d.get("recipient", {}).get("name", ""),
+            at=format(e.at, "%Y-%m-%d %H:%M"), who=e.actor, to=d.get("recipient", {}).get("name", ""),
             rel=audit.RECIPIENT_RELATIONS.get(d.get("recipient", {}).get("relation", ""), ""),
             idc="yes" if d.get("recipient", {}).get("id_checked") else "no",
             discs=", ".join(f"disc {x['volume']}/{x.get('of', '?')} copy {x['copy']}" for x in d.get("discs", [])),
@@ -304,7 +304,8 @@ def render_handout(request: Request, session: Session, job_id: int, form: Handou
     left = [d for d in discs if d.key not in handed]
     if job.state != JobState.DONE.value or not left:
         why = "every disc of this job was handed out already" if discs and not left else f"the job is {job.state}, not done"
-        return render_job(request, session, job_id, error=f"Nothing to hand out: {why}.", status=409 if status == 200 else status)
+        return render_job(request, session, job_id, error=error or f"Nothing to hand out: {why}.",
+                          status=409 if status == 200 else status)
     form = form or HandoutForm([d.key for d in left])
     disc_boxes = join(
         fmt('<li><label><input type="checkbox" name="disc" value="{key}"{chk}> disc {v} of {c}, copy {copy} '
