@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -93,7 +93,7 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path: Path, db_url: str):  # type: ignore[no-untyped-def]
+def site(tmp_path: Path, db_url: str) -> Iterator[Site]:
     site = Site(tmp_path, db_url)
     yield site
     site.db.dispose()

@@ -15,9 +15,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 import robot_drivers
 from sqlalchemy import select
 
@@ -27,10 +28,17 @@ from publisher.db.models import DiscJob, Instance, Series, Study, utcnow
 from publisher.jobs.disc_job import create_job, recover
 from publisher.jobs.selection import Selection
 from tests.conftest import free_port
-from tests.jobs.test_rules import CT_A, CT_B, MR_C, Site, site  # noqa: F401  (site is a fixture)
+from tests.jobs.test_rules import CT_A, CT_B, MR_C, Site
 
 TEN_MINUTES_AHEAD: Callable[[], dt.datetime] = lambda: utcnow() + dt.timedelta(minutes=10)  # noqa: E731
 TERMINAL = ("done", "failed", "cancelled")
+
+
+@pytest.fixture
+def site(tmp_path: Path, db_url: str) -> Iterator[Site]:
+    site = Site(tmp_path, db_url)
+    yield site
+    site.db.dispose()
 
 
 def _wait(what: str, predicate: Callable[[], bool], site: Site, timeout: float = 120) -> None:
