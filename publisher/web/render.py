@@ -115,7 +115,8 @@ def page(title: str, body: Safe, session: Session | None = None, *, active: str 
     return fmt(
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<title>{title} - Disc publisher</title><link rel="stylesheet" href="/static/app.css">{scripts}</head>'
+        '<title>{title} - Disc publisher</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/app.css">'
+        '{scripts}</head>'
         '<body><header><a class="brand" href="/">Disc publisher</a>{nav}</header><main><h1>{title}</h1>{body}</main>'
         '<footer>Disc publisher {version}</footer></body></html>',
         title=title, scripts=script_tags, nav=_nav(session, active), body=body, version=__version__,
