@@ -103,7 +103,7 @@ def to_json_raw(values: "RawValues") -> str:
     (same result as ``to_json(extract(ds))``, without converting every element first)."""
     data: dict[str, Any] = {}
     for tag in _TAGS_WITH_CHARSET:
-        if values.ds.get_item(tag) is not None:
+        if values.get(tag) is not None:
             data[f"{tag:08X}"] = values.json_entry(tag)
     return _dump(data)
 
