@@ -99,3 +99,15 @@ def sqlite_site(tmp_path: Path, sqlite_url: str) -> Iterator[Site]:
     s = make_site(tmp_path, sqlite_url)
     yield s
     s.db.dispose()
+
+
+def logged_in_client(app: FastAPI, db: Database, role: str = "radiologist") -> TestClient:
+    """A TestClient of ``app`` logged in as a new user of ``role`` (for tests outside tests/web
+    that read the JSON API, which needs a session)."""
+    name, password = f"test-{role}", f"{role}-test-password"
+    add_user(db, name, role, password, created_by="test")
+    client = TestClient(app)
+    r = client.post("/login", data={"username": name, "password": password, "csrf": csrf_of(client.get("/login").text)},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return client
