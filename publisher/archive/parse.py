@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from io import BytesIO
 
 from pydicom import config as pydicom_config
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 from pydicom.filereader import read_dataset
@@ -278,7 +278,7 @@ def raw_header(raw: bytes | memoryview, enc: Encoding) -> Dataset | None:
     n = len(buf)
     e = "<" if enc.little_endian else ">"
     implicit, little = enc.implicit_vr, enc.little_endian
-    elements: dict[BaseTag, RawDataElement] = {}
+    elements: dict[BaseTag, DataElement | RawDataElement] = {}
     pos = 0
     try:
         while pos + 8 <= n:

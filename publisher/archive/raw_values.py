@@ -104,13 +104,14 @@ class RawValues:
         vr = self.vr(tag)
         if not isinstance(elem, RawDataElement) or (vr not in _STRING_VRS and vr not in _BINARY and vr not in ("PN", "IS", "DS")):
             return self.ds[tag].to_json_dict(None, 4096)  # sequences, binary, odd cases
-        raw = (elem.value or b"").rstrip(b" \0")
+        value: bytes = elem.value or b""
+        raw = value.rstrip(b" \0")
         if not raw:
             return {"vr": vr}
         if vr in _BINARY:
             fmt = ("<" if self.little_endian else ">") + _BINARY[vr]
             size = struct.calcsize(fmt)
-            return {"vr": vr, "Value": [v for (v,) in struct.iter_unpack(fmt, elem.value[: len(elem.value) // size * size])]}
+            return {"vr": vr, "Value": [v for (v,) in struct.iter_unpack(fmt, value[: len(value) // size * size])]}
         parts = raw.split(b"\\")
         if vr == "PN":
             values: list[Any] = []
