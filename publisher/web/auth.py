@@ -163,12 +163,17 @@ class LoginThrottle:
         return q
 
     def blocked(self, username: str, address: str) -> bool:
+        key = (username.strip().lower(), address)
         with self._lock:
-            return len(self._recent((username.strip().lower(), address), time.monotonic())) >= self.attempts
+            return key in self._failures and len(self._recent(key, time.monotonic())) >= self.attempts
 
     def failed(self, username: str, address: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._recent((username.strip().lower(), address), time.monotonic()).append(time.monotonic())
+            if len(self._failures) > 10_000:  # many names tried: forget those whose window has passed
+                for key in [k for k, q in self._failures.items() if not q or q[-1] < now - self.window]:
+                    del self._failures[key]
+            self._recent((username.strip().lower(), address), now).append(now)
 
     def succeeded(self, username: str, address: str) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher.db.session import Database
 from publisher.web.auth import SESSION_COOKIE, LoginThrottle, Permission, Session, Signer, check_csrf, may
@@ -155,6 +156,13 @@ def install_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": exc.message}, status_code=exc.status)
         return html_error("Form refused", exc.message, exc.status, exc.session)
 
+    async def not_found(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if _is_api(request) or exc.status_code not in (404, 405):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return html_error("Not found" if exc.status_code == 404 else "Not allowed here", str(exc.detail), exc.status_code)
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(BadForm, bad_form)

@@ -19,7 +19,8 @@ router = APIRouter()
 
 def _safe_next(target: str) -> str:
     """Only a path on this site (no ``//host`` or scheme) may be where login leads."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target and not target.startswith("/login"):
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target and not target.startswith("/login")
+            and all(c.isprintable() and not c.isspace() for c in target)):
         return target
     return "/"
 

@@ -44,6 +44,9 @@ def test_every_route_but_health_and_login_needs_a_session(site: Site) -> None:
     assert r.headers["location"] == "/login?next=%2Fjobs%3Fview%3Dready"
     r = Site.post_login(anonymous, "desk", USERS["desk"][1], next_="/jobs?view=ready")
     assert r.status_code == 303 and r.headers["location"] == "/jobs?view=ready"  # type: ignore[attr-defined]
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example"):
+        r = Site.post_login(site.client(), "desk", USERS["desk"][1], next_=elsewhere)
+        assert r.headers["location"] == "/jobs?view=ready", elsewhere  # type: ignore[attr-defined]  # the role's home
 
 
 def test_wrong_password_unknown_user_and_disabled_user_are_refused(site: Site) -> None:
