@@ -25,7 +25,15 @@ class OutOfSpace(OSError):
 class WrittenFile:
     temp_path: Path
     size: int
-    sha256: str
+
+
+def sha256_of(chunks: Sequence[bytes | memoryview]) -> str:
+    """SHA-256 of the bytes of ``chunks`` in order (``hashlib`` releases the GIL on large
+    buffers, so this runs beside the flushes on another thread)."""
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def fsync_dir(path: Path) -> None:
@@ -56,10 +64,10 @@ class TempFile:
     set is still arriving, so that most of its data is on disk by the time it is complete.
 
     Each write asks the kernel to start writing back what is dirty (``POSIX_FADV_DONTNEED``
-    starts asynchronous writeback on Linux), so the final ``fdatasync`` waits for little, and
-    adds the bytes to the file's SHA-256 while they are at hand. (Writing on a separate thread
-    was measured slower: the hand-offs cost more than the overlap gains.) A write error
-    (ENOSPC...) is kept and raised by :meth:`finish`; the partial file is removed.
+    starts asynchronous writeback on Linux), so the final ``fdatasync`` waits for little. (Writing,
+    hashing or starting writeback on other threads fragment by fragment was measured slower:
+    the hand-offs cost more than the overlap gains.) A write error (ENOSPC...) is kept and
+    raised by :meth:`finish`; the partial file is removed.
     """
 
     #: Start writeback each time this many bytes have been written since the last start.
@@ -71,7 +79,6 @@ class TempFile:
         self.size = 0
         self.error: OSError | None = None
         self._unkicked = 0
-        self._digest = hashlib.sha256()
         try:
             self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         except FileNotFoundError:  # first file, or the folder was removed under us
@@ -82,7 +89,6 @@ class TempFile:
         if self.error is not None or self._fd is None:
             return
         view = memoryview(chunk)
-        self._digest.update(view)
         try:
             while view:
                 n = os.write(self._fd, view)
@@ -96,7 +102,8 @@ class TempFile:
             self.error = exc
 
     def finish(self) -> WrittenFile:
-        """Flush the data (fdatasync) and return the file with the SHA-256 of what was written."""
+        """Flush the data (fdatasync) and return the file (its SHA-256 is the caller's: see
+        :func:`sha256_of`)."""
         try:
             if self.error is not None:
                 raise self.error
@@ -113,7 +120,7 @@ class TempFile:
             raise
         os.close(self._fd)
         self._fd = None
-        return WrittenFile(self.path, self.size, self._digest.hexdigest())
+        return WrittenFile(self.path, self.size)
 
     def discard(self) -> None:
         """Close and remove the partial file (idempotent)."""

@@ -12,6 +12,7 @@ import logging
 import shutil
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from io import BytesIO
@@ -137,6 +138,8 @@ class Archive:
         self.min_free_bytes = min_free_bytes
         self.cache = index.ParentCache()
         self.rows = index.InstanceRows(db.engine)
+        #: Hashes each new file while it is flushed and renamed (one hand-off per instance).
+        self.hasher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sha256")
         lenient_reading()
         root.mkdir(parents=True, exist_ok=True)
 
@@ -253,6 +256,7 @@ class Archive:
             if self.duplicate_policy == "reject":
                 raise StoreRefused(Status.DUPLICATE_SOP_INSTANCE, f"SOP Instance {meta.sop_instance_uid} is already stored")
         self._check_space(temp.size if temp is not None else sum(len(c) for c in chunks))
+        digest = self.hasher.submit(durable.sha256_of, chunks)
         try:
             written = durable.write_temp(self.root, chunks) if temp is None else temp.finish()
         except durable.OutOfSpace as exc:
@@ -266,7 +270,7 @@ class Archive:
             written.temp_path.unlink(missing_ok=True)
             raise StoreRefused(Status.OUT_OF_RESOURCES, f"cannot place the file: {exc}") from None
         try:
-            replaced = self._commit(meta, transfer_syntax, str(rel), written, provenance, existing[0] if existing else None)
+            replaced = self._commit(meta, transfer_syntax, str(rel), written, digest.result(), provenance, existing[0] if existing else None)
         except SQLAlchemyError as exc:
             if existing is None or existing[1] != str(rel):
                 final.unlink(missing_ok=True)  # no row points at it: leave nothing behind
@@ -277,12 +281,12 @@ class Archive:
         return Stored(meta.sop_instance_uid, final, Outcome.REPLACED if replaced else Outcome.STORED, meta)
 
     def _commit(
-        self, meta: InstanceMeta, ts: str, rel: str, written: durable.WrittenFile, prov: Provenance, known: int | None
+        self, meta: InstanceMeta, ts: str, rel: str, written: durable.WrittenFile, sha256: str, prov: Provenance, known: int | None
     ) -> bool:
         series_fk = index.cached_series(self.cache, meta) if known is None else None
         if series_fk is not None:
             values = index.instance_values(
-                meta, series_fk, transfer_syntax_uid=ts, path=rel, size=written.size, sha256=written.sha256,
+                meta, series_fk, transfer_syntax_uid=ts, path=rel, size=written.size, sha256=sha256,
                 calling_ae=prov.calling_ae, peer_address=prov.peer_address,
             )
             if self.rows.insert(values):
@@ -298,7 +302,7 @@ class Archive:
                         transfer_syntax_uid=ts,
                         path=rel,
                         size=written.size,
-                        sha256=written.sha256,
+                        sha256=sha256,
                         calling_ae=prov.calling_ae,
                         peer_address=prov.peer_address,
                         cache=self.cache,
@@ -415,7 +419,8 @@ class Incoming:
         except StoreRefused:
             self.discard()
             raise
-        return self.archive._file(meta, self.transfer_syntax, (), self.provenance, self.temp, self.placement)
+        chunks = (self.head, *self.data.parts)  # what the file holds, for its SHA-256
+        return self.archive._file(meta, self.transfer_syntax, chunks, self.provenance, self.temp, self.placement)
 
     def discard(self) -> None:
         if self.temp is not None:
