@@ -149,13 +149,13 @@ def test_burn_and_jobs_commands(tmp_path: Path) -> None:
 
 
 def test_web_api_shows_jobs_with_progress(tmp_path: Path, sqlite_url: str) -> None:
-    from fastapi.testclient import TestClient
 
     from publisher.web.app import create_app
+    from tests.web.conftest import logged_in_client
 
     ctx = _context(tmp_path, sqlite_url)
     job_id = create_job(ctx.db, Selection(patients=["PAT-LAT1"]), copies=1, comment="front desk")
-    client = TestClient(create_app(ctx.db))
+    client = logged_in_client(create_app(ctx.db), ctx.db)
     queued = client.get("/api/jobs").json()
     assert queued[0]["id"] == job_id and queued[0]["state"] == "queued"
     run_job(ctx, job_id)
