@@ -169,6 +169,20 @@ def _serve(site: Site, db_url: str, config: Path, log: Path) -> subprocess.Popen
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
+def _running(proc: subprocess.Popen[bytes], log: Path) -> Callable[[Callable[[], bool]], Callable[[], bool]]:
+    """Wrap a predicate so that waiting stops at once, with the server's log, if it died."""
+
+    def check(predicate: Callable[[], bool]) -> Callable[[], bool]:
+        def wrapped() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"publisher serve ended with {proc.returncode}:\n{log.read_text(errors='replace')}")
+            return predicate()
+
+        return wrapped
+
+    return check
+
+
 def _state(site: Site, job_id: int) -> str:
     with site.db.session() as s:
         job = s.get(DiscJob, job_id)
@@ -198,7 +212,8 @@ name = "not-yet"
     log1, log2 = site.tmp / "serve1.log", site.tmp / "serve2.log"
     first = _serve(site, db_url, config, log1)
     try:
-        _wait("the rule's job to burn", lambda: any(j.state == "burning" for j in site.jobs()), site)
+        alive = _running(first, log1)
+        _wait("the rule's job to burn", alive(lambda: any(j.state == "burning" for j in site.jobs())), site)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(30)
@@ -209,9 +224,10 @@ name = "not-yet"
 
     second = _serve(site, db_url, config, log2)
     try:
-        _wait("the restart to put the job where it resumes", lambda: _state(site, killed.id) == "failed", site)
+        alive = _running(second, log2)
+        _wait("the restart to put the job where it resumes", alive(lambda: _state(site, killed.id) == "failed"), site)
         site.store(CT_B)  # a new study arrives while the restarted service runs
-        _wait("the new study's job to burn", lambda: any(j.state == "burning" for j in site.jobs()), site)
+        _wait("the new study's job to burn", alive(lambda: any(j.state == "burning" for j in site.jobs())), site)
     finally:
         second.send_signal(signal.SIGTERM)  # a clean stop lets the disc under way finish
         code = second.wait(120)
