@@ -30,7 +30,12 @@ from publisher.jobs.selection import Selection
 from tests.conftest import free_port
 from tests.jobs.test_rules import CT_A, CT_B, MR_C, Site
 
-TEN_MINUTES_AHEAD: Callable[[], dt.datetime] = lambda: utcnow() + dt.timedelta(minutes=10)  # noqa: E731
+
+def ten_minutes_ahead() -> dt.datetime:
+    """The rules' clock in these tests: every stored study is already quiet."""
+    return utcnow() + dt.timedelta(minutes=10)
+
+
 TERMINAL = ("done", "failed", "cancelled")
 
 
@@ -70,7 +75,7 @@ def test_worker_burns_quiet_studies_and_keeps_going_after_a_failing_job(site: Si
     site.store(MR_C)
     _lose_files(site, MR_C)
     rule = DiscRule("unattended", enabled=True, quiet_minutes=5, copies=2, comment="Unattended")
-    worker = site.worker(rule, now=TEN_MINUTES_AHEAD, tick_seconds=0.2)
+    worker = site.worker(rule, now=ten_minutes_ahead, tick_seconds=0.2)
     robot = worker.context.robot
     worker.start()
     try:
@@ -104,8 +109,8 @@ def test_worker_burns_quiet_studies_and_keeps_going_after_a_failing_job(site: Si
 
 def test_without_run_queued_the_worker_only_queues(site: Site) -> None:
     site.store(CT_A)
-    worker = site.worker(DiscRule("queue-only", enabled=True), now=TEN_MINUTES_AHEAD, tick_seconds=0.2, run_queued=False)
-    disabled = site.worker(DiscRule("off", enabled=False), now=TEN_MINUTES_AHEAD)
+    worker = site.worker(DiscRule("queue-only", enabled=True), now=ten_minutes_ahead, tick_seconds=0.2, run_queued=False)
+    disabled = site.worker(DiscRule("off", enabled=False), now=ten_minutes_ahead)
     assert disabled.rules == () and disabled.tick() == []
     worker.start()
     try:
@@ -121,7 +126,7 @@ def test_a_restart_resumes_an_interrupted_job_and_never_burns_one_twice(site: Si
     site.store(CT_A)
     site.store(MR_C)
     rule = DiscRule("unattended", enabled=True, quiet_minutes=5)
-    first = site.worker(rule, now=TEN_MINUTES_AHEAD)
+    first = site.worker(rule, now=ten_minutes_ahead)
     made = first.create_due_jobs()
     assert len(made) == 2
     by_study = {_studies(j)[0]: j.id for j in site.jobs()}
@@ -135,7 +140,7 @@ def test_a_restart_resumes_an_interrupted_job_and_never_burns_one_twice(site: Si
     (partial / "half-written.iso").write_bytes(b"partial")
 
     assert sorted(recover(site.db)) == sorted(made)  # what Service.prepare does at the next start
-    second = site.worker(rule, now=TEN_MINUTES_AHEAD, tick_seconds=0.2)
+    second = site.worker(rule, now=ten_minutes_ahead, tick_seconds=0.2)
     second.start()
     try:
         _wait("the interrupted mastering job to be done", lambda: _state(site, mastering) == "done", site)
