@@ -96,7 +96,8 @@ class TempFile:
                 self.size += n
                 self._unkicked += n
             if self._unkicked >= self.KICK_BYTES and hasattr(os, "posix_fadvise"):
-                os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                # Only the bytes written since the last kick: the whole file would be scanned again.
+                os.posix_fadvise(self._fd, self.size - self._unkicked, self._unkicked, os.POSIX_FADV_DONTNEED)
                 self._unkicked = 0
         except OSError as exc:
             self.error = exc
