@@ -14,11 +14,17 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 UID = String(64)  # PS3.5 UI: at most 64 characters
 LO = String(64)
 PN = String(324)  # PS3.5 PN: 64 chars per component group, three groups, separators
+
+
+#: A UTC time with microseconds on every backend: MariaDB/MySQL's plain DATETIME keeps whole
+#: seconds, which made "arrived after this job was created" ambiguous within a second.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def utcnow() -> dt.datetime:
@@ -48,7 +54,7 @@ class Patient(Base):
     patient_sex: Mapped[str] = mapped_column(String(16), default="")
     other_patient_ids: Mapped[str] = mapped_column(String(1024), default="")
     specific_character_set: Mapped[str] = mapped_column(String(128), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
     studies: Mapped[list[Study]] = relationship(back_populates="patient")
 
@@ -74,7 +80,7 @@ class Study(Base):
     study_description: Mapped[str] = mapped_column(LO, default="")
     institution_name: Mapped[str] = mapped_column(LO, default="")
     specific_character_set: Mapped[str] = mapped_column(String(128), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
     patient: Mapped[Patient] = relationship(back_populates="studies")
     series: Mapped[list[Series]] = relationship(back_populates="study")
@@ -98,7 +104,7 @@ class Series(Base):
     body_part_examined: Mapped[str] = mapped_column(String(16), default="")
     series_date: Mapped[str] = mapped_column(String(8), default="")
     series_time: Mapped[str] = mapped_column(String(16), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
     study: Mapped[Study] = relationship(back_populates="series")
     instances: Mapped[list[Instance]] = relationship(back_populates="series")
@@ -125,7 +131,7 @@ class Instance(Base):
     path: Mapped[str] = mapped_column(String(512))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    received_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     calling_ae: Mapped[str] = mapped_column(String(16), default="")
     peer_address: Mapped[str] = mapped_column(String(64), default="")
     record_keys: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -140,7 +146,7 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_at", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128), default="")
@@ -155,8 +161,8 @@ class DiscJob(Base):
     __table_args__ = (Index("ix_disc_job_state", "state"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[str] = mapped_column(String(16))
     #: JSON: {"patients": [...], "studies": [...], "series": [...]}
@@ -188,6 +194,6 @@ class WebUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="")
-    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
