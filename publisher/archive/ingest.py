@@ -33,11 +33,9 @@ from publisher.archive.parse import (
     Encoding,
     Fragments,
     MalformedDataset,
-    check_complete,
     check_rest,
-    header_length,
+    header_prefix,
     lenient_reading,
-    parse_header,
     read_header,
 )
 from publisher.config import DuplicatePolicy
@@ -173,15 +171,6 @@ class Archive:
         except MalformedDataset as exc:
             raise StoreRefused(Status.CANNOT_UNDERSTAND, str(exc)) from None
         return self._checked(header, sop_class_uid, sop_instance_uid)
-
-    def _parse_header(self, header: bytes | memoryview, enc: Encoding, sop_class_uid: str, sop_instance_uid: str) -> InstanceMeta:
-        """:meth:`_parse` for the elements before Pixel Data of a data set still arriving."""
-        try:
-            check_complete(header, enc)
-            ds = parse_header(header, enc)
-        except MalformedDataset as exc:
-            raise StoreRefused(Status.CANNOT_UNDERSTAND, str(exc)) from None
-        return self._checked(ds, sop_class_uid, sop_instance_uid)
 
     def _checked(self, header: Dataset, sop_class_uid: str | None, sop_instance_uid: str | None) -> InstanceMeta:
         try:
@@ -388,12 +377,17 @@ class Incoming:
 
     def _read_header(self) -> None:
         prefix = self.data.parts[0] if len(self.data.parts) == 1 else self.data.joined()
-        end = header_length(prefix, self.encoding)
-        if end is None:
-            return
-        self.header_end = end
         try:
-            self.meta = self.archive._parse_header(memoryview(prefix)[:end], self.encoding, self.sop_class_uid, self.sop_instance_uid)
+            found = header_prefix(prefix, self.encoding)
+        except MalformedDataset as exc:
+            self.header_end = -1  # nothing more to look for: refused in finish()
+            self.refusal = StoreRefused(Status.CANNOT_UNDERSTAND, str(exc))
+            return
+        if found is None:
+            return
+        self.header_end, header = found
+        try:
+            self.meta = self.archive._checked(header, self.sop_class_uid, self.sop_instance_uid)
             self.placement = self.archive.placement(self.meta)
         except StoreRefused as exc:
             self.refusal = exc

@@ -192,47 +192,6 @@ class Fragments:
         return self.read(offset, self.size - offset) if offset else b"".join(self.parts)
 
 
-def header_length(prefix: bytes | memoryview, enc: Encoding) -> int | None:
-    """Where Pixel Data starts at the top level of ``prefix`` (the first bytes of a data set
-    still arriving), or None when ``prefix`` ends first. Everything before that offset is
-    what the index reads, so it can be parsed while the pixel data is still on the wire."""
-    buf = memoryview(prefix)
-    n = len(buf)
-    e = "<" if enc.little_endian else ">"
-    pos = 0
-    while pos + 8 <= n:
-        group, elem = struct.unpack_from(e + "HH", buf, pos)
-        tag = group << 16 | elem
-        if tag in _PIXEL_DATA_TAGS:
-            return pos
-        if group == 0xFFFE:
-            return None  # a stray delimiter: the complete walk at the end says what is wrong
-        if enc.implicit_vr:
-            (length,) = struct.unpack_from(e + "L", buf, pos + 4)
-            vr, head = (b"SQ" if length == _UNDEFINED else b""), 8
-        else:
-            vr = bytes(buf[pos + 4 : pos + 6])
-            if not vr.isalpha() or not vr.isupper():
-                return None  # the complete walk at the end reports it
-            if vr in _LONG_VRS:
-                if pos + 12 > n:
-                    return None
-                (length,) = struct.unpack_from(e + "L", buf, pos + 8)
-                head = 12
-            else:
-                (length,) = struct.unpack_from(e + "H", buf, pos + 6)
-                head = 8
-        pos += head
-        if length == _UNDEFINED:
-            try:
-                pos = _walk_undefined(buf, pos, Encoding(True, True, False) if vr == b"UN" else enc, items=vr in (b"SQ", b"UN"))
-            except MalformedDataset:
-                return None  # not closed within the prefix (or broken: the final walk tells)
-        else:
-            pos += length
-    return None
-
-
 def check_rest(data: Fragments, start: int, enc: Encoding) -> None:
     """The complete-data-set check of :func:`check_complete` for the part of ``data`` from
     ``start`` (an element boundary, e.g. Pixel Data) on, reading only element headers where
@@ -270,56 +229,91 @@ def check_rest(data: Fragments, start: int, enc: Encoding) -> None:
 
 
 def raw_header(raw: bytes | memoryview, enc: Encoding) -> Dataset | None:
-    """The top-level elements of a complete header as pydicom raw elements (values decoded
-    only when asked for), read in one pass without pydicom's general reader, which costs
-    three times as much per element. None for what only that reader handles (a UN sequence
-    of undefined length, a stray delimiter): the caller then uses it."""
+    """The top-level elements before Pixel Data of a complete, already checked data set as
+    pydicom raw elements, or None for what only pydicom's reader handles (see
+    :func:`header_prefix`)."""
+    try:
+        found = header_prefix(raw, enc, complete=True)
+    except MalformedDataset:
+        return None
+    return found[1] if found is not None else None
+
+
+def header_prefix(raw: bytes | memoryview, enc: Encoding, *, complete: bool = False) -> tuple[int, Dataset] | None:
+    """Read the header at the start of ``raw``: (offset of Pixel Data, its elements).
+
+    One pass does what the index needs: it checks what :func:`check_complete` checks for
+    these elements (VRs, every length inside the buffer, nested items closed) and keeps each
+    element as a pydicom raw element (decoded only when asked for); pydicom's general reader
+    costs three times as much per element. With ``complete`` False, ``raw`` is the first part
+    of a data set still arriving: None means "not all of the header yet". With ``complete``,
+    a data set without Pixel Data ends at ``len(raw)``. None also stands for what only
+    pydicom's reader handles (a UN sequence of undefined length). Raises
+    :class:`MalformedDataset` for what no more data can mend."""
     buf = memoryview(raw)
     n = len(buf)
     e = "<" if enc.little_endian else ">"
     implicit, little = enc.implicit_vr, enc.little_endian
     elements: dict[BaseTag, DataElement | RawDataElement] = {}
     pos = 0
-    try:
-        while pos + 8 <= n:
-            group, elem = struct.unpack_from(e + "HH", buf, pos)
-            tag = group << 16 | elem
-            if tag in _PIXEL_DATA_TAGS:
-                break
-            if group == 0xFFFE:
-                return None
-            if implicit:
-                (length,) = struct.unpack_from(e + "L", buf, pos + 4)
-                vr: str | None = None
+    while True:
+        if pos + 8 > n:
+            if not complete:
+                return None  # the next element header has not arrived yet
+            if pos != n:
+                raise MalformedDataset(f"truncated element header at byte {pos}")
+            break  # a data set without Pixel Data
+        group, elem = struct.unpack_from(e + "HH", buf, pos)
+        tag = group << 16 | elem
+        if tag in _PIXEL_DATA_TAGS:
+            break
+        if group == 0xFFFE:
+            raise MalformedDataset(f"unexpected delimiter ({group:04X},{elem:04X}) at byte {pos}")
+        if implicit:
+            (length,) = struct.unpack_from(e + "L", buf, pos + 4)
+            vr: str | None = None
+            start = pos + 8
+        else:
+            code = bytes(buf[pos + 4 : pos + 6])
+            if not code.isalpha() or not code.isupper():
+                raise MalformedDataset(f"invalid VR {code!r} at byte {pos}")
+            vr = code.decode("ascii")
+            if vr in _LONG_VR_NAMES:
+                if pos + 12 > n:
+                    if complete:
+                        raise MalformedDataset(f"truncated element header at byte {pos}")
+                    return None
+                (length,) = struct.unpack_from(e + "L", buf, pos + 8)
+                start = pos + 12
+            else:
+                (length,) = struct.unpack_from(e + "H", buf, pos + 6)
                 start = pos + 8
-            else:
-                vr = bytes(buf[pos + 4 : pos + 6]).decode("ascii")
-                if vr in _LONG_VR_NAMES:
-                    (length,) = struct.unpack_from(e + "L", buf, pos + 8)
-                    start = pos + 12
-                else:
-                    (length,) = struct.unpack_from(e + "H", buf, pos + 6)
-                    start = pos + 8
-            if length == _UNDEFINED:
-                if vr not in (None, "SQ"):
-                    return None
+        if length == _UNDEFINED:
+            if vr not in (None, "SQ"):
+                return None
+            try:
                 end = _walk_undefined(buf, start, enc, items=True)
-                value = bytes(buf[start : end - 8])  # the items, without the sequence delimiter
-                vr = "SQ"
-                pos = end
-            else:
-                end = start + length
-                if end > n:
-                    return None
-                value = bytes(buf[start:end])
-                pos = end
-            t = BaseTag(tag)
-            elements[t] = RawDataElement(t, vr, len(value), value, start, implicit, little, True, False)
-    except (MalformedDataset, struct.error, UnicodeDecodeError):
-        return None
+            except MalformedDataset:
+                if complete:
+                    raise
+                return None  # not closed within what has arrived (the final walk tells)
+            value = bytes(buf[start : end - 8])  # the items, without the sequence delimiter
+            vr = "SQ"
+        else:
+            end = start + length
+            if end > n:
+                if complete:
+                    raise MalformedDataset(f"element ({group:04X},{elem:04X}) of {length} bytes runs past the end")
+                return None
+            if vr == "SQ":
+                _walk_items(buf, start, end, enc)
+            value = bytes(buf[start:end])
+        pos = end
+        t = BaseTag(tag)
+        elements[t] = RawDataElement(t, vr, len(value), value, start, implicit, little, True, False)
     ds = Dataset(elements)
     ds.set_original_encoding(implicit, little)
-    return ds
+    return pos, ds
 
 
 def read_header(data: bytes | memoryview, transfer_syntax: str) -> Dataset:

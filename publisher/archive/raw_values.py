@@ -27,6 +27,21 @@ _STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR"}) | CHAR
 _BINARY = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d"}
 
 
+#: Decoded values by raw bytes (and character set): most header values repeat from one
+#: instance of a series to the next, and decoding names and numbers is most of the cost.
+#: Results depend only on the key, so sharing them between threads is safe.
+_TEXTS: dict[tuple[Any, ...], str] = {}
+_ENTRIES: dict[tuple[Any, ...], dict[str, Any]] = {}
+_MEMO_ENTRIES = 4096
+_MEMO_VALUE_BYTES = 256
+
+
+def _remember(memo: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+    if len(memo) >= _MEMO_ENTRIES:
+        memo.clear()
+    memo[key] = value
+
+
 class RawValues:
     """Decoded values of a header read by :func:`publisher.archive.parse.read_header`."""
 
@@ -42,6 +57,7 @@ class RawValues:
         charset = self._raw(0x00080005)
         names = [v.strip() for v in charset.decode("ascii", "replace").split("\\")] if charset else []
         self.encodings = convert_encodings(names or None)
+        self.encodings_key = tuple(self.encodings)
         self.little_endian = bool(ds.original_encoding[1]) if ds.original_encoding[1] is not None else True
 
     def _raw(self, tag: int) -> bytes | None:
@@ -76,6 +92,15 @@ class RawValues:
         raw = elem.value or b""
         if not raw:
             return ""
+        key = (tag, raw, self.encodings_key, limit)
+        found = _TEXTS.get(key)
+        if found is None:
+            found = self._decode_text(tag, raw, limit)
+            if len(raw) <= _MEMO_VALUE_BYTES:
+                _remember(_TEXTS, key, found)
+        return found
+
+    def _decode_text(self, tag: int, raw: bytes, limit: int) -> str:
         vr = self.vr(tag)
         if vr == "PN":
             text = "\\".join(str(PersonName(part, self.encodings)) for part in raw.rstrip(b" \0").split(b"\\"))
@@ -105,6 +130,15 @@ class RawValues:
         if not isinstance(elem, RawDataElement) or (vr not in _STRING_VRS and vr not in _BINARY and vr not in ("PN", "IS", "DS")):
             return self.ds[tag].to_json_dict(None, 4096)  # sequences, binary, odd cases
         value: bytes = elem.value or b""
+        key = (tag, vr, value, self.encodings_key, self.little_endian)
+        found = _ENTRIES.get(key)
+        if found is None:
+            found = self._json_value(tag, vr, value)
+            if len(value) <= _MEMO_VALUE_BYTES:
+                _remember(_ENTRIES, key, found)
+        return found
+
+    def _json_value(self, tag: int, vr: str, value: bytes) -> dict[str, Any]:
         raw = value.rstrip(b" \0")
         if not raw:
             return {"vr": vr}

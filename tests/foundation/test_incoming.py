@@ -2,7 +2,7 @@
 given whole: same file, same index values, same refusals, whatever the fragment boundaries.
 
 The header is parsed as soon as the elements before Pixel Data are in, and only the rest is
-checked at the end (publisher.archive.parse.header_length / check_rest); these tests hold that
+checked at the end (publisher.archive.parse.header_prefix / check_rest); these tests hold that
 shortcut to the rules of the complete walk.
 """
 
@@ -130,3 +130,20 @@ def test_duplicate_received_in_fragments_keeps_the_first(tmp_path: Path) -> None
     assert stored.outcome is Outcome.KEPT_EXISTING
     assert first.read_bytes() == before
     assert [p.name for p in (archive.root / ".incoming").iterdir()] == []
+
+
+def test_broken_header_is_refused_early_and_leaves_nothing(tmp_path: Path) -> None:
+    """An invalid VR in the header is found when the header arrives; the rest is drained and
+    the instance refused as the complete walk would (0xC000), with no file left."""
+    data, ts, ds = _encoded(tmp_path, ExplicitVRLittleEndian)
+    name = data.index(b"\x10\x00\x10\x00PN")  # (0010,0010) Patient's Name, VR PN
+    broken = data[: name + 4] + b"p\x01" + data[name + 6 :]
+    archive = _archive(tmp_path)
+    incoming = archive.begin(str(ds.SOPClassUID), str(ds.SOPInstanceUID), ts, Provenance("BROKEN"))
+    incoming.write(broken[:2048])
+    assert incoming.refusal is not None and incoming.refusal.status == 0xC000
+    incoming.write(broken[2048:])
+    with pytest.raises(StoreRefused) as refused:
+        incoming.finish()
+    assert refused.value.status == 0xC000 and "invalid VR" in refused.value.reason
+    assert [p for p in archive.root.rglob("*") if p.is_file()] == []
