@@ -1,4 +1,4 @@
-"""``publisher`` command line: serve, db, import, archive, master, remote, send, worklist, echo."""
+"""``publisher`` command line: serve, db, import, import-disc, archive, master, remote, send, worklist, echo."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from publisher import __version__
 from publisher.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from publisher.jobs.disc_import import PatientPolicy
+    from publisher.media.reader import FileSet
     from publisher.service import Service
 
 
@@ -204,6 +206,95 @@ def cmd_import(args: argparse.Namespace) -> int:
     for line in failures[:50]:
         print(f"  refused {line}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _disc_policy(args: argparse.Namespace) -> "PatientPolicy":
+    """The patient ID reconciliation chosen on the command line (publisher.jobs.disc_import)."""
+    from publisher.jobs.disc_import import AssignIssuer, DiscImportError, KeepPatientIds, MapToLocalPatient
+
+    try:
+        if args.issuer is not None:
+            return AssignIssuer(args.issuer)
+        if args.patient_id is not None:
+            return MapToLocalPatient(args.patient_id, issuer=args.patient_issuer, patient_name=args.patient_name,
+                                     birth_date=args.birth_date, sex=args.sex, source_patient_id=args.from_patient)
+    except DiscImportError as exc:
+        sys.exit(f"publisher import-disc: {exc}")
+    if any(v is not None for v in (args.patient_name, args.birth_date, args.sex, args.from_patient)):
+        sys.exit("publisher import-disc: --patient-name, --birth-date, --sex and --from-patient go with --patient-id")
+    return KeepPatientIds()
+
+
+def _print_disc(fileset: "FileSet") -> None:
+    """What ``import-disc --dry-run`` shows: patients, studies, series and instance counts."""
+    how = f"DICOMDIR {', '.join(fileset.dicomdirs)}" if fileset.dicomdirs else "no usable DICOMDIR: files found by scanning"
+    print(f"{fileset.medium.description}: {how}" + (f" (File-set {', '.join(i for i in fileset.file_set_ids if i)})"
+                                                     if any(fileset.file_set_ids) else ""))
+    patients = fileset.patients()
+    studies = series = 0
+    for p in patients:
+        issuer = f" (issuer {p.issuer_of_patient_id})" if p.issuer_of_patient_id else " (no issuer)"
+        print(f"patient {p.patient_id or '-'}{issuer}  {p.patient_name}  {p.instances} instance(s)")
+        for st in p.studies.values():
+            studies += 1
+            print(f"  study {st.study_date or '-'}  {st.study_description}  {st.study_instance_uid}  {st.instances} instance(s)")
+            for se in st.series.values():
+                series += 1
+                print(f"    series {se.series_number or '-'} {se.modality or '-'}  {se.series_description}  {se.instances} instance(s)")
+    print(f"{len(patients)} patient(s), {studies} study(ies), {series} series, {len(fileset.entries)} instance(s)")
+
+
+def cmd_import_disc(args: argparse.Namespace) -> int:
+    """Import a disc from elsewhere: read its File-set, reconcile patient IDs, store, forward."""
+    from publisher.jobs.audit import current_user
+    from publisher.jobs.disc_import import DiscImportError, Forward, check_policy, import_fileset
+    from publisher.media.reader import MediumError, open_medium, read_fileset
+
+    settings = _settings(args)
+    policy = _disc_policy(args)
+    forward = Forward(settings.dicom, _remote(settings, args.forward)) if args.forward else None
+    try:
+        medium = open_medium(args.source)
+    except MediumError as exc:
+        sys.exit(f"publisher import-disc: {exc}")
+    with medium:
+        with tqdm(unit="file", desc="read disc", disable=args.quiet or args.dry_run) as bar:
+            fileset = read_fileset(medium, progress=_progress_bar(bar))
+        if args.dry_run:
+            _print_disc(fileset)
+            for problem in fileset.problems:
+                print(f"  problem {problem}", file=sys.stderr)
+            return 0
+        if not fileset.entries:
+            for problem in fileset.problems:
+                print(f"  problem {problem}", file=sys.stderr)
+            sys.exit(f"publisher import-disc: no DICOM files found on {medium.description}")
+        try:
+            check_policy(fileset, policy)
+        except DiscImportError as exc:
+            sys.exit(f"publisher import-disc: {exc}")
+        with _prepared(settings) as service, \
+                tqdm(total=len(fileset.entries), unit="file", desc="import", disable=args.quiet) as bar:
+            try:
+                report = import_fileset(fileset, service.archive, policy=policy, actor=current_user(),
+                                        modifying_system=settings.dicom.ae_title,
+                                        source=args.source_name,
+                                        forward=forward, progress=_progress_bar(bar))
+            except DiscImportError as exc:
+                sys.exit(f"publisher import-disc: {exc}")
+    print(report.summary())
+    for p in report.patients:
+        if p["from"] != p["to"]:
+            print(f"  patient {p['from']['id']} [{p['from']['issuer']}] {p['from']['name']} -> "
+                  f"{p['to']['id']} [{p['to']['issuer']}] {p['to']['name']}")
+    for problem in report.problems:
+        print(f"  problem {problem}", file=sys.stderr)
+    for path, why in report.refused.items():
+        print(f"  refused {path}: {why}", file=sys.stderr)
+    if report.forwarded is not None:
+        for uid, why in sorted(report.forwarded.failed.items()):
+            print(f"  not forwarded {uid}: {why}", file=sys.stderr)
+    return 0 if report.ok else 1
 
 
 def cmd_archive_check(args: argparse.Namespace) -> int:
@@ -509,6 +600,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("import-disc", help="import a disc from elsewhere (folder or .iso): DICOMDIR, patient IDs, forward")
+    p.add_argument("source", type=Path, metavar="SOURCE", help="a folder (mounted disc, copied tree) or an ISO image")
+    ids = p.add_mutually_exclusive_group()
+    ids.add_argument("--issuer", metavar="NAME", help="set an empty Issuer of Patient ID to NAME (the source's name)")
+    ids.add_argument("--patient-id", metavar="ID", help="map the disc's patient to this local patient ID")
+    p.add_argument("--patient-issuer", default="", metavar="ISSUER", help="with --patient-id: the local issuer (default none)")
+    p.add_argument("--patient-name", metavar="NAME", help="with --patient-id: the local name, e.g. DOE^JANE")
+    p.add_argument("--birth-date", metavar="YYYYMMDD", help="with --patient-id: the local birth date")
+    p.add_argument("--sex", choices=["M", "F", "O"], help="with --patient-id: the local sex")
+    p.add_argument("--from-patient", metavar="ID", help="with --patient-id: the disc's patient to map (only that one is imported)")
+    p.add_argument("--source-name", default="", metavar="TEXT", help="where the disc comes from, for the audit trail")
+    p.add_argument("--forward", metavar="AE", help="also C-STORE what was imported to this configured remote")
+    p.add_argument("--dry-run", action="store_true", help="list patients, studies and series on the disc; store nothing")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import_disc)
 
     p = sub.add_parser("master", help="master a selection onto disc images (DICOMDIR, IHE PDI, ISO/UDF)")
     p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")

@@ -93,3 +93,12 @@ def handouts(session: Session, job_id: int) -> list[tuple[AuditEvent, dict[str, 
     rows = session.scalars(select(AuditEvent).where(AuditEvent.action == HANDOUT, AuditEvent.subject == job_subject(job_id))
                            .order_by(AuditEvent.id))
     return [(e, json.loads(e.detail or "{}")) for e in rows]
+
+
+DISC_IMPORT = "disc-import"
+
+
+def record_disc_import(session: Session, actor: str, source: str, detail: dict[str, Any]) -> AuditEvent:
+    """A disc from elsewhere imported: who, from which source, the counts, and how each of its
+    patients was reconciled (``detail["patients"]``: from -> to)."""
+    return record(session, actor, DISC_IMPORT, source[-128:], detail)
