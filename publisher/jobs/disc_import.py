@@ -452,9 +452,9 @@ def _audit(archive: Archive, actor: str, fileset: FileSet, policy: PatientPolicy
             raise
 
 
-def import_disc(source: Path, archive: Archive, **options: Any) -> ImportReport:
-    """Open ``source`` (a folder or an ISO image), read its File-set and import it
+def import_disc(path: Path, archive: Archive, **options: Any) -> ImportReport:
+    """Open ``path`` (a folder or an ISO image), read its File-set and import it
     (:func:`import_fileset` takes ``options``)."""
-    with open_medium(source) as medium:
+    with open_medium(path) as medium:
         fileset = read_fileset(medium)
         return import_fileset(fileset, archive, **options)

@@ -366,7 +366,7 @@ def read_fileset(medium: Medium, *, progress: Progress | None = None) -> FileSet
     (a File-set copied into a folder of the disc). File IDs are relative to the folder holding
     the DICOMDIR (PS3.10 8.6). An unreadable DICOMDIR is reported and the files scanned.
     """
-    found = [f for f in medium.files() if PurePosixPath(f.path).name and normalise(PurePosixPath(f.path).name) == "dicomdir"]
+    found = [f for f in medium.files() if _is_dicomdir(f)]
     problems: list[Problem] = []
     if found:
         depth = min(f.path.count("/") for f in found)
@@ -394,6 +394,11 @@ def read_fileset(medium: Medium, *, progress: Progress | None = None) -> FileSet
 
 
 # -- DICOMDIR ----------------------------------------------------------------------------------
+
+
+def _is_dicomdir(f: MediumFile) -> bool:
+    return normalise(PurePosixPath(f.path).name) == "dicomdir"
+
 
 
 class _Unreadable(Exception):
@@ -584,6 +589,8 @@ def _scan(medium: Medium, problems: list[Problem], progress: Progress | None) ->
     for n, f in enumerate(files, 1):
         if progress is not None:
             progress(n - 1, len(files), f"scanning {f.path}")
+        if _is_dicomdir(f):
+            continue  # one that could not be read: not an instance either
         try:
             head = medium.head(f.path)
         except OSError as exc:
