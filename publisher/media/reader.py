@@ -364,7 +364,8 @@ def read_fileset(medium: Medium, *, progress: Progress | None = None) -> FileSet
 
     The DICOMDIR at the root is used; when there is none there, the shallowest ones below
     (a File-set copied into a folder of the disc). File IDs are relative to the folder holding
-    the DICOMDIR (PS3.10 8.6). An unreadable DICOMDIR is reported and the files scanned.
+    the DICOMDIR (PS3.10 8.6). An unreadable DICOMDIR, or one none of whose files is found, is
+    reported and the files scanned.
     """
     found = [f for f in medium.files() if _is_dicomdir(f)]
     problems: list[Problem] = []
@@ -383,11 +384,14 @@ def read_fileset(medium: Medium, *, progress: Progress | None = None) -> FileSet
             read.append(d.path)
             ids.append(fs_id)
             entries += more
-        if read:
+        if entries:
             unique: dict[str, FileEntry] = {}
             for e in entries:
                 unique.setdefault(e.path, e)  # a file two records name is imported once
             return FileSet(medium, list(unique.values()), problems, read, ids)
+        if read:  # records, but none leads to a file here: the files may still be on the disc
+            problems.append(Problem(ProblemKind.MISSING_FILE, "", "no file the DICOMDIR names was found; "
+                                    "DICOM files found by scanning"))
     else:
         problems.append(Problem(ProblemKind.NO_DICOMDIR, "", "no DICOMDIR on the medium; DICOM files found by scanning"))
     return _scan(medium, problems, progress)

@@ -216,6 +216,17 @@ def test_disc_without_dicomdir_is_scanned_for_the_dicm_preamble(foreign, tmp_pat
     assert by_patient["12345"].instances == 4
 
 
+def test_dicomdir_naming_no_file_here_is_reported_and_the_disc_scanned(foreign, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root, written = foreign
+    disc = _copy(root, tmp_path / "disc")
+    (disc / "IMAGES").rename(disc / "PICTURES")  # renamed by whoever copied the disc
+    fs = _read(disc)
+    kinds = [p.kind for p in fs.problems]
+    assert kinds == [ProblemKind.MISSING_FILE] * (len(written) + 1)
+    assert "found by scanning" in fs.problems[-1].detail
+    assert fs.scanned and {e.sop_instance_uid for e in fs.entries} == set(written)
+
+
 def test_broken_root_offset_falls_back_to_sequence_order(foreign, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     root, written = foreign
     disc = _copy(root, tmp_path / "disc")
