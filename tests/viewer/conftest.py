@@ -23,19 +23,9 @@ from publisher.samples import (
     build_study,
     demo_studies,
 )
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium  # noqa: F401  (used by tests here)
 from tests.viewer import builders
 from viewer_bundle import content_from_files, write_viewer, writer
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 def disc_studies() -> list[StudySpec]:
     """Demo patients (Latin-1, Cyrillic, CJK; CT, SR, MR, PDF, CR MONOCHROME1, US RGB cine)."""
@@ -118,32 +108,6 @@ def disc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     extracted = base / "extracted"
     master_and_extract(tree, extracted)
     return {"root": extracted, "tree": tree, "files": files, "content": content, "result": result}
-
-
-def require_chromium() -> None:
-    """Skip without Chromium, but fail under CI=true: a skipped browser test is a failure there."""
-    if not (Path(CHROMIUM).exists() and shutil.which(CHROMIUM)):
-        msg = f"{CHROMIUM} missing (apt-get install -y chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("playwright missing (pip install playwright)")
-        pytest.skip("playwright missing")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[object]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_viewer(chromium: object, disc: dict[str, object], locale: str = "en-US") -> tuple[object, object]:

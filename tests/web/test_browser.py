@@ -12,12 +12,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import free_port
-from tests.viewer.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 pytestmark = [pytest.mark.interop]
 
@@ -92,68 +92,65 @@ WATCH = """jobId => {
 }"""
 
 
-def test_login_select_a_study_burn_and_watch_the_progress(served: Served) -> None:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
+def test_login_select_a_study_burn_and_watch_the_progress(served: Served, chromium: Any) -> None:
     output = served.log.read_text()
     assert "Web UI: no users yet, so user 'admin' was created" in output, output
     password = (served.data / "initial-admin-password").read_text().strip()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(locale="de-DE").new_page()
-            problems: list[str] = []
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            # Script errors and CSP violations; not the 401 of the wrong password tried on purpose.
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None)
-            failed: list[str] = []
-            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    # One browser for the whole run (tests/conftest.py), a context of this test's own.
+    context = chromium.new_context(locale="de-DE")
+    try:
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        # Script errors and CSP violations; not the 401 of the wrong password tried on purpose.
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None)
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
-            page.goto(served.base + "/studies")
-            assert "/login?next=%2Fstudies" in page.url  # not logged in: the login page first
-            page.fill("input[name=username]", "admin")
-            page.fill("input[name=password]", "wrong password")
-            page.click("button[type=submit]")
-            assert "Wrong user name or password" in page.locator("p.error").inner_text()
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            page.wait_for_url(served.base + "/studies")
+        page.goto(served.base + "/studies")
+        assert "/login?next=%2Fstudies" in page.url  # not logged in: the login page first
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", "wrong password")
+        page.click("button[type=submit]")
+        assert "Wrong user name or password" in page.locator("p.error").inner_text()
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(served.base + "/studies")
 
-            page.fill("input[name=name]", "иванова")
-            page.click("form.search button[type=submit]")
-            rows = page.locator("tr[data-study]")
-            assert rows.count() == 1 and rows.first.locator(".pname").inner_text() == "Иванова, Мария"
-            rows.first.locator("input[name=study]").check()
-            page.select_option("select[name=media]", "cd")
-            page.fill("input[name=copies]", "2")
-            page.fill("input[name=comment]", "Für Frau Иванова")
-            page.click("form.burn button[type=submit]")
-            page.wait_for_url(re.compile(r"/jobs/\d+\?created=1$"))
-            job_id = int(re.search(r"/jobs/(\d+)", page.url).group(1))  # type: ignore[union-attr]
-            assert "The disc job is queued." in page.content()
+        page.fill("input[name=name]", "иванова")
+        page.click("form.search button[type=submit]")
+        rows = page.locator("tr[data-study]")
+        assert rows.count() == 1 and rows.first.locator(".pname").inner_text() == "Иванова, Мария"
+        rows.first.locator("input[name=study]").check()
+        page.select_option("select[name=media]", "cd")
+        page.fill("input[name=copies]", "2")
+        page.fill("input[name=comment]", "Für Frau Иванова")
+        page.click("form.burn button[type=submit]")
+        page.wait_for_url(re.compile(r"/jobs/\d+\?created=1$"))
+        job_id = int(re.search(r"/jobs/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+        assert "The disc job is queued." in page.content()
 
-            page.goto(served.base + "/jobs")
-            page.evaluate(WATCH, job_id)
-            # A function, not a string: the page's Content-Security-Policy forbids eval.
-            page.wait_for_function("id => document.querySelector(`tr[data-job=\"${id}\"] .state`).textContent === 'done'",
-                                   arg=job_id, timeout=180_000)
-            seen = page.evaluate("window.seen")
-            assert page.evaluate("window.sameDocument") is True, "the jobs page reloaded instead of updating"
-            assert len({s for s, _ in seen}) >= 2, seen  # the state changed in place, e.g. burning -> done
-            assert seen[-1] == ["done", "100%"], seen
-            row = page.locator(f'tr[data-job="{job_id}"]')
-            assert "Иванова, Мария" in row.inner_text() and "Für Frau Иванова" in row.inner_text()
+        page.goto(served.base + "/jobs")
+        page.evaluate(WATCH, job_id)
+        # A function, not a string: the page's Content-Security-Policy forbids eval.
+        page.wait_for_function("id => document.querySelector(`tr[data-job=\"${id}\"] .state`).textContent === 'done'",
+                               arg=job_id, timeout=180_000)
+        seen = page.evaluate("window.seen")
+        assert page.evaluate("window.sameDocument") is True, "the jobs page reloaded instead of updating"
+        assert len({s for s, _ in seen}) >= 2, seen  # the state changed in place, e.g. burning -> done
+        assert seen[-1] == ["done", "100%"], seen
+        row = page.locator(f'tr[data-job="{job_id}"]')
+        assert "Иванова, Мария" in row.inner_text() and "Für Frau Иванова" in row.inner_text()
 
-            page.click(f'tr[data-job="{job_id}"] a')
-            page.click("text=Hand out disc(s)")
-            page.fill("input[name=recipient]", "Мария Иванова")
-            page.select_option("select[name=relation]", "patient")
-            page.check("input[name=id_checked][value=yes]")
-            page.click("form.stack button[type=submit]")
-            page.wait_for_url(re.compile(rf"/jobs/{job_id}\?handed=1$"))
-            assert "Мария Иванова" in page.locator("table.handouts").inner_text()
-            assert not problems, problems
-            assert failed == [f"401 {served.base}/login"], failed
-        finally:
-            browser.close()
+        page.click(f'tr[data-job="{job_id}"] a')
+        page.click("text=Hand out disc(s)")
+        page.fill("input[name=recipient]", "Мария Иванова")
+        page.select_option("select[name=relation]", "patient")
+        page.check("input[name=id_checked][value=yes]")
+        page.click("form.stack button[type=submit]")
+        page.wait_for_url(re.compile(rf"/jobs/{job_id}\?handed=1$"))
+        assert "Мария Иванова" in page.locator("table.handouts").inner_text()
+        assert not problems, problems
+        assert failed == [f"401 {served.base}/login"], failed
+    finally:
+        context.close()
