@@ -3,14 +3,16 @@
     .venv/bin/python bench/ingest.py [--count 500] [--size 512] [--repeat 3]
 
 DCMTK ``storescu`` sends the same files over one association to each receiver in turn, with
-TCP_NODELAY=1 for the DCMTK side (DESIGN section 4). Each receiver starts empty. Prints the
-best of ``--repeat`` runs per receiver and our ratio to each peer.
+TCP_NODELAY=1 for the DCMTK side (DESIGN section 4). Each receiver starts empty. ``--repeat``
+rounds run each receiver once in turn (so a slow spell of a shared machine falls on all of
+them); prints the best and the median per receiver and our ratios to each peer.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,14 +47,12 @@ def send(port: int, aec: str, files: list[Path]) -> float:
     return elapsed
 
 
-def measure(name: str, server: Callable[[Path], AbstractContextManager[tuple[int, str]]], files: list[Path], repeat: int, work: Path) -> float:
-    best = float("inf")
-    for i in range(repeat):
-        target = work / f"{name}-{i}"
-        with server(target) as (port, aec):
-            best = min(best, send(port, aec, files))
-        shutil.rmtree(target, ignore_errors=True)
-    return best
+def measure(name: str, server: Callable[[Path], AbstractContextManager[tuple[int, str]]], files: list[Path], round_: int, work: Path) -> float:
+    target = work / f"{name}-{round_}"
+    with server(target) as (port, aec):
+        elapsed = send(port, aec, files)
+    shutil.rmtree(target, ignore_errors=True)
+    return elapsed
 
 
 def main() -> None:
@@ -67,17 +67,26 @@ def main() -> None:
         files = make_files(work / "in", args.count, args.size)
         mb = sum(f.stat().st_size for f in files) / 1e6
         env = {"PUBLISHER_DATABASE_URL": args.database_url} if args.database_url else {}
-        results = {
-            "DCMTK storescp (files only)": measure("storescp", lambda d: storescp(d), files, args.repeat, work),
-            "Orthanc (SQLite index)": measure("orthanc", lambda d: orthanc(d), files, args.repeat, work),
-            "disc publisher (fsync + SQL index)": measure("publisher", lambda d: publisher(d, **env), files, args.repeat, work),
+        receivers: dict[str, Callable[[Path], AbstractContextManager[tuple[int, str]]]] = {
+            "DCMTK storescp (files only)": lambda d: storescp(d),
+            "Orthanc (SQLite index)": lambda d: orthanc(d),
+            "disc publisher (fsync + SQL index)": lambda d: publisher(d, **env),
         }
-    ours = results["disc publisher (fsync + SQL index)"]
-    print(f"{args.count} CT instances of {args.size}x{args.size}x16 bit ({mb:.0f} MB), one association, best of {args.repeat}")
-    print("| receiver | seconds | MB/s | ours / this |")
-    print("| --- | --- | --- | --- |")
-    for name, t in results.items():
-        print(f"| {name} | {t:.2f} | {mb / t:.0f} | {ours / t:.2f} |")
+        # Rounds interleave the receivers, so a slower spell of this shared machine falls on all.
+        times: dict[str, list[float]] = {name: [] for name in receivers}
+        for r in range(args.repeat):
+            for i, (name, server) in enumerate(receivers.items()):
+                times[name].append(measure(f"r{i}", server, files, r, work))
+    ours = "disc publisher (fsync + SQL index)"
+    best = {name: min(t) for name, t in times.items()}
+    median = {name: statistics.median(t) for name, t in times.items()}
+    print(f"{args.count} CT instances of {args.size}x{args.size}x16 bit ({mb:.0f} MB), one association, "
+          f"{args.repeat} interleaved rounds")
+    print("| receiver | best s | MB/s | ours / this (best) | median s | ours / this (median) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name in receivers:
+        print(f"| {name} | {best[name]:.2f} | {mb / best[name]:.0f} | {best[ours] / best[name]:.2f} | "
+              f"{median[name]:.2f} | {median[ours] / median[name]:.2f} |")
 
 
 if __name__ == "__main__":
