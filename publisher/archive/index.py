@@ -7,6 +7,7 @@ process because the hierarchy is only ever extended while the service runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -163,28 +164,16 @@ def file_instance(
             "series_time": meta.series_time,
         },
     )
-    values = {
-        "series_fk": series_fk,
-        "sop_class_uid": meta.sop_class_uid,
-        "instance_number": meta.instance_number,
-        "transfer_syntax_uid": transfer_syntax_uid,
-        "specific_character_set": meta.specific_character_set,
-        "path": path,
-        "size": size,
-        "sha256": sha256,
-        "received_at": now,
-        "calling_ae": calling_ae[:16],
-        "peer_address": peer_address[:64],
-        "record_keys": meta.record_keys,
-    }
+    values = instance_values(meta, series_fk, transfer_syntax_uid=transfer_syntax_uid, path=path, size=size,
+                             sha256=sha256, calling_ae=calling_ae, peer_address=peer_address, received_at=now)
     if look_up:
         row = conn.execute(_INSTANCE_BY_UID, {"uid": meta.sop_instance_uid}).first()
         known = int(row[0]) if row is not None else None
     if known is not None:
+        del values["sop_instance_uid"]
         conn.execute(update(INSTANCE).where(INSTANCE.c.id == known).values(**values))
         instance_id, replaced = known, True
     else:
-        values["sop_instance_uid"] = meta.sop_instance_uid
         instance_id = _new_id(conn.execute(_INSERT_INSTANCE, values))
         replaced = False
     return instance_id, replaced
@@ -266,9 +255,9 @@ class InstanceRows:
 
 def instance_values(
     meta: InstanceMeta, series_fk: int, *, transfer_syntax_uid: str, path: str, size: int, sha256: str,
-    calling_ae: str, peer_address: str,
+    calling_ae: str, peer_address: str, received_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """An instance row's values (as :func:`file_instance` writes them)."""
+    """An instance row's values."""
     return {
         "series_fk": series_fk,
         "sop_instance_uid": meta.sop_instance_uid,
@@ -279,7 +268,7 @@ def instance_values(
         "path": path,
         "size": size,
         "sha256": sha256,
-        "received_at": utcnow(),
+        "received_at": received_at or utcnow(),
         "calling_ae": calling_ae[:16],
         "peer_address": peer_address[:64],
         "record_keys": meta.record_keys,

@@ -11,7 +11,8 @@ Sequences and anything unusual fall back to pydicom's full conversion, so result
 from __future__ import annotations
 
 import struct
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR
@@ -27,6 +28,8 @@ _STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR"}) | CHAR
 _BINARY = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d"}
 
 
+T = TypeVar("T")
+
 #: Decoded values by raw bytes (and character set): most header values repeat from one
 #: instance of a series to the next, and decoding names and numbers is most of the cost.
 #: Results depend only on the key, so sharing them between threads is safe.
@@ -36,10 +39,16 @@ _MEMO_ENTRIES = 4096
 _MEMO_VALUE_BYTES = 256
 
 
-def _remember(memo: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
-    if len(memo) >= _MEMO_ENTRIES:
-        memo.clear()
-    memo[key] = value
+def _remembered(memo: dict[tuple[Any, ...], T], key: tuple[Any, ...], raw: bytes, decode: Callable[[], T]) -> T:
+    """``memo[key]``, decoded now (and kept, for short values) when not there yet."""
+    found = memo.get(key)
+    if found is None:
+        found = decode()
+        if len(raw) <= _MEMO_VALUE_BYTES:
+            if len(memo) >= _MEMO_ENTRIES:
+                memo.clear()
+            memo[key] = found
+    return found
 
 
 class RawValues:
@@ -92,13 +101,7 @@ class RawValues:
         raw = elem.value or b""
         if not raw:
             return ""
-        key = (tag, raw, self.encodings_key, limit)
-        found = _TEXTS.get(key)
-        if found is None:
-            found = self._decode_text(tag, raw, limit)
-            if len(raw) <= _MEMO_VALUE_BYTES:
-                _remember(_TEXTS, key, found)
-        return found
+        return _remembered(_TEXTS, (tag, raw, self.encodings_key, limit), raw, lambda: self._decode_text(tag, raw, limit))
 
     def _decode_text(self, tag: int, raw: bytes, limit: int) -> str:
         vr = self.vr(tag)
@@ -131,12 +134,7 @@ class RawValues:
             return self.ds[tag].to_json_dict(None, 4096)  # sequences, binary, odd cases
         value: bytes = elem.value or b""
         key = (tag, vr, value, self.encodings_key, self.little_endian)
-        found = _ENTRIES.get(key)
-        if found is None:
-            found = self._json_value(tag, vr, value)
-            if len(value) <= _MEMO_VALUE_BYTES:
-                _remember(_ENTRIES, key, found)
-        return found
+        return _remembered(_ENTRIES, key, value, lambda: self._json_value(tag, vr, value))
 
     def _json_value(self, tag: int, vr: str, value: bytes) -> dict[str, Any]:
         raw = value.rstrip(b" \0")
