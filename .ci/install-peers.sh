@@ -7,6 +7,8 @@ PACKAGES=(
   xorriso genisoimage udftools         # ISO/UDF mastering checks, pseudo drives
   poppler-utils                        # pdftotext / pdftoppm for labels
   chromium                             # the on-disc viewer opened by a real browser
+  firefox-esr                          # ... in Firefox (WebDriver BiDi, built in)
+  webkit2gtk-driver xvfb               # ... in WebKit (Safari's engine): WebKitWebDriver + MiniBrowser, on Xvfb
   fonts-dejavu-core fonts-droid-fallback  # label fonts: Latin/Greek/Cyrillic, CJK
 )
 missing=()
