@@ -102,4 +102,5 @@ class Service:
         if self.server is not None:
             self.server.shutdown()
             self.server = None
+        self.archive.close()
         self.db.dispose()

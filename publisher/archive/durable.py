@@ -145,11 +145,29 @@ def write_temp(root: Path, chunks: Sequence[bytes | memoryview]) -> WrittenFile:
     return temp.finish()
 
 
+#: Series folders known to exist (a stat per instance saved); forgotten when a rename says
+#: otherwise (e.g. retention removed the folder).
+_KNOWN_DIRS: set[str] = set()
+
+
 def place(written: WrittenFile, final: Path, root: Path) -> None:
     """Rename ``written`` to ``final`` (replacing any file there) and fsync its directory."""
-    make_dirs(final.parent, root)
-    os.replace(written.temp_path, final)
-    fsync_dir(final.parent)
+    parent = final.parent
+    key = str(parent)
+    if key not in _KNOWN_DIRS:
+        make_dirs(parent, root)
+        if len(_KNOWN_DIRS) > 10000:
+            _KNOWN_DIRS.clear()
+        _KNOWN_DIRS.add(key)
+    try:
+        os.replace(written.temp_path, final)
+    except FileNotFoundError:
+        if not written.temp_path.exists():
+            raise
+        _KNOWN_DIRS.discard(key)
+        make_dirs(parent, root)
+        os.replace(written.temp_path, final)
+    fsync_dir(parent)
 
 
 def clear_incoming(root: Path) -> int:

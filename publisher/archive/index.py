@@ -208,6 +208,42 @@ class InstanceRows:
         }
         self._find = _INSTANCE_BY_UID.compile(dialect=dialect)
         self._insert = insert(INSTANCE).values({c: bindparam(c) for c in self.columns}).compile(dialect=dialect)
+        self._find_sql, self._insert_sql = str(self._find), str(self._insert)
+        #: Pool connections kept checked out between instances: a pool checkout and its
+        #: reset-on-return cost more than the statements themselves. Each is used by one
+        #: thread at a time and always left outside a transaction.
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+
+    #: Connections kept idle at most (the rest go back to the engine's pool).
+    KEEP = 4
+
+    def _take(self) -> Any:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self.engine.raw_connection()
+
+    def _give_back(self, raw: Any) -> None:
+        with self._lock:
+            if len(self._idle) < self.KEEP:
+                self._idle.append(raw)
+                return
+        raw.close()
+
+    def _discard(self, raw: Any) -> None:
+        """A connection that failed: the pool replaces it."""
+        try:
+            raw.invalidate()
+        except Exception:  # already gone
+            pass
+
+    def close(self) -> None:
+        """Return the kept connections to the engine's pool (before it is disposed)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for raw in idle:
+            raw.close()
 
     def _params(self, compiled: Any, values: dict[str, Any]) -> Any:
         if compiled.positiontup is not None:
@@ -215,17 +251,21 @@ class InstanceRows:
         return values
 
     def find(self, sop_instance_uid: str) -> tuple[int, str, str] | None:
-        """(id, path, sha256) of a stored instance, or None (as :func:`find_instance`)."""
-        raw = self.engine.raw_connection()
+        """(id, path, sha256) of a stored instance, or None (as :func:`find_instance`, which
+        answers instead, raising SQLAlchemy's errors, when the database refuses)."""
+        raw = self._take()
         try:
             cur = raw.cursor()
-            cur.execute(str(self._find), self._params(self._find, {"uid": sop_instance_uid}))
+            cur.execute(self._find_sql, self._params(self._find, {"uid": sop_instance_uid}))
             row = cur.fetchone()
             cur.close()
             if not self.sqlite:
                 raw.commit()  # end the read transaction the driver opened
-        finally:
-            raw.close()
+        except self.dbapi_errors:
+            self._discard(raw)
+            with self.engine.connect() as conn:
+                return find_instance(conn, sop_instance_uid)
+        self._give_back(raw)
         return (int(row[0]), str(row[1]), str(row[2])) if row else None
 
     def insert(self, values: dict[str, Any]) -> bool:
@@ -235,22 +275,22 @@ class InstanceRows:
         params = {name: values.get(name) for name in self.columns}
         for name, proc in self.processors.items():
             params[name] = proc(params[name])
-        raw = self.engine.raw_connection()
+        raw = self._take()
         try:
             cur = raw.cursor()
-            try:
-                if self.sqlite:
-                    cur.execute("BEGIN IMMEDIATE")  # as the engine's begin event does
-                cur.execute(str(self._insert), self._params(self._insert, params))
-                raw.commit() if not self.sqlite else cur.execute("COMMIT")
-                return True
-            except self.dbapi_errors:
-                raw.rollback() if not self.sqlite else cur.execute("ROLLBACK")
-                return False
-            finally:
-                cur.close()
-        finally:
-            raw.close()
+            if self.sqlite:
+                cur.execute("BEGIN IMMEDIATE")  # as the engine's begin event does
+            cur.execute(self._insert_sql, self._params(self._insert, params))
+            if self.sqlite:
+                cur.execute("COMMIT")
+            else:
+                raw.commit()
+            cur.close()
+        except self.dbapi_errors:
+            self._discard(raw)  # its transaction state is unknown: never reuse it
+            return False
+        self._give_back(raw)
+        return True
 
 
 def instance_values(

@@ -141,6 +141,10 @@ class Archive:
         lenient_reading()
         root.mkdir(parents=True, exist_ok=True)
 
+    def close(self) -> None:
+        """Give back what the archive holds of the database (call before disposing of it)."""
+        self.rows.close()
+
     # -- entry points -------------------------------------------------------------------------
 
     def store_encoded(

@@ -8,6 +8,7 @@ shortcut to the rules of the complete walk.
 
 from __future__ import annotations
 
+import shutil
 from io import BytesIO
 from pathlib import Path
 
@@ -147,3 +148,59 @@ def test_broken_header_is_refused_early_and_leaves_nothing(tmp_path: Path) -> No
         incoming.finish()
     assert refused.value.status == 0xC000 and "invalid VR" in refused.value.reason
     assert [p for p in archive.root.rglob("*") if p.is_file()] == []
+
+
+def test_series_folder_removed_behind_our_back_is_made_again(tmp_path: Path) -> None:
+    """Known folders are not stat'ed per instance; one removed meanwhile (retention, a person)
+    is created again when the rename finds it missing."""
+    spec = samples.StudySpec(samples.ASCII_PATIENT, "inc-gone", series=(samples.SeriesSpec("ct", 2, 1, "", 32, 32),))
+    first, second = samples.build_study(spec)
+    archive = _archive(tmp_path)
+    for ds in (first, second):
+        buf = BytesIO()
+        samples.as_file(ds).save_as(buf, enforce_file_format=True)
+        buf.seek(0)
+        data, ts = _dataset_bytes(buf)
+        path = _receive(archive, data, ts, ds, 4096)
+        assert path.is_file()
+        shutil.rmtree(path.parent)  # the series folder goes before the next instance arrives
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_index_connection_killed_between_instances(tmp_path: Path, backend: str) -> None:
+    """The index keeps a few connections between instances; one the server killed (restart,
+    idle timeout) is replaced and the instance still filed."""
+    from contextlib import contextmanager
+
+    from tests.conftest import _fresh_database
+
+    with contextmanager(_fresh_database)(backend) as url:
+        db = Database(url)
+        migrate.upgrade(db.engine)
+        archive = Archive(tmp_path / "archive", db)
+        spec = samples.StudySpec(samples.ASCII_PATIENT, "inc-kill", series=(samples.SeriesSpec("ct", 3, 1, "", 32, 32),))
+        datasets = samples.build_study(spec)
+        stored = 0
+        for ds in datasets:
+            buf = BytesIO()
+            samples.as_file(ds).save_as(buf, enforce_file_format=True)
+            buf.seek(0)
+            data, ts = _dataset_bytes(buf)
+            with db.engine.connect() as admin:  # kill every other session of ours
+                if backend == "postgresql":
+                    admin.exec_driver_sql(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                else:
+                    ids = [r[0] for r in admin.exec_driver_sql(
+                        "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()")]
+                    for i in ids:
+                        admin.exec_driver_sql(f"KILL {int(i)}")
+            assert _receive(archive, data, ts, ds, 4096).is_file()
+            stored += 1
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM instance").scalar() == stored == 3
+        archive.close()
+        db.dispose()
