@@ -4,16 +4,24 @@ A job calls :meth:`Robot.burn` with an image and a number of copies and gets
 one :class:`~robot_drivers.model.DiscResult` per disc, or a typed
 :class:`~robot_drivers.errors.RobotError`. Robots whose moves we sequence
 ourselves (serial autoloaders) also implement :class:`DiscMover`.
+
+:meth:`Robot.burn` may be called from several threads of one process at once: a
+driver that can share its robot between requests (``concurrent_burns = True``,
+e.g. the timing simulator with its drive pool) runs them side by side, each disc
+on a free drive; any other driver runs them one after the other. Either way the
+robot's cross-process lock is held while at least one burn of this process runs,
+so two processes never drive the same robot at once.
 """
 from __future__ import annotations
 
 import abc
+import threading
 import uuid
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from robot_drivers.errors import JobRejected
-from robot_drivers.lock import RobotLock
+from robot_drivers.lock import RobotLock, SharedRobotLock
 from robot_drivers.model import (BurnRequest, BurnResult, Capabilities, LabelSpec, MediaType,
                                  RobotStatus)
 
@@ -23,11 +31,15 @@ class Robot(abc.ABC):
 
     #: registry name, e.g. ``"primera"``
     kind: str = "robot"
+    #: whether :meth:`_burn` may run for several requests at once (the driver schedules drives)
+    concurrent_burns: bool = False
 
     def __init__(self, name: str | None = None, lock_dir: Path | None = None,
                  lock_timeout: float = 0.0) -> None:
         self.name = name or self.kind
         self.lock = RobotLock(f"{self.kind}-{self.name}", lock_dir, lock_timeout)
+        self._session = SharedRobotLock(self.lock)
+        self._one_at_a_time = threading.Lock()
 
     @abc.abstractmethod
     def capabilities(self) -> Capabilities:
@@ -42,7 +54,10 @@ class Robot(abc.ABC):
              speed: int = 0, job_id: str | None = None) -> BurnResult:
         """Burn ``copies`` discs of ``image_path``, verify them, print ``label`` on each.
 
-        Holds the robot's cross-process lock while working. Raises a typed
+        Thread safe: concurrent calls share the robot when the driver allows it
+        (:attr:`concurrent_burns`), else they take turns. Holds the robot's cross-process
+        lock while working (shared by this process' concurrent burns; another process
+        gets :class:`~robot_drivers.errors.RobotBusy`). Raises a typed
         :class:`~robot_drivers.errors.RobotError`; discs finished before the error
         are in its ``discs`` attribute.
         """
@@ -57,12 +72,16 @@ class Robot(abc.ABC):
         request = BurnRequest(image_path=image, copies=copies, label=label, verify=verify,
                               media=media, volume_name=volume_name, speed=speed,
                               job_id=job_id or uuid.uuid4().hex[:16].upper())
-        with self.lock:
-            return self._burn(request)
+        with self._session:
+            if self.concurrent_burns:
+                return self._burn(request)
+            with self._one_at_a_time:
+                return self._burn(request)
 
     @abc.abstractmethod
     def _burn(self, request: BurnRequest) -> BurnResult:
-        """Do the work of :meth:`burn` (the lock is held)."""
+        """Do the work of :meth:`burn` (the lock is held; called concurrently only when
+        :attr:`concurrent_burns` is true)."""
 
     def close(self) -> None:
         """Release resources (ports, threads)."""

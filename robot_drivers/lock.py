@@ -1,7 +1,9 @@
 """A cross-process lock per robot (``fcntl.flock`` on a lock file).
 
 Two publisher processes (or a CLI and the service) must never drive the same
-robot at once; the lock is held for the duration of a burn.
+robot at once; the lock is held for the duration of a burn. Burns of one process
+that share a robot (several jobs on its drives) share the lock through
+:class:`SharedRobotLock`: the first takes it, the last gives it back.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import fcntl
 import os
 import re
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -66,3 +69,36 @@ class RobotLock:
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+class SharedRobotLock:
+    """A :class:`RobotLock` shared by the threads of one process.
+
+    Entering takes the file lock if no other thread of this process holds it through this
+    object (raising :class:`RobotBusy` if another process has it); leaving gives it back when
+    the last thread leaves. Other processes stay locked out the whole time.
+    """
+
+    def __init__(self, lock: RobotLock) -> None:
+        self.lock = lock
+        self._mutex = threading.Lock()
+        self._users = 0
+
+    @property
+    def users(self) -> int:
+        with self._mutex:
+            return self._users
+
+    def __enter__(self) -> "SharedRobotLock":
+        with self._mutex:
+            if self._users == 0:
+                self.lock.acquire()
+            self._users += 1
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        with self._mutex:
+            self._users -= 1
+            if self._users == 0:
+                self.lock.release()

@@ -2,13 +2,28 @@
 
 No hardware and no files are written: it takes the time a real robot would
 (scaled by ``time_scale``), records each disc in a ledger, and raises the same
-typed errors as real drivers when a fault is injected. Drives burn in parallel;
-the picker arm and the printer are shared, as on a real robot.
+typed errors as real drivers when a fault is injected.
+
+Like a real robot it has ``drives`` drives that burn in parallel, one picker arm and
+one label printer, each serving one disc at a time. Several burn requests (jobs) may
+run at once (:meth:`Robot.burn` from several threads): every disc waits for a free
+drive (:class:`~robot_drivers.schedule.DrivePool`, first come first served), then
+
+    arm: input bin -> drive (``load``)
+    drive: lead-in/out + write, then read back (verify)
+    with the printer free -> arm: drive -> printer (``unload``) -> printer: print, drop in the output bin
+    (no label: arm: drive -> output bin; a failure: arm: drive -> reject bin)
+
+Every interval of every resource is recorded in :attr:`TimingSimulator.activity`
+(:class:`~robot_drivers.simulation.Activity`), so a test can check from the
+simulator's timestamps which moves overlapped.
 """
 from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from robot_drivers import errors
@@ -16,7 +31,9 @@ from robot_drivers.interface import Robot
 from robot_drivers.manifest import ImageManifest
 from robot_drivers.model import (Bin, BurnRequest, BurnResult, Capabilities, DiscResult,
                                  DriveState, DriveStatus, Fault, MediaType, RobotStatus)
-from robot_drivers.simulation import Clock, DiscLedger, DiscRecord, FaultSwitch
+from robot_drivers.schedule import DiscTimes, DrivePool
+from robot_drivers.simulation import (ONE_SHOT, Activity, ActivityLog, Clock, DiscLedger,
+                                      DiscRecord, FaultSwitch)
 
 
 @dataclass(frozen=True)
@@ -34,11 +51,20 @@ class Timings:
                                     MediaType.DVD_R_DL: 11e6, MediaType.BD_R: 27e6}
         return rates[media]
 
+    def disc(self, size: int, media: MediaType, *, verify: bool = True,
+             label: bool = True) -> DiscTimes:
+        """What one good disc of ``size`` bytes takes of each resource (for the lower bound)."""
+        write = size / self.rate(media)
+        drive = self.load + self.lead_in_out + write + (write if verify else 0.0) + self.unload
+        return DiscTimes(drive=drive, arm=self.load + self.unload,
+                         printer=self.print_label if label else 0.0)
+
 
 class TimingSimulator(Robot):
     """A simulated robot: ``drives`` drives, an input bin of ``blanks`` discs, a printer."""
 
     kind = "simulator"
+    concurrent_burns = True
 
     def __init__(self, name: str | None = None, *, drives: int = 2, blanks: int = 100,
                  ink_percent: int = 80, time_scale: float = 1.0,
@@ -51,17 +77,42 @@ class TimingSimulator(Robot):
         self.timings = timings or Timings()
         self.faults = FaultSwitch()
         self.ledger = DiscLedger()
+        self.activity = ActivityLog()
+        self._pool = DrivePool(drives)
         self._arm = threading.Lock()
         self._printer = threading.Lock()
         self._state = threading.Lock()
         self._drives = [DriveState.EMPTY] * drives
+        self._drive_faults: set[tuple[Fault, int]] = set()
 
     # -- simulator controls --------------------------------------------------------------------
-    def inject(self, fault: Fault) -> None:
-        self.faults.inject(fault)
+    def inject(self, fault: Fault, drive: int | None = None) -> None:
+        """Inject ``fault``; a media fault with ``drive`` hits the next disc in that drive only."""
+        if drive is None:
+            self.faults.inject(fault)
+            return
+        if fault not in ONE_SHOT or not 0 <= drive < self.drive_count:
+            raise ValueError(f"{fault.value} cannot be injected into drive {drive}")
+        with self._state:
+            self._drive_faults.add((fault, drive))
 
     def clear(self) -> None:
         self.faults.clear()
+        with self._state:
+            self._drive_faults.clear()
+
+    @contextmanager
+    def arm_stopped(self) -> Iterator[None]:
+        """Hold the picker arm (as a jam being cleared would): no disc moves until the end."""
+        with self._arm:
+            yield
+
+    def _take(self, fault: Fault, drive: int) -> bool:
+        with self._state:
+            if (fault, drive) in self._drive_faults:
+                self._drive_faults.discard((fault, drive))
+                return True
+        return self.faults.take(fault)
 
     # -- Robot ---------------------------------------------------------------------------------
     def capabilities(self) -> Capabilities:
@@ -82,6 +133,7 @@ class TimingSimulator(Robot):
                            cover_open=self.faults.active(Fault.COVER_OPEN))
 
     def _burn(self, request: BurnRequest) -> BurnResult:
+        """The copies of ``request``, each on the next free drive; other requests may run beside."""
         self._check_conditions()
         manifest = ImageManifest.of(request.image_path)
         todo: queue.Queue[int] = queue.Queue()
@@ -91,23 +143,29 @@ class TimingSimulator(Robot):
         failures: list[errors.RobotError] = []
         lock = threading.Lock()
 
-        def worker(drive: int) -> None:
+        def worker() -> None:
             while not failures:
                 try:
                     k = todo.get_nowait()
                 except queue.Empty:
                     return
+                drive = self._pool.acquire(cancelled=lambda: bool(failures))
+                if drive is None:
+                    return
                 try:
                     res = self._one_disc(request, manifest, drive, k)
-                    with lock:
-                        results.append(res)
                 except errors.RobotError as exc:
                     with lock:
                         failures.append(exc)
+                    self._pool.wake()  # this request's copies waiting for a drive give up
                     return
+                finally:
+                    self._pool.release(drive)
+                with lock:
+                    results.append(res)
 
-        threads = [threading.Thread(target=worker, args=(d,), daemon=True)
-                   for d in range(min(self.drive_count, request.copies))]
+        threads = [threading.Thread(target=worker, daemon=True, name=f"{request.job_id}-{n}")
+                   for n in range(min(self.drive_count, request.copies))]
         for t in threads:
             t.start()
         for t in threads:
@@ -130,8 +188,13 @@ class TimingSimulator(Robot):
         with self._state:
             self._drives[drive] = state
 
+    def _record(self, resource: str, what: str, req: BurnRequest, start: float,
+                drive: int | None = None) -> None:
+        self.activity.add(Activity(resource, what, req.job_id or "", start, self.clock.now(), drive))
+
     def _one_disc(self, req: BurnRequest, manifest: ImageManifest, drive: int,
                   k: int) -> DiscResult:
+        """Disc ``k`` of ``req`` through ``drive`` (reserved by the caller), then the printer."""
         t = self.timings
         label = str(req.label.file) if req.label and req.label.file else None
         with self._arm:
@@ -139,37 +202,48 @@ class TimingSimulator(Robot):
             if self.faults.active(Fault.EMPTY_INPUT_BIN) or self.blanks <= 0:
                 raise errors.EmptyInputBin(f"{self.name}: input bin empty", code="input")
             self.blanks -= 1
+            loaded = self.clock.now()
+            self._set_drive(drive, DriveState.LOADED)
             self.clock.sleep(t.load)
+            self._record("arm", "load", req, loaded, drive)
         self._set_drive(drive, DriveState.BURNING)
         self.clock.sleep(t.lead_in_out + manifest.size / t.rate(req.media))
-        if self.faults.take(Fault.DRIVE_FAILURE):
-            self._reject(req, drive, None, label)
+        if self._take(Fault.DRIVE_FAILURE, drive):
+            self._reject(req, drive, None, label, loaded)
             raise errors.DriveFailure(f"{self.name}: drive {drive} record error", code="record")
         sha = manifest.sha256
         if req.verify:
             self._set_drive(drive, DriveState.VERIFYING)
             self.clock.sleep(manifest.size / t.rate(req.media))
-            if self.faults.take(Fault.VERIFY_FAILURE):
-                self._reject(req, drive, "0" * 64, label)
+            if self._take(Fault.VERIFY_FAILURE, drive):
+                self._reject(req, drive, "0" * 64, label, loaded)
                 raise errors.VerifyFailure(f"{self.name}: drive {drive} verify error",
                                            code="verify")
-        with self._printer:
-            self._set_drive(drive, DriveState.EMPTY)
-            if req.label is not None:
+        if req.label is None:
+            self._unload(req, drive, loaded, "unload")
+        else:
+            with self._printer:
                 if self.faults.active(Fault.PRINTER_FAILURE):
-                    self._reject(req, None, sha, None)
+                    self._reject(req, drive, sha, None, loaded)
                     raise errors.PrinterFailure(f"{self.name}: printer out of ink", code="ink")
+                self._unload(req, drive, loaded, "unload")
+                printing = self.clock.now()
                 self.clock.sleep(t.print_label)
-            self.clock.sleep(t.unload)
+                self._record("printer", "print", req, printing, drive)
         self.ledger.add(DiscRecord(req.job_id or "", sha, label, Bin.OUTPUT, drive))
         return DiscResult(copy_index=k, ok=True, bin=Bin.OUTPUT, drive=drive, sha256=sha,
                           label_file=label)
 
-    def _reject(self, req: BurnRequest, drive: int | None, sha: str | None,
-                label: str | None) -> None:
-        if drive is not None:
+    def _unload(self, req: BurnRequest, drive: int, loaded: float, what: str) -> None:
+        """The arm takes the disc out of ``drive`` (to the printer, output or reject bin)."""
+        with self._arm:
+            moving = self.clock.now()
+            self.clock.sleep(self.timings.unload)
             self._set_drive(drive, DriveState.EMPTY)
-        self.clock.sleep(self.timings.unload)
+            self._record("arm", what, req, moving, drive)
+            self._record(f"drive{drive}", "disc", req, loaded, drive)
+
+    def _reject(self, req: BurnRequest, drive: int, sha: str | None, label: str | None,
+                loaded: float) -> None:
+        self._unload(req, drive, loaded, "reject")
         self.ledger.add(DiscRecord(req.job_id or "", sha, label, Bin.REJECT, drive))
-
-
