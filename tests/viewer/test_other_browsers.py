@@ -189,3 +189,14 @@ def test_pdf_opens(page: Browser, disc: dict[str, Any]) -> None:
             break
         page.evaluate("new Promise(r => setTimeout(r, 100))")
     assert target in urls, (page.name, urls)
+
+
+def test_toolbar_selects_are_readable(page: Browser) -> None:
+    """Native select boxes get the dark theme (WebKitGTK drew them white under light text)."""
+    shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("L")).astype(float)
+    for sel in ("#lang", "#preset"):
+        left, top, w, h = page.evaluate(f"(() => {{ const r = document.querySelector({js(sel)}).getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }})()")
+        box = shot[int(top) + 3 : int(top + h) - 3, int(left) + 3 : int(left + w) - 3]
+        assert page.evaluate(f"document.querySelector({js(sel)}).disabled") is False
+        # light text (#eee) on a dark box: the box is mostly dark and the text stands out
+        assert np.median(box) < 100 and box.max() - np.median(box) > 100, (page.name, sel, np.median(box), box.max())
