@@ -17,6 +17,7 @@ which ends the browser and every process started for it.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import json
@@ -127,6 +128,7 @@ class Browser:
         self.tmp = Path(tempfile.mkdtemp(prefix=f"dv-{self.name}-"))
         #: JavaScript errors reported by the page (Firefox only; classic WebDriver has no log).
         self.errors: list[str] = []
+        atexit.register(self.quit)  # a script that dies without quit() leaves no browser behind
 
     # -- to implement -----------------------------------------------------------------------
     def navigate(self, url: str) -> None:
@@ -182,6 +184,7 @@ class Browser:
                 _stop(proc)
             self.processes.clear()
             shutil.rmtree(self.tmp, ignore_errors=True)
+            atexit.unregister(self.quit)
 
     def __enter__(self) -> Browser:
         return self
@@ -322,7 +325,8 @@ class WebKit(Browser):
             display = self._start_xvfb(timeout)
             home = self.tmp / "home"
             env = {
-                **os.environ,
+                **{k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"},
+                "GDK_BACKEND": "x11",
                 "DISPLAY": display,
                 "HOME": str(home),
                 "XDG_CONFIG_HOME": str(home / "config"),
