@@ -66,7 +66,7 @@ def assert_matches_reference(page, disc, series: str, center=None, width=None, i
         got = img[..., :3]
     assert got.shape == ref.shape
     diff = np.abs(got - ref)
-    assert diff.max() <= 1, f"max difference {diff.max()} grey levels at {np.unravel_index(diff.argmax(), diff.shape)}"
+    assert diff.max() == 0, f"max difference {diff.max()} grey levels at {np.unravel_index(diff.argmax(), diff.shape)}"
 
 
 def test_patient_list_shows_latin1_cyrillic_and_cjk_names(viewer) -> None:  # type: ignore[no-untyped-def]
