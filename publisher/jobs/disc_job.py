@@ -131,10 +131,24 @@ def run_job(ctx: JobContext, job_id: int, progress: Progress | None = None) -> J
             raise KeyError(f"no disc job {job_id}")
         state = JobState(job.state)
     if state is JobState.QUEUED:
-        state = _master_step(ctx, job_id, _ProgressWriter(ctx.db, job_id, progress))
+        state = master_job(ctx, job_id, progress)
     if state is JobState.MASTERED:
-        state = _burn_step(ctx, job_id, _ProgressWriter(ctx.db, job_id, progress))
+        state = burn_job(ctx, job_id, progress)
     return state
+
+
+def master_job(ctx: JobContext, job_id: int, progress: Progress | None = None) -> JobState:
+    """The first step alone: a queued job -> mastered (or failed). Raises
+    :class:`~publisher.jobs.state.InvalidTransition` if the job is not queued (e.g. another
+    runner took it)."""
+    return _master_step(ctx, job_id, _ProgressWriter(ctx.db, job_id, progress))
+
+
+def burn_job(ctx: JobContext, job_id: int, progress: Progress | None = None) -> JobState:
+    """The second step alone: a mastered job -> done (or failed). Safe to call for several
+    jobs at once from several threads: :meth:`robot_drivers.Robot.burn` is thread safe, and
+    the job's state moves under its row lock, so a job is burned by one caller only."""
+    return _burn_step(ctx, job_id, _ProgressWriter(ctx.db, job_id, progress))
 
 
 def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:

@@ -3,13 +3,29 @@
 An APScheduler 3 :class:`BackgroundScheduler` calls :meth:`JobWorker.tick` every
 ``tick_seconds``. A tick evaluates the enabled rules (:func:`publisher.jobs.rules.due_groups`)
 and queues a job per due group, logging why; then, when ``run_queued`` is on, it wakes the
-runner, which takes queued (and mastered) jobs one at a time, oldest first, through
-:func:`publisher.jobs.disc_job.run_job` with the service's :class:`JobContext`. Ticks go on
-while a disc burns, so rules keep queueing jobs on time.
+runner, which takes queued (and mastered) jobs oldest first. Ticks go on while discs burn, so
+rules keep queueing jobs on time.
 
-Every state lives in the database (DESIGN section 2): stopping lets the running job finish its
-step and starts no other; a killed process leaves the job where
-:func:`publisher.jobs.disc_job.recover` resumes it at the next start. A job that fails is
+The runner is a pipeline, so a robot of D drives is kept busy (docs/performance.md):
+
+- the runner's own thread masters jobs one at a time (:func:`~publisher.jobs.disc_job.master_job`),
+  the next one while earlier ones burn, at most ``master_ahead`` (default D) jobs mastered
+  or being mastered that are not on the robot yet (their images are what waits on disk);
+- a pool of ``burn_slots`` threads (default D + 1 when the driver shares its robot between
+  requests, ``Robot.concurrent_burns``; 1 otherwise) burns mastered jobs oldest first
+  (:func:`~publisher.jobs.disc_job.burn_job`); inside the robot each disc takes the next free
+  drive, so two 1-copy jobs burn side by side, and a job printing its last label leaves its
+  drive to the next job.
+
+``parallel=False`` keeps the former runner (one job at a time, master then burn), for
+comparison and for setups that want it.
+
+Every state lives in the database (DESIGN section 2); the transitions are those of
+:mod:`publisher.jobs.state`, each job's moving under its row lock. Stopping lets the running
+steps finish (a mastering job is mastered, burning jobs end) and starts no other: a job
+mastered but not yet on the robot stays ``mastered`` and is burned after the next start. A
+killed process leaves its jobs where :func:`publisher.jobs.disc_job.recover` resumes them
+(``mastering`` -> queued, ``burning`` -> failed: never burned twice). A job that fails is
 logged with its reason and the worker goes on with the next one.
 """
 
@@ -18,7 +34,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor as StepPool
+from dataclasses import dataclass
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,7 +47,7 @@ from sqlalchemy import select
 
 from publisher.db.models import DiscJob, utcnow
 from publisher.jobs import audit
-from publisher.jobs.disc_job import ROBOT_MEDIA, JobContext, create_job, run_job
+from publisher.jobs.disc_job import ROBOT_MEDIA, JobContext, burn_job, create_job, master_job, run_job
 from publisher.jobs.rules import AUTO_MEDIA, Group, Rule, creator, due_groups, media_for
 from publisher.jobs.selection import EmptySelection
 from publisher.jobs.state import InvalidTransition, JobState
@@ -37,29 +58,54 @@ log = logging.getLogger(__name__)
 RUNNABLE = (JobState.QUEUED.value, JobState.MASTERED.value)
 
 
+@dataclass(frozen=True)
+class StepTime:
+    """When the worker ran a step of a job (``time.monotonic()`` seconds, the clock the
+    robot simulators record their moves with)."""
+
+    job_id: int
+    step: str  # "master", "burn", or "job" (both, by the one-at-a-time runner)
+    start: float
+    end: float
+    state: JobState | None  # where the job ended, None if it could not be run
+
+
 class JobWorker:
     """Evaluates ``rules`` and runs the queue on ``context``'s robot, from a background scheduler.
 
     ``now`` is the clock rules are evaluated with (naive UTC); :meth:`tick`,
     :meth:`create_due_jobs` and :meth:`run_queue` can also be called directly.
+    ``burn_slots`` / ``master_ahead`` bound the pipeline (module doc; None: from the robot's
+    drives); ``parallel=False`` runs one job at a time.
     """
 
     def __init__(self, context: JobContext, rules: Sequence[Rule], *, tick_seconds: float = 30.0,
-                 run_queued: bool = True, now: Callable[[], dt.datetime] = utcnow) -> None:
+                 run_queued: bool = True, now: Callable[[], dt.datetime] = utcnow, parallel: bool = True,
+                 burn_slots: int | None = None, master_ahead: int | None = None) -> None:
         if tick_seconds <= 0:
             raise ValueError(f"tick_seconds must be more than 0, not {tick_seconds}")
+        if burn_slots is not None and burn_slots < 1:
+            raise ValueError(f"burn_slots must be at least 1, not {burn_slots}")
+        if master_ahead is not None and master_ahead < 1:
+            raise ValueError(f"master_ahead must be at least 1, not {master_ahead}")
         self.context = context
         self.rules = tuple(r for r in rules if r.enabled)
         self.tick_seconds = tick_seconds
         self.run_queued = run_queued
         self.now = now
+        self.parallel = parallel
+        self._burn_slots = burn_slots
+        self._master_ahead = master_ahead
         self._scheduler: BackgroundScheduler | None = None
         self._lock = threading.Lock()  # guards the flags below and waking the runner
         self._stopping = False
         self._runner_busy = False
         self._again = False
-        self._current: int | None = None
+        self._wakeup = threading.Event()  # a new job may be runnable, or a burn slot came free
+        self._current: set[int] = set()
         self._ticks = 0
+        #: the latest steps run, oldest first (for the web UI's and the benchmark's figures)
+        self.steps: deque[StepTime] = deque(maxlen=1000)
 
     # -- life --------------------------------------------------------------------------------
 
@@ -74,8 +120,36 @@ class JobWorker:
 
     @property
     def current_job(self) -> int | None:
-        """The job the runner is on, if any."""
-        return self._current
+        """The oldest job the runner is on (mastering or burning), if any."""
+        jobs = self.current_jobs
+        return jobs[0] if jobs else None
+
+    @property
+    def current_jobs(self) -> tuple[int, ...]:
+        """Every job being mastered or burned now, oldest first."""
+        with self._lock:
+            return tuple(sorted(self._current))
+
+    @property
+    def drives(self) -> int:
+        """Drives of the robot (1 if it cannot say)."""
+        try:
+            return max(1, int(self.context.robot.capabilities().drives))
+        except Exception:
+            return 1
+
+    @property
+    def burn_slots(self) -> int:
+        """How many jobs may be on the robot at once."""
+        if self._burn_slots is not None:
+            return self._burn_slots
+        shares = bool(getattr(self.context.robot, "concurrent_burns", False))
+        return self.drives + 1 if shares and self.parallel else 1
+
+    @property
+    def master_ahead(self) -> int:
+        """How many jobs may be mastered (or mastering) and not on the robot yet."""
+        return self._master_ahead if self._master_ahead is not None else self.drives
 
     def start(self) -> None:
         """Tick now and every ``tick_seconds`` until :meth:`stop`."""
@@ -104,8 +178,10 @@ class JobWorker:
             scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return
-        if self._current is not None:
-            log.info("job worker stopping: %s disc job %d", "waiting for" if wait else "leaving", self._current)
+        if self.current_jobs:
+            log.info("job worker stopping: %s disc job(s) %s", "waiting for" if wait else "leaving",
+                     ", ".join(map(str, self.current_jobs)))
+        self._wakeup.set()
         scheduler.shutdown(wait=wait)
         log.info("job worker stopped")
 
@@ -176,6 +252,7 @@ class JobWorker:
         with self._lock:
             if self._stopping or self._scheduler is None:
                 return
+            self._wakeup.set()
             if self._runner_busy:
                 self._again = True  # it looks at the queue once more before it rests
                 return
@@ -197,32 +274,94 @@ class JobWorker:
             raise
 
     def run_queue(self) -> list[tuple[int, JobState]]:
-        """Run queued and mastered jobs one at a time, oldest first, until none is left or the
-        worker stops; each job is tried once per call. Returns (job, state it ended in)."""
+        """Run queued and mastered jobs, oldest first, until none is left or the worker stops;
+        each job is tried once per call. Returns (job, state it ended in), in the order the
+        jobs were taken."""
+        if not self.parallel:
+            return self._one_at_a_time()
+        ran: dict[int, JobState] = {}
+        taken: list[int] = []
+        tried: set[int] = set()
+        ahead = threading.BoundedSemaphore(self.master_ahead)  # mastered, not on the robot yet
+        burning: dict[int, Future[JobState | None]] = {}
+        with StepPool(self.burn_slots, thread_name_prefix="burn") as pool:
+            while not self._stopping:
+                self._wakeup.clear()
+                found = self._next(tried)
+                if found is None:
+                    if all(f.done() for f in burning.values()):
+                        break
+                    self._wakeup.wait(0.5)  # a tick queued a job, or a burn ended
+                    continue
+                if not self._room(ahead):
+                    break
+                job_id, found_in = found
+                tried.add(job_id)
+                taken.append(job_id)
+                state = self._step(job_id, master_job, "master") if found_in is JobState.QUEUED else found_in
+                if state is JobState.MASTERED:
+                    burning[job_id] = pool.submit(self._burn, job_id, ahead)
+                else:
+                    ahead.release()
+                    if state is not None:
+                        ran[job_id] = state
+        for job_id, future in burning.items():
+            result = future.result()
+            if result is not None:
+                ran[job_id] = result
+        return [(j, ran[j]) for j in taken if j in ran]
+
+    def _room(self, ahead: threading.BoundedSemaphore) -> bool:
+        """Wait until one more job may be mastered ahead; False if the worker stops meanwhile."""
+        while not ahead.acquire(timeout=0.2):
+            if self._stopping:
+                return False
+        if self._stopping:
+            ahead.release()
+            return False
+        return True
+
+    def _burn(self, job_id: int, ahead: threading.BoundedSemaphore) -> JobState | None:
+        """A burn slot's work: the job leaves the mastered-ahead count as it goes on the robot."""
+        ahead.release()
+        try:
+            if self._stopping:  # start no new step: the job stays mastered for the next start
+                return None
+            return self._step(job_id, burn_job, "burn")
+        finally:
+            self._wakeup.set()
+
+    def _one_at_a_time(self) -> list[tuple[int, JobState]]:
+        """The former runner: each job mastered then burned before the next one is taken."""
         ran: list[tuple[int, JobState]] = []
         tried: set[int] = set()
         while not self._stopping:
-            job_id = self._next(tried)
-            if job_id is None:
+            found = self._next(tried)
+            if found is None:
                 break
-            tried.add(job_id)
-            state = self._run(job_id)
+            tried.add(found[0])
+            state = self._step(found[0], run_job, "job")
             if state is not None:
-                ran.append((job_id, state))
+                ran.append((found[0], state))
         return ran
 
-    def _next(self, tried: set[int]) -> int | None:
-        query = select(DiscJob.id).where(DiscJob.state.in_(RUNNABLE)).order_by(DiscJob.id).limit(1)
+    def _next(self, tried: set[int]) -> tuple[int, JobState] | None:
+        query = (select(DiscJob.id, DiscJob.state).where(DiscJob.state.in_(RUNNABLE))
+                 .order_by(DiscJob.id).limit(1))
         if tried:
             query = query.where(DiscJob.id.not_in(tried))
         with self.context.db.session() as s:
-            found = s.scalar(query)
-        return int(found) if found is not None else None
+            found = s.execute(query).first()
+        return (int(found[0]), JobState(found[1])) if found is not None else None
 
-    def _run(self, job_id: int) -> JobState | None:
-        self._current = job_id
+    def _step(self, job_id: int, step: Callable[[JobContext, int], JobState], name: str) -> JobState | None:
+        """Run one step (or the whole job) of ``job_id``; None if it could not be run."""
+        with self._lock:
+            self._current.add(job_id)
+        start = time.monotonic()
+        state: JobState | None = None
         try:
-            state = run_job(self.context, job_id)
+            state = step(self.context, job_id)
         except InvalidTransition:  # another runner (a person's CLI, another service) took it
             log.info("disc job %d is being run elsewhere", job_id)
             return None
@@ -230,7 +369,9 @@ class JobWorker:
             log.exception("disc job %d: the worker could not run it", job_id)
             return None
         finally:
-            self._current = None
+            self.steps.append(StepTime(job_id, name, start, time.monotonic(), state))
+            with self._lock:
+                self._current.discard(job_id)
         if state is JobState.FAILED:
             with self.context.db.session() as s:
                 job = s.get(DiscJob, job_id)
