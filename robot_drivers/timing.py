@@ -53,11 +53,16 @@ class Timings:
 
     def disc(self, size: int, media: MediaType, *, verify: bool = True,
              label: bool = True) -> DiscTimes:
-        """What one good disc of ``size`` bytes takes of each resource (for the lower bound)."""
+        """What one good disc of ``size`` bytes takes of each resource (for the lower bound).
+
+        The drive holds the disc from the start of its load to the end of its unload; the
+        printer is busy from the start of that unload (the arm puts the disc into it) to the
+        end of printing, as :meth:`TimingSimulator._one_disc` runs it."""
         write = size / self.rate(media)
         drive = self.load + self.lead_in_out + write + (write if verify else 0.0) + self.unload
         return DiscTimes(drive=drive, arm=self.load + self.unload,
-                         printer=self.print_label if label else 0.0)
+                         printer=self.unload + self.print_label if label else 0.0,
+                         ready=drive - self.unload)
 
 
 class TimingSimulator(Robot):
@@ -152,20 +157,22 @@ class TimingSimulator(Robot):
                 drive = self._pool.acquire(cancelled=lambda: bool(failures))
                 if drive is None:
                     return
+                slot = _Reserved(self._pool, drive)
                 try:
-                    res = self._one_disc(request, manifest, drive, k)
+                    res = self._one_disc(request, manifest, slot, k)
                 except errors.RobotError as exc:
                     with lock:
                         failures.append(exc)
                     self._pool.wake()  # this request's copies waiting for a drive give up
                     return
                 finally:
-                    self._pool.release(drive)
+                    slot.release()
                 with lock:
                     results.append(res)
 
+        # at most one disc per drive and one in the printer are under way at a time
         threads = [threading.Thread(target=worker, daemon=True, name=f"{request.job_id}-{n}")
-                   for n in range(min(self.drive_count, request.copies))]
+                   for n in range(min(self.drive_count + 1, request.copies))]
         for t in threads:
             t.start()
         for t in threads:
@@ -192,10 +199,12 @@ class TimingSimulator(Robot):
                 drive: int | None = None) -> None:
         self.activity.add(Activity(resource, what, req.job_id or "", start, self.clock.now(), drive))
 
-    def _one_disc(self, req: BurnRequest, manifest: ImageManifest, drive: int,
+    def _one_disc(self, req: BurnRequest, manifest: ImageManifest, slot: "_Reserved",
                   k: int) -> DiscResult:
-        """Disc ``k`` of ``req`` through ``drive`` (reserved by the caller), then the printer."""
+        """Disc ``k`` of ``req`` through the drive reserved in ``slot`` (given back as soon as
+        the disc leaves it), then the printer."""
         t = self.timings
+        drive = slot.drive
         label = str(req.label.file) if req.label and req.label.file else None
         with self._arm:
             self._check_conditions()
@@ -209,24 +218,24 @@ class TimingSimulator(Robot):
         self._set_drive(drive, DriveState.BURNING)
         self.clock.sleep(t.lead_in_out + manifest.size / t.rate(req.media))
         if self._take(Fault.DRIVE_FAILURE, drive):
-            self._reject(req, drive, None, label, loaded)
+            self._reject(req, slot, None, label, loaded)
             raise errors.DriveFailure(f"{self.name}: drive {drive} record error", code="record")
         sha = manifest.sha256
         if req.verify:
             self._set_drive(drive, DriveState.VERIFYING)
             self.clock.sleep(manifest.size / t.rate(req.media))
             if self._take(Fault.VERIFY_FAILURE, drive):
-                self._reject(req, drive, "0" * 64, label, loaded)
+                self._reject(req, slot, "0" * 64, label, loaded)
                 raise errors.VerifyFailure(f"{self.name}: drive {drive} verify error",
                                            code="verify")
         if req.label is None:
-            self._unload(req, drive, loaded, "unload")
+            self._unload(req, slot, loaded, "unload")
         else:
             with self._printer:
                 if self.faults.active(Fault.PRINTER_FAILURE):
-                    self._reject(req, drive, sha, None, loaded)
+                    self._reject(req, slot, sha, None, loaded)
                     raise errors.PrinterFailure(f"{self.name}: printer out of ink", code="ink")
-                self._unload(req, drive, loaded, "unload")
+                self._unload(req, slot, loaded, "unload")
                 printing = self.clock.now()
                 self.clock.sleep(t.print_label)
                 self._record("printer", "print", req, printing, drive)
@@ -234,16 +243,34 @@ class TimingSimulator(Robot):
         return DiscResult(copy_index=k, ok=True, bin=Bin.OUTPUT, drive=drive, sha256=sha,
                           label_file=label)
 
-    def _unload(self, req: BurnRequest, drive: int, loaded: float, what: str) -> None:
-        """The arm takes the disc out of ``drive`` (to the printer, output or reject bin)."""
+    def _unload(self, req: BurnRequest, slot: "_Reserved", loaded: float, what: str,
+                release: bool = True) -> None:
+        """The arm takes the disc out of its drive (to the printer, output or reject bin); the
+        drive goes back to the pool for the next disc (after a failure, only once the request
+        knows it failed: see :meth:`_burn`)."""
         with self._arm:
             moving = self.clock.now()
             self.clock.sleep(self.timings.unload)
-            self._set_drive(drive, DriveState.EMPTY)
-            self._record("arm", what, req, moving, drive)
-            self._record(f"drive{drive}", "disc", req, loaded, drive)
+            self._set_drive(slot.drive, DriveState.EMPTY)
+            self._record("arm", what, req, moving, slot.drive)
+            self._record(f"drive{slot.drive}", "disc", req, loaded, slot.drive)
+            if release:
+                slot.release()
 
-    def _reject(self, req: BurnRequest, drive: int, sha: str | None, label: str | None,
+    def _reject(self, req: BurnRequest, slot: "_Reserved", sha: str | None, label: str | None,
                 loaded: float) -> None:
-        self._unload(req, drive, loaded, "reject")
-        self.ledger.add(DiscRecord(req.job_id or "", sha, label, Bin.REJECT, drive))
+        self._unload(req, slot, loaded, "reject", release=False)
+        self.ledger.add(DiscRecord(req.job_id or "", sha, label, Bin.REJECT, slot.drive))
+
+
+class _Reserved:
+    """A drive taken from the pool for one disc; released once, when the disc leaves it."""
+
+    def __init__(self, pool: DrivePool, drive: int) -> None:
+        self.pool, self.drive = pool, drive
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self.pool.release(self.drive)
