@@ -1,6 +1,6 @@
 """Benchmark: discs per hour of the job worker on a 2-drive robot vs the schedule's lower bound.
 
-    .venv/bin/python bench/robot_throughput.py [--jobs 12] [--scale 0.03] [--no-old]
+    .venv/bin/python bench/robot_throughput.py [--jobs 24] [--scale 0.02] [--no-old]
 
 A stream of jobs (1 and 2 copies, CD and DVD, each a small study generated with
 ``publisher.samples`` and stored in a real archive, so mastering is real work) is queued at
@@ -87,6 +87,12 @@ def _run(db: Database, archive: Archive, jobs_root: Path, ids: list[int], scale:
     return robot.clock.robot_seconds(end - t0), wall, robot, worker
 
 
+def _image_sizes(db: Database, ids: list[int]) -> list[int]:
+    with db.session() as s:
+        return [ImageManifest.of(v["image"]).size for job_id in ids
+                for v in json.loads(s.get(DiscJob, job_id).volumes)]  # type: ignore[union-attr]
+
+
 def _bound(db: Database, ids: list[int], robot: TimingSimulator, worker: JobWorker) -> LowerBound:
     """The stream's lower bound: mastering times as measured by the worker, disc times from
     the simulator's Timings for each image's size and medium."""
@@ -112,8 +118,8 @@ def _row(label: str, makespan: float, wall: float, bound: LowerBound) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--jobs", type=int, default=12)
-    ap.add_argument("--scale", type=float, default=0.03, help="real seconds per robot second")
+    ap.add_argument("--jobs", type=int, default=24)
+    ap.add_argument("--scale", type=float, default=0.02, help="real seconds per robot second")
     ap.add_argument("--no-old", action="store_true", help="skip the one-job-at-a-time runner")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp_name:
@@ -128,6 +134,7 @@ def main() -> None:
         ids = _queue(db, stream)
         makespan, wall, robot, worker = _run(db, archive, tmp / "jobs", ids, args.scale, tmp / "locks", True)
         bound = _bound(db, ids, robot, worker)
+        sizes = _image_sizes(db, ids)
         rows = ["| runner | discs | makespan (robot s) | wall s | discs/hour | bound's discs/hour | ratio | ratio to the bound with fill |",
                 "| --- | --- | --- | --- | --- | --- | --- | --- |",
                 _row("pipeline (master ahead, discs on free drives)", makespan, wall, bound)]
@@ -140,6 +147,7 @@ def main() -> None:
     print("\n".join(rows))
     print(json.dumps({
         "jobs": args.jobs, "discs": bound.discs, "scale": args.scale,
+        "image_mb": [round(min(sizes) / 1e6, 1), round(max(sizes) / 1e6, 1)],
         "bound_s": {"drives": round(bound.drive_term, 1), "chain": round(bound.chain_term, 1),
                     "arm": round(bound.arm_term, 1), "printer": round(bound.printer_term, 1),
                     "limited_by": bound.limited_by, "with_fill": round(bound.with_fill, 1),
