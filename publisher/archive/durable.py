@@ -71,7 +71,7 @@ class TempFile:
     """
 
     #: Start writeback each time this many bytes have been written since the last start.
-    KICK_BYTES = 128 * 1024
+    KICK_BYTES = 256 * 1024
 
     def __init__(self, root: Path) -> None:
         incoming = root / INCOMING
