@@ -25,8 +25,11 @@ Every state lives in the database (DESIGN section 2); the transitions are those 
 steps finish (a mastering job is mastered, burning jobs end) and starts no other: a job
 mastered but not yet on the robot stays ``mastered`` and is burned after the next start. A
 killed process leaves its jobs where :func:`publisher.jobs.disc_job.recover` resumes them
-(``mastering`` -> queued, ``burning`` -> failed: never burned twice). A job that fails is
-logged with its reason and the worker goes on with the next one.
+(``mastering`` -> queued, ``burning`` -> failed: never burned twice). A job is ``burning`` from
+the moment it is handed to the robot, so one still waiting there for a drive when the process
+is killed is failed too, although none of its discs was started: the robot's ledger / output
+bin tells, and a person resubmits it. A job that fails is logged with its reason and the worker
+goes on with the next one.
 """
 
 from __future__ import annotations
@@ -167,6 +170,9 @@ class JobWorker:
         self._scheduler = scheduler
         log.info("job worker started: tick every %g s, %d rule(s) enabled%s", self.tick_seconds, len(self.rules),
                  ", runs queued jobs" if self.run_queued else "")
+        if self.run_queued:
+            log.info("job worker: %s", f"up to {self.burn_slots} job(s) on the robot, {self.master_ahead} mastered ahead"
+                     if self.parallel else "one job at a time")
 
     def stop(self, wait: bool = True) -> None:
         """Start no new job; with ``wait``, return once the running job finished its step.
