@@ -15,6 +15,7 @@ import datetime as _dt
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -266,7 +267,37 @@ def _sr(ds: Dataset, study: StudySpec) -> None:
 
 
 def _pdf_bytes(title: str) -> bytes:
-    """A minimal valid one-page PDF showing ``title`` (ASCII)."""
+    """A one-page PDF report showing ``title``: set in the label fonts (DejaVu, Droid Sans
+    Fallback: Latin, Cyrillic, CJK) when they are installed, else a minimal ASCII page."""
+    from publisher.labels import fonts
+
+    try:
+        return _pdf_in_label_fonts(title)
+    except fonts.FontNotFound:
+        return _pdf_ascii(title)
+
+
+def _pdf_in_label_fonts(title: str) -> bytes:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfgen import canvas
+
+    from publisher.labels import fonts
+
+    out = BytesIO()
+    page = canvas.Canvas(out, pagesize=(612, 792), invariant=True)  # same bytes every time
+    x = 72.0
+    for face, part in fonts.runs(title):
+        fonts.load(face)
+        page.setFont(face.name, 18)
+        page.drawString(x, 720, part)
+        x += pdfmetrics.stringWidth(part, face.name, 18)
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def _pdf_ascii(title: str) -> bytes:
+    """A minimal valid one-page PDF showing ``title`` folded to ASCII."""
     text = title.encode("ascii", "replace").replace(b"(", b"[").replace(b")", b"]")
     stream = b"BT /F1 18 Tf 72 720 Td (" + text + b") Tj ET"
     objs = [
