@@ -72,9 +72,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         n = service.load_samples_if_empty()
         if n:
             print(f"Loaded {n} sample instances into the empty archive.", flush=True)
-    service.start_dicom()
+    try:
+        service.start_dicom()
+    except ConfigError as exc:  # a TLS certificate or key that cannot be used
+        service.stop()
+        sys.exit(f"configuration error: {exc}")
     d = settings.dicom
     print(f"DICOM: AE title {d.ae_title} listening on {d.bind}:{d.port}", flush=True)
+    if d.tls_port:
+        client_auth = "client certificates required" if d.tls_require_client_cert else "client certificates optional"
+        print(f"DICOM: TLS on {d.bind}:{d.tls_port} (certificate {d.tls_cert_file}; {client_auth})", flush=True)
     print(f"HTTP:  http://{settings.http_host}:{settings.http_port}/", flush=True)
     print(f"Data:  {settings.data_dir.resolve()} (database {service.db.engine.url.render_as_string(hide_password=True)})", flush=True)
     from publisher.web.auth import ensure_admin

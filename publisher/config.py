@@ -69,6 +69,11 @@ class DicomSettings:
     tls_ca_file: str = ""
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    #: A second listening port for DICOM over TLS (0 = off; 2762 is the IANA port), served by
+    #: the same handlers with ``tls_cert_file`` / ``tls_key_file`` as our certificate.
+    tls_port: int = 0
+    #: On the TLS port, callers must present a certificate signed by ``tls_ca_file`` (mutual TLS).
+    tls_require_client_cert: bool = True
 
 
 #: How ``[[rules]]`` group what they burn: each study alone, or a patient's studies together.
@@ -165,6 +170,11 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "PUBLISHER_DUPLICATE_POLICY": ("dicom", "duplicate_policy"),
     "PUBLISHER_MIN_FREE_BYTES": ("dicom", "min_free_bytes"),
     "PUBLISHER_LEAN_STORAGE": ("dicom", "lean_storage"),
+    "PUBLISHER_TLS_PORT": ("dicom", "tls_port"),
+    "PUBLISHER_TLS_CA_FILE": ("dicom", "tls_ca_file"),
+    "PUBLISHER_TLS_CERT_FILE": ("dicom", "tls_cert_file"),
+    "PUBLISHER_TLS_KEY_FILE": ("dicom", "tls_key_file"),
+    "PUBLISHER_TLS_REQUIRE_CLIENT_CERT": ("dicom", "tls_require_client_cert"),
     "PUBLISHER_JOBS_WORKER": ("jobs", "worker"),
     "PUBLISHER_JOBS_TICK_SECONDS": ("jobs", "tick_seconds"),
 }
@@ -290,9 +300,16 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"dicom.ae_title {d.ae_title!r}: 1-16 characters, no backslash or padding (PS3.5 AE)")
     if d.duplicate_policy not in DUPLICATE_POLICIES:
         raise ConfigError(f"dicom.duplicate_policy {d.duplicate_policy!r}: one of {', '.join(DUPLICATE_POLICIES)}")
-    for port_name, port in (("dicom.port", d.port), ("http_port", s.http_port)):
+    for port_name, port in (("dicom.port", d.port), ("dicom.tls_port", d.tls_port), ("http_port", s.http_port)):
         if not 0 <= port <= 65535:
             raise ConfigError(f"{port_name} {port}: not a TCP port")
+    if d.tls_port:
+        if d.tls_port == d.port:
+            raise ConfigError(f"dicom.tls_port {d.tls_port}: the same as dicom.port (TLS needs its own port)")
+        if not (d.tls_cert_file and d.tls_key_file):
+            raise ConfigError("dicom.tls_port is set: dicom.tls_cert_file and dicom.tls_key_file (our certificate) are needed")
+        if d.tls_require_client_cert and not d.tls_ca_file:
+            raise ConfigError("dicom.tls_require_client_cert: dicom.tls_ca_file (the CA that signs callers' certificates) is needed")
     if d.max_associations < 1:
         raise ConfigError("dicom.max_associations must be at least 1")
     if not s.jobs.tick_seconds > 0:

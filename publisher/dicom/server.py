@@ -6,6 +6,7 @@ Handlers are bound to pynetdicom events (``evt.EVT_C_STORE`` ...), one per DIMSE
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from typing import Any
 
@@ -34,6 +35,7 @@ from publisher.dicom.storage_association import (
     storage_only,
 )
 from publisher.dicom.storage_scp import StorageHandler, handle_echo
+from publisher.dicom.tls import peer_subject, server_context
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,12 @@ class PublisherServer(ThreadedAssociationServer):
     Each new connection's A-ASSOCIATE-RQ is peeked (not consumed): when the requestor proposes
     only storage SOP classes and Verification, :class:`StorageAcceptor` serves it; anything
     else (query/retrieve, commitment, C-GET role selection, TLS) goes to pynetdicom untouched.
+
+    With an ``ssl_context`` (the TLS port) the TLS handshake runs in the connection's own thread
+    with ``acse_timeout`` (pynetdicom does it in the accepting thread, where one silent client
+    would stop every other from connecting), and every association goes to pynetdicom: an
+    :class:`ssl.SSLSocket` cannot peek (``recv`` refuses ``MSG_PEEK``), and once the request is
+    read from it pynetdicom's reactor, which reads the socket itself, could not be given it.
     """
 
     lean: StorageAcceptor | None = None
@@ -94,9 +102,37 @@ class PublisherServer(ThreadedAssociationServer):
     max_associations: int = 16
     acse_timeout: float = 30.0
     lean_active: ActiveCount
+    #: Servers stopped with this one (the TLS port's, beside the plain port's).
+    companions: tuple["PublisherServer", ...] = ()
+
+    def get_request(self) -> tuple[Any, Any]:
+        if self.ssl_context is None:
+            return super().get_request()
+        assert self.socket is not None
+        client, address = self.socket.accept()
+        return self.ssl_context.wrap_socket(client, server_side=True, do_handshake_on_connect=False), address
+
+    def _handshake(self, sock: ssl.SSLSocket, address: str) -> bool:
+        """The TLS handshake of a new connection on the TLS port, at most ``acse_timeout`` long."""
+        try:
+            sock.settimeout(self.acse_timeout)
+            sock.do_handshake()
+            sock.settimeout(None)  # as pynetdicom has accepted sockets: blocking
+        except ssl.SSLCertVerificationError as exc:
+            log.warning("TLS: refused the certificate of %s: %s", address, exc.verify_message or exc.reason)
+            return False
+        except (OSError, ValueError) as exc:  # ssl.SSLError, reset, timeout, a plain-TCP caller
+            log.warning("TLS handshake with %s failed: %s", address, getattr(exc, "reason", None) or exc)
+            return False
+        log.info("TLS connection from %s (certificate %r, %s)", address, peer_subject(sock), sock.version())
+        return True
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
-        if self.lean is not None and self.ssl_context is None:
+        if self.ssl_context is not None:
+            if not self._handshake(request, str(client_address[0])):
+                self.shutdown_request(request)
+                return
+        elif self.lean is not None:
             pdu = peek_pdu(request, self.acse_timeout)
             rq = parse_request(pdu) if pdu else None
             if pdu and rq is not None and storage_only(rq, self.other_services):
@@ -121,10 +157,25 @@ class PublisherServer(ThreadedAssociationServer):
         with self.lean_active:
             self.lean.serve(sock, rq, length, address)
 
+    _stopped: bool = False
+
+    def shutdown(self) -> None:
+        """Stop this port and its companions; once only (``AE.shutdown()`` stops each server too)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for other in self.companions:
+            other.shutdown()
+        super().shutdown()
 
 
 def start_server(settings: DicomSettings, archive: Archive, db: Database) -> ThreadedAssociationServer:
-    """Listen on ``settings.bind:settings.port`` in background threads; ``.shutdown()`` stops."""
+    """Listen on ``settings.bind:settings.port`` in background threads; ``.shutdown()`` stops.
+
+    With ``settings.tls_port`` also on that port, over TLS, with the same handlers and rules;
+    the returned server's ``.shutdown()`` stops both. A TLS file that cannot be used is a
+    :class:`~publisher.config.ConfigError` naming it, raised before anything listens."""
+    tls = server_context(settings) if settings.tls_port else None
     ae = build_ae(settings)
     policy = AccessPolicy(settings.ae_title, settings.promiscuous, allowed_callers(settings))
     storage = StorageHandler(archive)
@@ -139,7 +190,20 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
         (evt.EVT_C_GET, GetHandler(db, archive.root)),
         (evt.EVT_SOP_EXTENDED, handle_sop_extended),
     ]
-    server = ae.make_server((settings.bind, settings.port), evt_handlers=handlers, server_class=PublisherServer)
+    server = _listen(ae, settings, settings.port, handlers, policy, storage, None)
+    if tls is not None:
+        try:
+            server.companions = (_listen(ae, settings, settings.tls_port, handlers, policy, storage, tls),)
+        except BaseException:
+            server.shutdown()
+            raise
+    return server
+
+
+def _listen(ae: AE, settings: DicomSettings, port: int, handlers: list[Any], policy: AccessPolicy,
+            storage: StorageHandler, tls: ssl.SSLContext | None) -> PublisherServer:
+    """One listening port (plain or TLS) with ``handlers``, served in a background thread."""
+    server = ae.make_server((settings.bind, port), evt_handlers=handlers, ssl_context=tls, server_class=PublisherServer)
     assert isinstance(server, PublisherServer)
     server.policy = policy
     server.storage_classes = frozenset(storage_sop_class_uids(settings.private_sop_classes))
@@ -149,7 +213,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
     server.max_associations = settings.max_associations
     server.acse_timeout = settings.acse_timeout
     server.lean_active = ActiveCount()
-    if settings.lean_storage:
+    if settings.lean_storage and tls is None:
         server.lean = StorageAcceptor(
             settings.ae_title,
             [cx for cx in ae.supported_contexts if str(cx.abstract_syntax) in server.storage_classes | {VERIFICATION}],
@@ -157,7 +221,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
             settings.network_timeout,
             storage.begin,
         )
-    thread = threading.Thread(target=server.serve_forever, name="DicomServer", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name="DicomServerTLS" if tls else "DicomServer", daemon=True)
     thread.start()
     ae._servers.append(server)  # as AE.start_server does, so AE.shutdown() reaches it too
     return server

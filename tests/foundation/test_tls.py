@@ -1,0 +1,327 @@
+"""DICOM TLS on both sides (PS3.15 Annex B) against DCMTK and Orthanc, with certificates made here.
+
+Our TLS port (``dicom.tls_port``) with mutual TLS: DCMTK echoscu / storescu with a certificate
+of our CA are served exactly as on the plain port; a caller without a certificate, with one of
+another CA, or speaking plain TCP fails the handshake and the server keeps serving. Our SCU
+(storage and query/retrieve) to remotes with ``tls = true``: DCMTK storescp and Orthanc over TLS,
+each verified against our CA; a remote whose certificate another CA signed is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+from sqlalchemy import select
+
+from publisher import samples
+from publisher.config import ConfigError, RemoteAE, Settings, load_settings
+from publisher.db.models import Instance
+from publisher.dicom.storage_scu import InstanceRef, send
+from publisher.service import Service
+from tests.conftest import DCMTK_ENV, free_port, require_tool
+from tests.foundation.helpers import running_service, settings_for, storescu
+
+
+@dataclass(frozen=True)
+class Pair:
+    key: Path
+    cert: Path
+
+
+@dataclass(frozen=True)
+class Certs:
+    ca: Path  # our CA
+    server: Pair  # 127.0.0.1 / localhost, signed by ca
+    client: Pair  # signed by ca
+    other_ca: Path  # a CA nobody trusts
+    other_client: Pair  # signed by other_ca
+    other_server: Pair  # 127.0.0.1 / localhost, signed by other_ca
+
+
+def _openssl(*args: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+
+def _ca(folder: Path, name: str) -> tuple[Path, Path]:
+    key, cert = folder / f"{name}.key", folder / f"{name}.pem"
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+             "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return key, cert
+
+
+def _leaf(folder: Path, name: str, ca: tuple[Path, Path], serial: int) -> Pair:
+    key, csr, cert, ext = (folder / f"{name}{s}" for s in (".key", ".csr", ".pem", ".ext"))
+    ext.write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
+    )
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={name}")
+    _openssl("x509", "-req", "-in", csr, "-CA", ca[1], "-CAkey", ca[0], "-set_serial", str(serial), "-days", "2",
+             "-out", cert, "-extfile", ext)
+    return Pair(key, cert)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    require_tool("openssl")
+    d = tmp_path_factory.mktemp("pki")
+    ca, other = _ca(d, "Test CA"), _ca(d, "Untrusted CA")
+    return Certs(ca[1], _leaf(d, "server", ca, 1), _leaf(d, "client", ca, 2), other[1],
+                 _leaf(d, "stranger", other, 3), _leaf(d, "impostor", other, 4))
+
+
+def _tls(pair: Pair, ca: Path) -> list[str]:
+    """DCMTK options: TLS with our key and certificate, peers verified against ``ca``."""
+    return ["+tls", str(pair.key), str(pair.cert), "+cf", str(ca)]
+
+
+def _tls_settings(tmp: Path, url: str, certs: Certs, **dicom: object) -> Settings:
+    return settings_for(tmp, url, tls_port=free_port(), tls_ca_file=str(certs.ca), tls_cert_file=str(certs.server.cert),
+                        tls_key_file=str(certs.server.key), **dicom)
+
+
+def _echo(port: int, *extra: str, aet: str = "ECHOSCU") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["echoscu", "-aet", aet, "-aec", "DISCPUB", *extra, "127.0.0.1", str(port)],
+                          capture_output=True, text=True, env=DCMTK_ENV, timeout=60)
+
+
+def _files(tmp: Path, count: int = 2) -> list[Path]:
+    spec = samples.StudySpec(samples.LATIN1_PATIENT, "tls", "Over TLS", series=(samples.SeriesSpec("mr", count, 1, "MR", 32, 32),))
+    return samples.write_study(spec, tmp / "src")
+
+
+def _stored(svc: Service) -> dict[str, bytes]:
+    with svc.db.session() as s:
+        rows = s.execute(select(Instance.sop_instance_uid, Instance.path)).all()
+    return {uid: (svc.settings.archive_root / path).read_bytes() for uid, path in rows}
+
+
+# -- our TLS port --------------------------------------------------------------------------------
+
+
+def test_dcmtk_over_tls_is_served_as_on_the_plain_port(tmp_path: Path, certs: Certs) -> None:
+    """echoscu and storescu with a certificate of our CA; the instances are stored byte for byte
+    as the same files sent on the plain port; the calling-AE allow-list applies to TLS too."""
+    require_tool("echoscu", "storescu")
+    files = _files(tmp_path)
+    settings = _tls_settings(tmp_path / "tls", f"sqlite:///{tmp_path / 'tls.db'}", certs)
+    plain = settings_for(tmp_path / "plain", f"sqlite:///{tmp_path / 'plain.db'}")
+    with running_service(settings) as svc, running_service(plain) as ref:
+        port = settings.dicom.tls_port
+        r = _echo(port, *_tls(certs.client, certs.ca))
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = storescu(port, files, *_tls(certs.client, certs.ca))
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = storescu(plain.dicom.port, files)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # Not on the allow-list: rejected on the TLS port exactly as on the plain one.
+        r = _echo(port, *_tls(certs.client, certs.ca), aet="STRANGER")
+        assert r.returncode != 0 and "Calling AE Title Not Recognized" in r.stdout + r.stderr
+        over_tls, over_tcp = _stored(svc), _stored(ref)
+    assert len(over_tls) == len(files)
+    assert over_tls == over_tcp
+
+
+def test_callers_without_a_trusted_certificate_fail_the_handshake(tmp_path: Path, certs: Certs) -> None:
+    """No certificate, a certificate of another CA, or plain TCP on the TLS port: the connection
+    fails, nothing is stored, and both ports keep serving (a silent client blocks nobody)."""
+    require_tool("echoscu", "storescu")
+    files = _files(tmp_path, 1)
+    settings = _tls_settings(tmp_path / "svc", f"sqlite:///{tmp_path / 'svc.db'}", certs)
+    with running_service(settings) as svc:
+        port = settings.dicom.tls_port
+        silent = socket.create_connection(("127.0.0.1", port))  # never says anything
+        try:
+            anonymous = storescu(port, files, "+tla", "+cf", str(certs.ca))
+            assert anonymous.returncode != 0
+            untrusted = storescu(port, files, *_tls(certs.other_client, certs.ca))
+            assert untrusted.returncode != 0
+            plain_tcp = _echo(port)
+            assert plain_tcp.returncode != 0
+            assert _stored(svc) == {}
+            # The plain port and, for a trusted caller, the TLS port still serve.
+            r = _echo(settings.dicom.port)
+            assert r.returncode == 0, r.stdout + r.stderr
+            r = storescu(port, files, *_tls(certs.client, certs.ca))
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert len(_stored(svc)) == 1
+        finally:
+            silent.close()
+
+
+def test_tls_misconfiguration_is_a_config_error_naming_the_file(tmp_path: Path, certs: Certs) -> None:
+    url = f"sqlite:///{tmp_path / 'svc.db'}"
+    missing = tmp_path / "nowhere" / "server.key"
+    bad = _tls_settings(tmp_path / "a", url, certs)
+    bad = replace(bad, dicom=replace(bad.dicom, tls_key_file=str(missing)))
+    with pytest.raises(ConfigError, match=f"tls_key_file {missing}: no such file"):
+        with running_service(bad):
+            pass
+    mismatch = replace(bad, dicom=replace(bad.dicom, tls_key_file=str(certs.client.key)))
+    with pytest.raises(ConfigError, match=f"tls_key_file {certs.client.key}: .*does not match.* {certs.server.cert}"):
+        with running_service(mismatch):
+            pass
+    not_pem = tmp_path / "garbage.pem"
+    not_pem.write_text("not a certificate\n")
+    garbage = replace(bad, dicom=replace(bad.dicom, tls_key_file=str(certs.server.key), tls_cert_file=str(not_pem)))
+    with pytest.raises(ConfigError, match=f"tls_cert_file {not_pem}"):
+        with running_service(garbage):
+            pass
+    # Our SCU side names the file too.
+    remote = RemoteAE("PEER", "127.0.0.1", free_port(), tls=True)
+    with pytest.raises(ConfigError, match=f"tls_ca_file {missing.with_name('ca.pem')}: no such file"):
+        send(replace(bad.dicom, tls_ca_file=str(missing.with_name("ca.pem"))), remote, _refs(_files(tmp_path, 1)))
+    # Settings and their environment overrides.
+    env = {"PUBLISHER_TLS_PORT": "2762", "PUBLISHER_TLS_CERT_FILE": str(certs.server.cert),
+           "PUBLISHER_TLS_KEY_FILE": str(certs.server.key), "PUBLISHER_TLS_CA_FILE": str(certs.ca),
+           "PUBLISHER_TLS_REQUIRE_CLIENT_CERT": "false"}
+    d = load_settings(environ=env).dicom
+    assert (d.tls_port, d.tls_cert_file, d.tls_key_file, d.tls_ca_file, d.tls_require_client_cert) == (
+        2762, str(certs.server.cert), str(certs.server.key), str(certs.ca), False)
+    with pytest.raises(ConfigError, match="tls_ca_file"):
+        load_settings(environ={**env, "PUBLISHER_TLS_CA_FILE": "", "PUBLISHER_TLS_REQUIRE_CLIENT_CERT": "true",
+                               "PUBLISHER_CONFIG": ""})
+    with pytest.raises(ConfigError, match="tls_cert_file and dicom.tls_key_file"):
+        load_settings(environ={"PUBLISHER_TLS_PORT": "2762"})
+    assert load_settings(environ={}).dicom.tls_port == 0
+
+
+# -- our SCU to TLS remotes ------------------------------------------------------------------------
+
+
+def _refs(files: list[Path]) -> list[InstanceRef]:
+    out = []
+    for f in files:
+        ds = dcmread(f, stop_before_pixels=True)
+        out.append(InstanceRef(str(ds.SOPInstanceUID), str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID), f))
+    return out
+
+
+def _wait_tls_echo(port: int, aec: str, certs: Certs, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        r = subprocess.run(["echoscu", "-aet", "ECHOSCU", "-aec", aec, *_tls(certs.client, certs.ca), "127.0.0.1", str(port)],
+                           capture_output=True, env=DCMTK_ENV)
+        if r.returncode == 0:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answered C-ECHO over TLS as {aec} on port {port}")
+
+
+@contextmanager
+def _storescp_tls(out: Path, pair: Pair, ca: Path, certs: Certs) -> Iterator[int]:
+    """DCMTK storescp over TLS with ``pair`` as its certificate, requiring callers signed by ``ca``."""
+    out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(["storescp", "-aet", "TLSSCP", *_tls(pair, ca), "-od", str(out), str(port)],
+                            env=DCMTK_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if pair == certs.server:
+            _wait_tls_echo(port, "TLSSCP", certs, proc)
+        else:  # our client certificate is not what it trusts, nor its what we trust: wait for the port
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port)).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def test_send_over_tls_verifies_the_remote(tmp_path: Path, certs: Certs, caplog: pytest.LogCaptureFixture) -> None:
+    """`publisher send`'s storage SCU to storescp +tls: sent with our client certificate; a
+    storescp whose certificate another CA signed is refused, with the reason in the log."""
+    require_tool("storescp", "echoscu")
+    files = _files(tmp_path)
+    base = settings_for(tmp_path / "svc", f"sqlite:///{tmp_path / 'svc.db'}", tls_ca_file=str(certs.ca),
+                        tls_cert_file=str(certs.client.cert), tls_key_file=str(certs.client.key)).dicom
+    with _storescp_tls(tmp_path / "in", certs.server, certs.ca, certs) as port:
+        report = send(base, RemoteAE("TLSSCP", "127.0.0.1", port, tls=True), _refs(files))
+    assert report.ok and len(report.sent) == len(files), report.failed
+    received = {str(dcmread(p).SOPInstanceUID): p for p in (tmp_path / "in").iterdir()}
+    assert set(received) == {r.sop_instance_uid for r in _refs(files)}
+    caplog.set_level(logging.ERROR, logger="publisher.dicom.tls")
+    with _storescp_tls(tmp_path / "impostor", certs.other_server, certs.ca, certs) as port:
+        report = send(base, RemoteAE("IMPOSTOR", "127.0.0.1", port, tls=True), _refs(files))
+    assert not report.sent and len(report.failed) == len(files)
+    assert "certificate of 127.0.0.1 was refused: unable to get local issuer certificate" in caplog.text
+    assert not any((tmp_path / "impostor").iterdir())
+
+
+def test_find_and_move_over_tls_with_orthanc(tmp_path: Path, certs: Certs) -> None:
+    """qr_scu C-FIND and C-MOVE to Orthanc over TLS; Orthanc's C-STORE sub-operations come back
+    over TLS to our TLS port with its certificate (signed by our CA)."""
+    require_tool("Orthanc", "echoscu")
+    from publisher.archive.query import Level
+    from publisher.dicom.qr_scu import find, retrieve, RetrieveSelection
+
+    files = _files(tmp_path, 3)
+    study_uid = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+    settings = _tls_settings(tmp_path / "svc", f"sqlite:///{tmp_path / 'svc.db'}", certs)
+    d = settings.dicom
+    exe = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
+    work = tmp_path / "orthanc"
+    work.mkdir()
+    port, http = free_port(), free_port()
+    (work / "orthanc.json").write_text(json.dumps({
+        "Name": "tlstest", "DicomAet": "ORTHANC", "DicomPort": port, "HttpPort": http,
+        "StorageDirectory": str(work / "storage"), "IndexDirectory": str(work / "index"),
+        "DicomCheckCalledAet": False, "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
+        "Plugins": [], "DicomAlwaysAllowStore": True, "DicomScuTimeout": 10, "DicomAssociationCloseDelay": 0,
+        "DicomTlsEnabled": True, "DicomTlsCertificate": str(certs.server.cert), "DicomTlsPrivateKey": str(certs.server.key),
+        "DicomTlsTrustedCertificates": str(certs.ca), "DicomTlsRemoteCertificateRequired": True,
+        "DicomModalities": {"discpub": {"AET": "DISCPUB", "Host": "127.0.0.1", "Port": d.tls_port, "UseDicomTls": True}},
+    }))
+    log = open(work / "orthanc.log", "wb")
+    proc = subprocess.Popen([exe, str(work / "orthanc.json")], env=DCMTK_ENV, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_tls_echo(port, "ORTHANC", certs, proc)
+        r = storescu(port, files, *_tls(certs.client, certs.ca), aec="ORTHANC")
+        assert r.returncode == 0, r.stdout + r.stderr
+        remote = RemoteAE("ORTHANC", "127.0.0.1", port, tls=True)
+        settings = replace(settings, dicom=replace(d, remotes=(remote,)))
+        with running_service(settings) as svc:
+            found = list(find(settings.dicom, remote, Level.STUDY, {"StudyInstanceUID": study_uid}, ("StudyDescription",)))
+            assert [str(ds.StudyDescription) for ds in found] == ["Over TLS"]
+            report = retrieve(settings.dicom, remote, RetrieveSelection(studies=[study_uid]), svc.archive, method="move")
+            assert report.ok and len(report.retrieved) == len(files), (report.failed, (work / "orthanc.log").read_text()[-3000:])
+            assert set(_stored(svc)) == {r.sop_instance_uid for r in _refs(files)}
+    finally:
+        proc.terminate()
+        proc.wait()
+        log.close()
+
+
+def test_both_ports_stop_together(tmp_path: Path, certs: Certs) -> None:
+    """The returned server stops the TLS port too, once, however it is stopped."""
+    from publisher.dicom.server import start_server
+
+    settings = _tls_settings(tmp_path / "svc", f"sqlite:///{tmp_path / 'svc.db'}", certs)
+    with running_service(settings) as svc:
+        ports = (settings.dicom.port, settings.dicom.tls_port)
+        for port in ports:
+            socket.create_connection(("127.0.0.1", port)).close()
+        assert svc.server is not None
+        svc.server.ae.shutdown()  # pynetdicom's AE.shutdown() reaches both servers; stop() then again
+        for port in ports:
+            with pytest.raises(OSError):
+                socket.create_connection(("127.0.0.1", port)).close()
+        again = start_server(settings.dicom, svc.archive, svc.db)  # both ports free again
+        again.shutdown()
