@@ -231,7 +231,7 @@ def _storescp_tls(out: Path, pair: Pair, ca: Path, certs: Certs) -> Iterator[int
     try:
         if pair == certs.server:
             _wait_tls_echo(port, "TLSSCP", certs, proc)
-        else:  # our client certificate is not what it trusts, nor its what we trust: wait for the port
+        else:  # we do not trust its certificate, so no echo: wait for the port to open
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 try:
@@ -245,23 +245,47 @@ def _storescp_tls(out: Path, pair: Pair, ca: Path, certs: Certs) -> Iterator[int
         proc.wait()
 
 
-def test_send_over_tls_verifies_the_remote(tmp_path: Path, certs: Certs, caplog: pytest.LogCaptureFixture) -> None:
-    """`publisher send`'s storage SCU to storescp +tls: sent with our client certificate; a
+def _cli_config(tmp: Path, certs: Certs, remotes: list[tuple[str, int]]) -> Path:
+    cfg = tmp / "publisher.toml"
+    entries = ", ".join(f'{{ ae_title = "{ae}", host = "127.0.0.1", port = {p}, tls = true }}' for ae, p in remotes)
+    cfg.write_text(
+        f'[service]\ndata_dir = "{tmp / "data"}"\nload_samples = false\n'
+        f'[dicom]\nbind = "127.0.0.1"\nport = {free_port()}\nmin_free_bytes = 0\nremotes = [ {entries} ]\n'
+        f'tls_ca_file = "{certs.ca}"\ntls_cert_file = "{certs.client.cert}"\ntls_key_file = "{certs.client.key}"\n'
+    )
+    return cfg
+
+
+def test_publisher_send_over_tls_verifies_the_remote(tmp_path: Path, certs: Certs, caplog: pytest.LogCaptureFixture,
+                                                     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`publisher echo` and `publisher send` to storescp +tls: sent with our client certificate; a
     storescp whose certificate another CA signed is refused, with the reason in the log."""
     require_tool("storescp", "echoscu")
+    from publisher.cli import main
+
+    for var in ("PUBLISHER_DATA_DIR", "PUBLISHER_DATABASE_URL", "PUBLISHER_DICOM_PORT", "PUBLISHER_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
     files = _files(tmp_path)
-    base = settings_for(tmp_path / "svc", f"sqlite:///{tmp_path / 'svc.db'}", tls_ca_file=str(certs.ca),
-                        tls_cert_file=str(certs.client.cert), tls_key_file=str(certs.client.key)).dicom
-    with _storescp_tls(tmp_path / "in", certs.server, certs.ca, certs) as port:
-        report = send(base, RemoteAE("TLSSCP", "127.0.0.1", port, tls=True), _refs(files))
-    assert report.ok and len(report.sent) == len(files), report.failed
-    received = {str(dcmread(p).SOPInstanceUID): p for p in (tmp_path / "in").iterdir()}
-    assert set(received) == {r.sop_instance_uid for r in _refs(files)}
+    study_uid = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
     caplog.set_level(logging.ERROR, logger="publisher.dicom.tls")
-    with _storescp_tls(tmp_path / "impostor", certs.other_server, certs.ca, certs) as port:
-        report = send(base, RemoteAE("IMPOSTOR", "127.0.0.1", port, tls=True), _refs(files))
-    assert not report.sent and len(report.failed) == len(files)
-    assert "certificate of 127.0.0.1 was refused: unable to get local issuer certificate" in caplog.text
+    with _storescp_tls(tmp_path / "in", certs.server, certs.ca, certs) as port, \
+            _storescp_tls(tmp_path / "impostor", certs.other_server, certs.ca, certs) as impostor:
+        cfg = _cli_config(tmp_path, certs, [("TLSSCP", port), ("IMPOSTOR", impostor)])
+        assert main(["--config", str(cfg), "import", "-q", str(tmp_path / "src")]) == 0
+        assert main(["--config", str(cfg), "echo", "TLSSCP"]) == 0
+        assert main(["--config", str(cfg), "send", "TLSSCP", "--study", study_uid, "-q"]) == 0
+        assert f"{len(files)} sent, 0 failed" in capsys.readouterr().out
+        assert "certificate" not in caplog.text
+        assert main(["--config", str(cfg), "send", "IMPOSTOR", "--study", study_uid, "-q"]) == 1
+        captured = capsys.readouterr()
+        assert f"0 sent, {len(files)} failed" in captured.out and "IMPOSTOR at 127.0.0.1" in captured.err
+        assert "the certificate of 127.0.0.1 was refused: unable to get local issuer certificate" in caplog.text
+        # The same through the storage SCU function: nothing reaches the impostor.
+        d = load_settings(cfg, environ={}).dicom
+        report = send(d, RemoteAE("IMPOSTOR", "127.0.0.1", impostor, tls=True), _refs(files))
+        assert not report.sent and len(report.failed) == len(files)
+    received = {str(dcmread(p).SOPInstanceUID) for p in (tmp_path / "in").iterdir()}
+    assert received == {r.sop_instance_uid for r in _refs(files)}
     assert not any((tmp_path / "impostor").iterdir())
 
 
