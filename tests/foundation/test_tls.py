@@ -337,11 +337,12 @@ def test_both_ports_stop_together(tmp_path: Path, certs: Certs) -> None:
     """The returned server stops the TLS port too, once, however it is stopped."""
     from publisher.dicom.server import start_server
 
+    require_tool("echoscu")
     settings = _tls_settings(tmp_path / "svc", f"sqlite:///{tmp_path / 'svc.db'}", certs)
     with running_service(settings) as svc:
         ports = (settings.dicom.port, settings.dicom.tls_port)
-        for port in ports:
-            socket.create_connection(("127.0.0.1", port)).close()
+        assert _echo(ports[0]).returncode == 0
+        assert _echo(ports[1], *_tls(certs.client, certs.ca)).returncode == 0
         assert svc.server is not None
         svc.server.ae.shutdown()  # pynetdicom's AE.shutdown() reaches both servers; stop() then again
         for port in ports:
@@ -349,3 +350,17 @@ def test_both_ports_stop_together(tmp_path: Path, certs: Certs) -> None:
                 socket.create_connection(("127.0.0.1", port)).close()
         again = start_server(settings.dicom, svc.archive, svc.db)  # both ports free again
         again.shutdown()
+
+
+def test_client_certificate_optional(tmp_path: Path, certs: Certs) -> None:
+    """tls_require_client_cert = false: a caller without a certificate is served; one presenting
+    a certificate of another CA is still refused (verified when presented)."""
+    require_tool("echoscu")
+    settings = _tls_settings(tmp_path / "svc", f"sqlite:///{tmp_path / 'svc.db'}", certs, tls_require_client_cert=False)
+    with running_service(settings):
+        port = settings.dicom.tls_port
+        r = _echo(port, "+tla", "+cf", str(certs.ca))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert _echo(port, *_tls(certs.other_client, certs.ca)).returncode != 0
+        r = _echo(port, *_tls(certs.client, certs.ca))
+        assert r.returncode == 0, r.stdout + r.stderr
