@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import ssl
+import struct
 import threading
-from typing import Any
+from typing import Any, cast
 
 from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
@@ -90,9 +91,10 @@ class PublisherServer(ThreadedAssociationServer):
 
     With an ``ssl_context`` (the TLS port) the TLS handshake runs in the connection's own thread
     with ``acse_timeout`` (pynetdicom does it in the accepting thread, where one silent client
-    would stop every other from connecting), and every association goes to pynetdicom: an
-    :class:`ssl.SSLSocket` cannot peek (``recv`` refuses ``MSG_PEEK``), and once the request is
-    read from it pynetdicom's reactor, which reads the socket itself, could not be given it.
+    would stop every other from connecting). An :class:`ssl.SSLSocket` cannot peek (``recv``
+    refuses ``MSG_PEEK``), so there the request is read (consumed) instead: a storage-only
+    association goes to the lean path as on the plain port, any other to pynetdicom with the
+    bytes already read given back first (:class:`_Replay`).
     """
 
     lean: StorageAcceptor | None = None
@@ -132,6 +134,16 @@ class PublisherServer(ThreadedAssociationServer):
             if not self._handshake(request, str(client_address[0])):
                 self.shutdown_request(request)
                 return
+            if self.lean is not None:
+                data = read_request(request, self.acse_timeout)
+                rq = parse_request(data) if data else None
+                if rq is not None and storage_only(rq, self.other_services):
+                    try:
+                        self._serve_lean(request, rq, 0, str(client_address[0]))  # 0: nothing left to consume
+                    finally:
+                        self.shutdown_request(request)
+                    return
+                _Replay.give_back(request, data)
         elif self.lean is not None:
             pdu = peek_pdu(request, self.acse_timeout)
             rq = parse_request(pdu) if pdu else None
@@ -167,6 +179,55 @@ class PublisherServer(ThreadedAssociationServer):
         for other in self.companions:
             other.shutdown()
         super().shutdown()
+
+
+def read_request(sock: ssl.SSLSocket, timeout: float, limit: int = 1 << 20) -> bytes:
+    """The first PDU on ``sock`` (consumed), or the bytes read before the peer stopped, the
+    ``timeout`` passed or the PDU proved longer than ``limit`` (pynetdicom then answers)."""
+    data = bytearray()
+    want = 6
+    try:
+        sock.settimeout(timeout)
+        while len(data) < want:
+            chunk = sock.recv(want - len(data))
+            if not chunk:
+                break
+            data += chunk
+            if len(data) == 6:
+                want = 6 + struct.unpack(">I", bytes(data[2:6]))[0]
+                if want > limit:
+                    break
+    except (OSError, ValueError):
+        pass
+    finally:
+        try:
+            sock.settimeout(None)
+        except OSError:
+            pass
+    return bytes(data)
+
+
+class _Replay(ssl.SSLSocket):
+    """An SSL socket whose first bytes read are ones already read from it (the request a TLS
+    connection began with), for pynetdicom: its reactor reads with ``recv`` once ``select`` or
+    ``pending()`` says data is there."""
+
+    _replay: bytes = b""
+
+    @classmethod
+    def give_back(cls, sock: ssl.SSLSocket, data: bytes) -> None:
+        if data:
+            sock.__class__ = cls
+            cast(_Replay, sock)._replay = data
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        if self._replay:
+            out, self._replay = self._replay[:buflen], self._replay[buflen:]
+            return out
+        return super().recv(buflen, flags)
+
+    def pending(self) -> int:
+        return len(self._replay) + super().pending()
 
 
 def start_server(settings: DicomSettings, archive: Archive, db: Database) -> ThreadedAssociationServer:
@@ -213,7 +274,7 @@ def _listen(ae: AE, settings: DicomSettings, port: int, handlers: list[Any], pol
     server.max_associations = settings.max_associations
     server.acse_timeout = settings.acse_timeout
     server.lean_active = ActiveCount()
-    if settings.lean_storage and tls is None:
+    if settings.lean_storage:
         server.lean = StorageAcceptor(
             settings.ae_title,
             [cx for cx in ae.supported_contexts if str(cx.abstract_syntax) in server.storage_classes | {VERIFICATION}],

@@ -13,6 +13,7 @@ import json
 import logging
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -112,12 +113,13 @@ def _stored(svc: Service) -> dict[str, bytes]:
 # -- our TLS port --------------------------------------------------------------------------------
 
 
-def test_dcmtk_over_tls_is_served_as_on_the_plain_port(tmp_path: Path, certs: Certs) -> None:
+@pytest.mark.parametrize("lean", [True, False], ids=["lean", "pynetdicom"])
+def test_dcmtk_over_tls_is_served_as_on_the_plain_port(tmp_path: Path, certs: Certs, lean: bool) -> None:
     """echoscu and storescu with a certificate of our CA; the instances are stored byte for byte
     as the same files sent on the plain port; the calling-AE allow-list applies to TLS too."""
     require_tool("echoscu", "storescu")
     files = _files(tmp_path)
-    settings = _tls_settings(tmp_path / "tls", f"sqlite:///{tmp_path / 'tls.db'}", certs)
+    settings = _tls_settings(tmp_path / "tls", f"sqlite:///{tmp_path / 'tls.db'}", certs, lean_storage=lean)
     plain = settings_for(tmp_path / "plain", f"sqlite:///{tmp_path / 'plain.db'}")
     with running_service(settings) as svc, running_service(plain) as ref:
         port = settings.dicom.tls_port
@@ -151,6 +153,11 @@ def test_callers_without_a_trusted_certificate_fail_the_handshake(tmp_path: Path
             assert untrusted.returncode != 0
             plain_tcp = _echo(port)
             assert plain_tcp.returncode != 0
+            # A trusted caller that stops inside its A-ASSOCIATE-RQ: pynetdicom gets what was read.
+            ctx = ssl.create_default_context(cafile=str(certs.ca))
+            ctx.load_cert_chain(str(certs.client.cert), str(certs.client.key))
+            with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1") as partial:
+                partial.sendall(b"\x01\x00\x00\x00")
             assert _stored(svc) == {}
             # The plain port and, for a trusted caller, the TLS port still serve.
             r = _echo(settings.dicom.port)
@@ -364,3 +371,29 @@ def test_client_certificate_optional(tmp_path: Path, certs: Certs) -> None:
         assert _echo(port, *_tls(certs.other_client, certs.ca)).returncode != 0
         r = _echo(port, *_tls(certs.client, certs.ca))
         assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_query_over_tls(tmp_path: Path, certs: Certs) -> None:
+    """Associations that are not storage-only (C-FIND) reach pynetdicom on the TLS port with the
+    request the lean path read first: DCMTK findscu +tls, and our own QR SCU to ourselves."""
+    require_tool("findscu")
+    from publisher.archive.query import Level
+    from publisher.dicom.qr_scu import find
+    from tests.qr.conftest import QR_CALLERS
+    from tests.qr.helpers import findscu
+
+    files = _files(tmp_path, 2)
+    study_uid = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+    settings = _tls_settings(tmp_path / "svc", f"sqlite:///{tmp_path / 'svc.db'}", certs, allowed_callers=QR_CALLERS)
+    with running_service(settings) as svc:
+        for f in files:
+            svc.archive.store_file(f)
+        d = settings.dicom
+        r = findscu(d.tls_port, "S", ["QueryRetrieveLevel=STUDY", f"StudyInstanceUID={study_uid}", "StudyDescription"],
+                    tmp_path / "found", *_tls(certs.client, certs.ca))
+        assert r.returncode == 0, r.stderr
+        assert [str(ds.StudyDescription) for ds in r.responses] == ["Over TLS"]
+        ours = replace(d, tls_cert_file=str(certs.client.cert), tls_key_file=str(certs.client.key), ae_title="QRSCU")
+        found = list(find(ours, RemoteAE("DISCPUB", "127.0.0.1", d.tls_port, tls=True), Level.SERIES,
+                          {"StudyInstanceUID": study_uid}, ("NumberOfSeriesRelatedInstances",)))
+        assert [int(ds.NumberOfSeriesRelatedInstances) for ds in found] == [len(files)]
