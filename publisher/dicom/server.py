@@ -255,6 +255,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
     if tls is not None:
         try:
             server.companions = (_listen(ae, settings, settings.tls_port, handlers, policy, storage, tls),)
+            server.companions[0].lean_active = server.lean_active  # one max_associations for both ports
         except BaseException:
             server.shutdown()
             raise

@@ -397,3 +397,23 @@ def test_query_over_tls(tmp_path: Path, certs: Certs) -> None:
         found = list(find(ours, RemoteAE("DISCPUB", "127.0.0.1", d.tls_port, tls=True), Level.SERIES,
                           {"StudyInstanceUID": study_uid}, ("NumberOfSeriesRelatedInstances",)))
         assert [int(ds.NumberOfSeriesRelatedInstances) for ds in found] == [len(files)]
+
+
+def test_max_associations_counts_both_ports(tmp_path: Path, certs: Certs) -> None:
+    """dicom.max_associations is one limit over the plain and the TLS port."""
+    require_tool("echoscu")
+    from pynetdicom import AE
+
+    settings = _tls_settings(tmp_path / "svc", f"sqlite:///{tmp_path / 'svc.db'}", certs, max_associations=1)
+    with running_service(settings):
+        ae = AE(ae_title="PYNETDICOM")
+        ae.add_requested_context("1.2.840.10008.1.1")
+        held = ae.associate("127.0.0.1", settings.dicom.port, ae_title="DISCPUB")  # storage-only: the lean path
+        assert held.is_established
+        try:
+            r = _echo(settings.dicom.tls_port, *_tls(certs.client, certs.ca))
+            assert r.returncode != 0 and "Local Limit Exceeded" in r.stdout + r.stderr, r.stdout + r.stderr
+        finally:
+            held.release()
+        r = _echo(settings.dicom.tls_port, *_tls(certs.client, certs.ca))
+        assert r.returncode == 0, r.stdout + r.stderr
