@@ -87,7 +87,7 @@ class PublisherServer(ThreadedAssociationServer):
 
     Each new connection's A-ASSOCIATE-RQ is peeked (not consumed): when the requestor proposes
     only storage SOP classes and Verification, :class:`StorageAcceptor` serves it; anything
-    else (query/retrieve, commitment, C-GET role selection, TLS) goes to pynetdicom untouched.
+    else (query/retrieve, commitment, C-GET role selection) goes to pynetdicom untouched.
 
     With an ``ssl_context`` (the TLS port) the TLS handshake runs in the connection's own thread
     with ``acse_timeout`` (pynetdicom does it in the accepting thread, where one silent client

@@ -5,9 +5,10 @@ every PDU into Python objects; on a 500-image CT that costs more than filing the
 durably (``docs/performance.md``). An association whose requestor proposes only Storage SOP
 classes and Verification, with no role selection or user identity, is served here instead:
 one thread reads PDUs with blocking ``recv_into``, answers C-STORE and C-ECHO, and hands each
-dataset to the archive as received. Everything else (query/retrieve, storage commitment, C-GET,
-TLS) stays with pynetdicom, which also does the association negotiation for us: A-ASSOCIATE-RQ
-decoding, presentation context negotiation and A-ASSOCIATE-AC encoding are its code.
+dataset to the archive as received (on the TLS port too: ``recv_into`` and ``sendall`` work on
+an SSL socket). Everything else (query/retrieve, storage commitment, C-GET) stays with
+pynetdicom, which also does the association negotiation for us: A-ASSOCIATE-RQ decoding,
+presentation context negotiation and A-ASSOCIATE-AC encoding are its code.
 
 References: PS3.8 9.3 (PDU structures), 9.3.5 (P-DATA-TF and its PDVs), Annex E (message control
 header); PS3.7 9.3.1 (C-STORE), 9.3.5 (C-ECHO), E.1 (command set encoding).
