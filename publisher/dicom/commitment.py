@@ -23,10 +23,11 @@ from pynetdicom import AE, build_role, evt
 from pynetdicom.dimse_primitives import N_ACTION
 from sqlalchemy import select
 
-from publisher.config import RemoteAE
+from publisher.config import DicomSettings, RemoteAE
 from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.sop_classes import STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE
+from publisher.dicom.tls import tls_args
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +103,14 @@ class CommitmentHandler:
         archive_root: Path,
         our_ae_title: str,
         remotes: Callable[[], Sequence[RemoteAE]],
+        settings: DicomSettings | None = None,
     ) -> None:
         self.db = db
         self.archive_root = archive_root
         self.our_ae_title = our_ae_title
         self.remotes = remotes
+        #: For reports to remotes with ``tls = true`` (our certificate, the CA to verify them).
+        self.settings = settings
 
     def __call__(self, event: evt.Event) -> tuple[int, Dataset | None]:
         req = cast(N_ACTION, event.request)
@@ -145,7 +149,11 @@ class CommitmentHandler:
         ae = AE(ae_title=self.our_ae_title)
         ae.add_requested_context(STORAGE_COMMITMENT_PUSH)
         role = build_role(STORAGE_COMMITMENT_PUSH, scp_role=True, scu_role=False)
-        assoc = ae.associate(remote.host, remote.port, ae_title=remote.ae_title, ext_neg=[role])
+        tls = tls_args(remote, self.settings) if self.settings is not None else None
+        if remote.tls and tls is None:
+            log.error("storage commitment report to %s: the remote wants TLS and no DICOM settings were given", calling_ae)
+            return
+        assoc = ae.associate(remote.host, remote.port, ae_title=remote.ae_title, ext_neg=[role], tls_args=tls)
         if not assoc.is_established:
             log.error("storage commitment report to %s failed: association refused", calling_ae)
             return

@@ -245,7 +245,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
         (evt.EVT_REQUESTED, policy.on_requested),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, storage),
-        (evt.EVT_N_ACTION, CommitmentHandler(db, archive.root, settings.ae_title, lambda: settings.remotes)),
+        (evt.EVT_N_ACTION, CommitmentHandler(db, archive.root, settings.ae_title, lambda: settings.remotes, settings)),
         (evt.EVT_C_FIND, FindHandler(db, settings.ae_title)),
         (evt.EVT_C_MOVE, MoveHandler(db, archive.root, settings, lambda: settings.remotes)),
         (evt.EVT_C_GET, GetHandler(db, archive.root)),

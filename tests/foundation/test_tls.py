@@ -417,3 +417,37 @@ def test_max_associations_counts_both_ports(tmp_path: Path, certs: Certs) -> Non
             held.release()
         r = _echo(settings.dicom.tls_port, *_tls(certs.client, certs.ca))
         assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_commitment_report_goes_back_over_tls(tmp_path: Path, certs: Certs) -> None:
+    """A requester reached over TLS (``tls = true``) gets its N-EVENT-REPORT on a new
+    association over TLS too, our certificate presented and its certificate verified."""
+    from pynetdicom import AE, evt
+
+    from publisher.dicom.sop_classes import STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE
+    from tests.foundation.test_commitment import _report_catcher, _request, _store, _uids
+
+    back_port = free_port()
+    on_report, got, done = _report_catcher()
+    listener_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(certs.ca))
+    listener_ctx.verify_mode = ssl.CERT_REQUIRED  # the report must come from a certified sender
+    listener_ctx.load_cert_chain(str(certs.client.cert), str(certs.client.key))
+    requester = AE(ae_title="PYNETDICOM")
+    requester.add_supported_context(STORAGE_COMMITMENT_PUSH, scu_role=True, scp_role=True)
+    listener = requester.start_server(("127.0.0.1", back_port), block=False, ssl_context=listener_ctx,
+                                      evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
+    settings = _tls_settings(tmp_path / "svc", f"sqlite:///{tmp_path / 'i.db'}", certs,
+                             remotes=(RemoteAE("PYNETDICOM", "127.0.0.1", back_port, True),))
+    try:
+        with running_service(settings) as svc:
+            stored = _store(svc, tmp_path)
+            ae = AE(ae_title="PYNETDICOM")
+            ae.add_requested_context(STORAGE_COMMITMENT_PUSH)
+            assoc = ae.associate("127.0.0.1", settings.dicom.port, ae_title="DISCPUB")
+            status, _ = assoc.send_n_action(_request(stored, []), 1, STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE)
+            assoc.release()
+            assert status.Status == 0x0000
+            assert done.wait(15), "no N-EVENT-REPORT over TLS"
+    finally:
+        listener.shutdown()
+    assert _uids(got["info"].ReferencedSOPSequence) == {u for _, u in stored}
