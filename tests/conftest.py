@@ -12,7 +12,8 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,27 @@ def wait_echo(port: int, aec: str, timeout: float = 60) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"nothing answered C-ECHO as {aec} on port {port} within {timeout} s")
+
+
+@contextmanager
+def storescp(out: Path, ae_title: str, *options: str, ready: Callable[[int, "subprocess.Popen[bytes]"], None] | None = None) -> Iterator[int]:
+    """DCMTK storescp writing what it receives into ``out``, on a free port (yielded); extra
+    ``options`` go before the port (a profile, TLS...). ``ready`` waits until it serves (default:
+    a plain C-ECHO)."""
+    require_tool("storescp", "echoscu")
+    out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(["storescp", "-aet", ae_title, *options, "-od", str(out), str(port)], env=DCMTK_ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if ready is None:
+            wait_echo(port, ae_title)
+        else:
+            ready(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -30,7 +30,7 @@ from publisher.config import ConfigError, RemoteAE, Settings, load_settings
 from publisher.db.models import Instance
 from publisher.dicom.storage_scu import InstanceRef, send
 from publisher.service import Service
-from tests.conftest import DCMTK_ENV, free_port, require_tool
+from tests.conftest import DCMTK_ENV, free_port, require_tool, storescp
 from tests.foundation.helpers import running_service, settings_for, storescu
 
 
@@ -231,25 +231,20 @@ def _wait_tls_echo(port: int, aec: str, certs: Certs, proc: subprocess.Popen[byt
 @contextmanager
 def _storescp_tls(out: Path, pair: Pair, ca: Path, certs: Certs) -> Iterator[int]:
     """DCMTK storescp over TLS with ``pair`` as its certificate, requiring callers signed by ``ca``."""
-    out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    proc = subprocess.Popen(["storescp", "-aet", "TLSSCP", *_tls(pair, ca), "-od", str(out), str(port)],
-                            env=DCMTK_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    def ready(port: int, proc: subprocess.Popen[bytes]) -> None:
         if pair == certs.server:
             _wait_tls_echo(port, "TLSSCP", certs, proc)
-        else:  # we do not trust its certificate, so no echo: wait for the port to open
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port)).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            return
+        deadline = time.monotonic() + 30  # we do not trust its certificate, so no echo: wait for the port
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port)).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+
+    with storescp(out, "TLSSCP", *_tls(pair, ca), ready=ready) as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def _cli_config(tmp: Path, certs: Certs, remotes: list[tuple[str, int]]) -> Path:

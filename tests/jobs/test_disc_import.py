@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pydicom
@@ -30,7 +28,7 @@ from publisher.jobs.disc_import import (
 )
 from publisher.media import master
 from publisher.media.reader import ProblemKind, split_part10
-from tests.conftest import DCMTK_ENV, free_port, require_tool, wait_echo
+from tests.conftest import DCMTK_ENV, free_port, require_tool, storescp
 from tests.media import builders
 from tests.media.test_reader import foreign_studies, iso_with, latin1_study, write_foreign_fileset
 
@@ -229,22 +227,6 @@ def test_missing_file_and_a_disc_without_dicomdir(discs, tmp_path: Path) -> None
     archive.db.dispose()
 
 
-@contextmanager
-def storescp(out: Path, ae_title: str = "FWD") -> Iterator[int]:
-    """DCMTK storescp accepting every storage SOP class, writing what it receives into ``out``."""
-    require_tool("storescp", "echoscu")
-    out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    proc = subprocess.Popen(["storescp", "-aet", ae_title, "-od", str(out), str(port)], env=DCMTK_ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_echo(port, ae_title)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait()
-
-
 def _config(tmp: Path, remotes: dict[str, int]) -> Path:
     cfg = tmp / "publisher.toml"
     entries = ", ".join(f'{{ ae_title = "{ae}", host = "127.0.0.1", port = {p} }}' for ae, p in remotes.items())
@@ -259,7 +241,7 @@ def test_import_disc_command_dry_run_import_and_forward(discs, tmp_path: Path, c
         monkeypatch.delenv(var, raising=False)
     image, written = discs["foreign-xorriso"]
     received = tmp_path / "received"
-    with storescp(received) as port:
+    with storescp(received, "FWD") as port:
         cfg = _config(tmp_path, {"FWD": port})
         assert main(["--config", str(cfg), "import-disc", str(image), "--dry-run"]) == 0
         out = capsys.readouterr().out

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import DCMTK_ENV, free_port, wait_echo
+from tests.conftest import DCMTK_ENV, free_port, storescp, wait_echo
 
 #: storescp configuration: a destination accepting only Explicit VR Little Endian, and only
 #: the SOP classes named in the profile (so others fail their C-STORE sub-operation).
@@ -35,20 +35,11 @@ PresentationContexts = Images
 @contextmanager
 def storescp_explicit_images_only(out: Path, ae_title: str = "EXPLICIT") -> Iterator[int]:
     """DCMTK storescp accepting CT, MR and CR images in Explicit VR Little Endian only."""
-    out.mkdir(parents=True, exist_ok=True)
     cfg = out.parent / f"{ae_title}.cfg"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(_STORESCP_CFG)
-    port = free_port()
-    proc = subprocess.Popen(
-        ["storescp", "-aet", ae_title, "-xf", str(cfg), "ExplicitImagesOnly", "-od", str(out), str(port)],
-        env=DCMTK_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_echo(port, ae_title)
+    with storescp(out, ae_title, "-xf", str(cfg), "ExplicitImagesOnly") as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def movescu(port: int, model: str, keys: Sequence[str], dest: str, *extra: str, aec: str = "DISCPUB") -> subprocess.CompletedProcess[str]:
