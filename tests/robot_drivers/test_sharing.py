@@ -15,9 +15,9 @@ import pytest
 
 import robot_drivers
 from robot_drivers import Bin, BurnResult, DriveFailure, Fault, LabelSpec, MediaType, RobotError
-from robot_drivers.schedule import DiscTimes, DrivePool, StreamJob, lower_bound
-from robot_drivers.simulation import overlapping
-from robot_drivers.timing import Timings, TimingSimulator
+from robot_drivers.sim.drive_pool import DiscTimes, DrivePool, StreamJob, lower_bound
+from robot_drivers.sim.ledger import overlapping
+from robot_drivers.sim.timing import Timings, TimingSimulator
 
 SCALE = 0.005  # a 20 s move takes 0.1 s: long enough that a thread's start-up never decides overlap
 
