@@ -114,11 +114,13 @@ def _exit_on_sigterm() -> None:
 
 def _start_worker(service: "Service") -> None:
     """Start the job worker of ``[jobs]`` and say what it does (rules enabled, queue)."""
+    from robot_drivers import RobotError
+
     settings = service.settings
     enabled = sum(1 for r in settings.rules if r.enabled)
     try:
         worker = service.start_worker()
-    except (TypeError, ValueError, OSError) as exc:  # e.g. a [robot] option missing: keep receiving
+    except (TypeError, ValueError, OSError, RobotError) as exc:  # e.g. a [robot] option missing: keep receiving
         logging.getLogger(__name__).error("job worker not started: robot %r: %s", settings.robot, exc)
         print(f"Jobs:  worker NOT running: robot {settings.robot!r} could not be set up ({exc}); fix [robot] and restart",
               flush=True)

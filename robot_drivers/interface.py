@@ -57,7 +57,7 @@ class Robot(abc.ABC):
         self._lock_dir = Path(lock_dir) if lock_dir else None
         self._lock_timeout = lock_timeout
         self._lock: RobotLock | None = None
-        self._session: SharedRobotLock | None = None
+        self._shared_lock: SharedRobotLock | None = None
         self._setup = threading.Lock()
         self._one_at_a_time = threading.Lock()
         self._running: dict[str, int] = {}
@@ -79,12 +79,14 @@ class Robot(abc.ABC):
                 self._lock = RobotLock(f"{self.kind}-{self.device()}", where, self._lock_timeout)
             return self._lock
 
-    def _shared(self) -> SharedRobotLock:
+    @property
+    def _session(self) -> SharedRobotLock:
+        """The lock as this process' burns share it (``users``: burns holding it now)."""
         lock = self.lock
         with self._setup:
-            if self._session is None:
-                self._session = SharedRobotLock(lock)
-            return self._session
+            if self._shared_lock is None:
+                self._shared_lock = SharedRobotLock(lock)
+            return self._shared_lock
 
     # -- the interface -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -129,7 +131,7 @@ class Robot(abc.ABC):
                               media=media, volume_name=volume_name, speed=speed,
                               job_id=job_id or uuid.uuid4().hex[:16].upper())
         key = request.job_id or ""
-        with self._shared():
+        with self._session:
             self._started(key)
             try:
                 if self.concurrent_burns:

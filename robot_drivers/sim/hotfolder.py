@@ -170,6 +170,10 @@ class HotFolderSimulator:
     def is_cancelled(self, job: SimJob) -> bool:
         raise NotImplementedError
 
+    def held(self, job: SimJob) -> bool:
+        """Whether the robot holds ``job`` for another reason than an injected fault."""
+        return False
+
     def wants_more(self, job: SimJob) -> bool:
         """Whether ``job`` needs another disc (default: rejected discs are made again)."""
         return job.good < job.copies
@@ -212,15 +216,16 @@ class HotFolderSimulator:
                     return
                 condition = next((c for c in CONDITIONS if self.faults.active(c)
                                   and (c is not Fault.PRINTER_FAILURE or job.label)), None)
-                if condition is None and self.blanks > 0:
+                if condition is None and self.blanks > 0 and not self.held(job):
                     break
                 self.report(job, condition or Fault.EMPTY_INPUT_BIN)
                 yield
             copy += 1
             self.blanks -= 1
             self.report(job, None)
-            self.clock.sleep(self.disc_seconds)
-            yield
+            burnt = time.monotonic() + self.disc_seconds * self.time_scale
+            while time.monotonic() < burnt:  # the disc burns; the status goes on being written
+                yield
             why = None
             if self.faults.take(Fault.DRIVE_FAILURE):
                 why, sha = "record", None

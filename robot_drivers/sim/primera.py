@@ -83,6 +83,9 @@ class PTBurnSimulator(HotFolderSimulator):
             self.sys_error = (number, text)
             self.heartbeat(None)
 
+    def held(self, job: SimJob) -> bool:
+        return self.sys_error[0] != 0  # a system error stops the robot until it is cleared
+
     # -- status files ----------------------------------------------------------------------------
     def _current_error(self, condition: Fault | None) -> tuple[int, str]:
         if condition is Fault.PRINTER_FAILURE:

@@ -155,8 +155,12 @@ def ptburn(tmp: Path, **options: Any) -> tuple[Any, Any]:
     from robot_drivers.sim.primera import PTBurnSimulator
     sim_options = {k[4:]: options.pop(k) for k in list(options) if k.startswith("sim_")}
     sim = PTBurnSimulator(tmp / "PTBurnJobs", time_scale=TIME_SCALE, robot_root=PTBURN_SHARE, **sim_options)
-    robot = PrimeraPTBurn(job_folder=sim.folder, robot_job_folder=PTBURN_SHARE, lock_dir=tmp / "locks",
-                          **{**HOT, **options})
+    try:
+        robot = PrimeraPTBurn(job_folder=sim.folder, robot_job_folder=PTBURN_SHARE, lock_dir=tmp / "locks",
+                              **{**HOT, **options})
+    except BaseException:
+        sim.close()
+        raise
     return sim, robot
 
 
@@ -181,8 +185,12 @@ def tdbridge(tmp: Path, **options: Any) -> tuple[Any, Any]:
     design.parent.mkdir()
     design.write_bytes(b"a Total Disc Maker design (its format is Epson's own)")
     options.setdefault("label_template", str(design))
-    robot = EpsonTDBridge(job_folder=sim.folder, robot_job_folder=TDBRIDGE_SHARE, lock_dir=tmp / "locks",
-                          **{**HOT, **options})
+    try:
+        robot = EpsonTDBridge(job_folder=sim.folder, robot_job_folder=TDBRIDGE_SHARE, lock_dir=tmp / "locks",
+                              **{**HOT, **options})
+    except BaseException:
+        sim.close()
+        raise
     return sim, robot
 
 
