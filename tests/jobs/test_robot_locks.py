@@ -13,8 +13,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from publisher import samples
@@ -28,15 +26,11 @@ from publisher.jobs.selection import Selection
 from publisher.service import Service
 from robot_drivers.sim.timing import TimingSimulator
 
+from tests.jobs.test_pipeline import _until
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _until(what: str, predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 120  # against a hang, not a speed requirement
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def _site(data_dir: Path) -> None:

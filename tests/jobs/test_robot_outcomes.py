@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,13 @@ from publisher.jobs.disc_job import JobContext, cancel_burn, create_job, run_job
 from publisher.jobs.selection import Selection
 from publisher.jobs.state import JobState
 from tests.jobs.test_disc_job import _context, _job
+from tests.jobs.test_pipeline import _until
 
 SCALE = 0.0005
 FAST = {"poll": 0.005, "offline_after": 2.0, "cancel_timeout": 10.0}
 PATIENT = "PAT-LAT1"
 
 
-def _until(what: str, predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 120  # against a hang, not a speed requirement
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ there and skips it elsewhere.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,33 @@ TIME_SCALE = 0.0005  # a 20 s robot move takes 10 ms
 PTBURN_SHARE = "\\\\BRAVO-PC\\PTBurnJobs"
 TDBRIDGE_SHARE = "\\\\PP100-PC\\TDBridge"
 NWP_SHARE = "\\\\RIMAGE-PC\\Orders"
+
+
+def until(what: str, predicate: Callable[[], bool], poll: float = 0.005) -> None:
+    """Wait for ``predicate`` (a minute at most: against a hang, not a speed requirement)."""
+    deadline = time.monotonic() + 60
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(poll)
+
+
+def cancelled_midway(robot: Robot, sim: Any, image: Path, job_id: str, copies: int = 40) -> BaseException:
+    """Burn ``copies`` in a thread, cancel once the vendor runs the job, return what the burn raised."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            robot.burn(image, copies, job_id=job_id)
+        except BaseException as exc:  # noqa: BLE001 - the caller looks at it
+            raised.append(exc)
+    runner = threading.Thread(target=run)
+    runner.start()
+    until("the job to run", lambda: any(sim.folder.glob(f"{job_id}-*.INP")))
+    assert robot.cancel(job_id)
+    runner.join(60)
+    assert len(raised) == 1, raised
+    return raised[0]
 
 
 def require_tool(name: str) -> str:
@@ -149,19 +177,29 @@ def _serial_rig(tmp: Path) -> Iterator[Rig]:
 HOT = {"poll": 0.005, "offline_after": 0.5, "operator_timeout": 0.3, "cancel_timeout": 5.0}
 
 
-def ptburn(tmp: Path, **options: Any) -> tuple[Any, Any]:
-    """A PTBurn simulator and the driver pointed at it (the share seen as ``PTBURN_SHARE``)."""
-    from robot_drivers.hotfolder.primera import PrimeraPTBurn
-    from robot_drivers.sim.primera import PTBurnSimulator
-    sim_options = {k[4:]: options.pop(k) for k in list(options) if k.startswith("sim_")}
-    sim = PTBurnSimulator(tmp / "PTBurnJobs", time_scale=TIME_SCALE, robot_root=PTBURN_SHARE, **sim_options)
+def _driver(sim: Any, make: Callable[..., Any], share: str, tmp: Path, options: dict[str, Any]) -> tuple[Any, Any]:
+    """The driver ``make`` pointed at ``sim``'s folder as the robot PC ``share``; the simulator is
+    closed if the driver refuses its options."""
     try:
-        robot = PrimeraPTBurn(job_folder=sim.folder, robot_job_folder=PTBURN_SHARE, lock_dir=tmp / "locks",
-                              **{**HOT, **options})
+        robot = make(job_folder=sim.folder, robot_job_folder=share, lock_dir=tmp / "locks", **{**HOT, **options})
     except BaseException:
         sim.close()
         raise
     return sim, robot
+
+
+def _sim_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {k[4:]: options.pop(k) for k in list(options) if k.startswith("sim_")}
+
+
+def ptburn(tmp: Path, **options: Any) -> tuple[Any, Any]:
+    """A PTBurn simulator and the driver pointed at it (the share seen as ``PTBURN_SHARE``);
+    ``sim_*`` options go to the simulator."""
+    from robot_drivers.hotfolder.primera import PrimeraPTBurn
+    from robot_drivers.sim.primera import PTBurnSimulator
+    sim = PTBurnSimulator(tmp / "PTBurnJobs", time_scale=TIME_SCALE, robot_root=PTBURN_SHARE,
+                          **_sim_options(options))
+    return _driver(sim, PrimeraPTBurn, PTBURN_SHARE, tmp, options)
 
 
 @rig("primera")
@@ -179,19 +217,13 @@ def tdbridge(tmp: Path, **options: Any) -> tuple[Any, Any]:
     """A TD Bridge simulator and the driver pointed at it, with a .tdd label design on the share."""
     from robot_drivers.hotfolder.epson import EpsonTDBridge
     from robot_drivers.sim.epson import TDBridgeSimulator
-    sim_options = {k[4:]: options.pop(k) for k in list(options) if k.startswith("sim_")}
-    sim = TDBridgeSimulator(tmp / "TDBridge", time_scale=TIME_SCALE, robot_root=TDBRIDGE_SHARE, **sim_options)
+    sim = TDBridgeSimulator(tmp / "TDBridge", time_scale=TIME_SCALE, robot_root=TDBRIDGE_SHARE,
+                            **_sim_options(options))
     design = sim.folder / "designs" / "patient.tdd"
     design.parent.mkdir()
     design.write_bytes(b"a Total Disc Maker design (its format is Epson's own)")
     options.setdefault("label_template", str(design))
-    try:
-        robot = EpsonTDBridge(job_folder=sim.folder, robot_job_folder=TDBRIDGE_SHARE, lock_dir=tmp / "locks",
-                              **{**HOT, **options})
-    except BaseException:
-        sim.close()
-        raise
-    return sim, robot
+    return _driver(sim, EpsonTDBridge, TDBRIDGE_SHARE, tmp, options)
 
 
 @rig("epson")
@@ -232,7 +264,3 @@ def any_rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
         r.robot.close()
         for _ in gen:
             pass
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

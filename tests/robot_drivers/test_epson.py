@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from robot_drivers import Bin, JobCancelled, JobRejected, LabelSpec, MediaType, RobotPaused, Shortfall
 from robot_drivers.model import Fault
 from robot_drivers.sim.epson import parse_jdf
-from robot_rigs import TDBRIDGE_SHARE, files_digest, tdbridge
+from robot_rigs import TDBRIDGE_SHARE, cancelled_midway, files_digest, tdbridge, until
 
 #: JDF keys a default burn writes, with the guide's page and allowed values (PP-100N edition)
 DOCUMENTED = {
@@ -31,12 +30,6 @@ DOCUMENTED = {
 }
 
 
-def _until(what: str, predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 60  # against a hang, not a speed requirement
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def test_default_job_holds_documented_keys_only_and_is_accepted(tmp_path: Path, iso_image: Path,
@@ -65,7 +58,7 @@ def test_default_job_holds_documented_keys_only_and_is_accepted(tmp_path: Path, 
 def _submit_raw(sim: object, name: str, text: str) -> str:
     folder: Path = sim.folder  # type: ignore[attr-defined]
     (folder / f"{name}.JDF").write_text(text, encoding="cp1252", newline="\r\n")
-    _until(f"{name} to be taken", lambda: (folder / f"{name}.ERR").exists() or (folder / f"{name}.INP").exists()
+    until(f"{name} to be taken", lambda: (folder / f"{name}.ERR").exists() or (folder / f"{name}.INP").exists()
            or (folder / f"{name}.DON").exists())
     return str(sim.sections.get(name, {}).get("ERROR", "")) if (folder / f"{name}.ERR").exists() else "accepted"  # type: ignore[attr-defined]
 
@@ -83,7 +76,7 @@ def test_old_driver_jobs_are_refused_with_the_guides_codes(tmp_path: Path, iso_i
         assert _submit_raw(sim, "A2", f"JOB_ID=A2\nPUBLISHER=PUBLISHER1\n{ok}") == "JDF0200"
         # a reused JOB_ID (the old driver resubmitted the same one) -> JDF0100
         assert _submit_raw(sim, "A3", f"JOB_ID=A3\n{ok}COPIES=1\n") == "accepted"
-        _until("A3 done", lambda: (sim.folder / "A3.DON").exists())
+        until("A3 done", lambda: (sim.folder / "A3.DON").exists())
         assert _submit_raw(sim, "A3B", f"JOB_ID=A3\n{ok}") == ""  # the .ERR of the refused file ...
         assert sim.sections["A3"]["ERROR"] == "JDF0100"  # ... and the code for its JOB_ID
         assert (sim.folder / "A3.DON").exists(), "the finished job's file stays (log folder after 1-2 h)"
@@ -120,7 +113,7 @@ def test_pause_is_waiting_for_the_operator_and_resumes(tmp_path: Path, iso_image
         sim.inject(Fault.COVER_OPEN)
         t = threading.Thread(target=lambda: out.append(robot.burn(iso_image, 2, notify=heard.append)))
         t.start()
-        _until("the pause", lambda: any(sim.folder.glob("*.STP")) and bool(heard))
+        until("the pause", lambda: any(sim.folder.glob("*.STP")) and bool(heard))
         assert heard[0].startswith("waiting for the operator: TD Bridge paused the job (STATUS=3")
         time.sleep(0.2)  # longer than the rig's operator_timeout elsewhere: here it waits
         assert t.is_alive() and not out
@@ -137,25 +130,14 @@ def test_cancel_ends_cancelled_not_done(tmp_path: Path, iso_image: Path) -> None
     """Acceptance 4, second half: TD Bridge ends a cancelled job .DON with STATUS=4; the burn
     ends JobCancelled with the copies made so far."""
     sim, robot = tdbridge(tmp_path)
-    errors: list[BaseException] = []
     try:
         sim.disc_seconds = 2000
-
-        def run() -> None:
-            try:
-                robot.burn(iso_image, 40, job_id="J000009V1")
-            except BaseException as exc:  # noqa: BLE001 - the test looks at it
-                errors.append(exc)
-        t = threading.Thread(target=run)
-        t.start()
-        _until("the job to run", lambda: any(sim.folder.glob("J000009V1-*.INP")))
-        assert robot.cancel("J000009V1")
-        t.join(60)
-        assert len(errors) == 1 and isinstance(errors[0], JobCancelled), errors
+        error = cancelled_midway(robot, sim, iso_image, "J000009V1")
+        assert isinstance(error, JobCancelled), error
         (done,) = sim.folder.glob("J000009V1-*.DON")
         assert sim.sections[done.stem]["STATUS"] == 4  # what TD Bridge says: "completed"
         assert list(sim.folder.glob("J000009V1-*.CDN")), "the cancel was answered"
-        assert len(errors[0].discs) < 40  # type: ignore[attr-defined]
+        assert len(error.discs) < 40  # type: ignore[attr-defined]
     finally:
         sim.close()
 

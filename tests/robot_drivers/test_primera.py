@@ -5,8 +5,6 @@ manual) accepts it; what the old driver wrote is refused with the manual's job e
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from robot_drivers import (Bin, CoverOpen, JobCancelled, JobRejected, LabelSpec,
 from robot_drivers.model import Fault
 from robot_drivers.sim.primera import parse_request
 from robot_drivers.hotfolder.primera import PrimeraPTBurn
-from robot_rigs import HOT, PTBURN_SHARE, ptburn
+from robot_rigs import HOT, PTBURN_SHARE, cancelled_midway, ptburn, until
 
 #: JRQ keys a default burn writes, with the manual's section (Rev 3.24) and allowed values
 DOCUMENTED = {
@@ -33,12 +31,6 @@ DOCUMENTED = {
 }
 
 
-def _until(what: str, predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 60  # against a hang, not a speed requirement
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def _finished_request(folder: Path, attempt: str) -> dict[str, str]:
@@ -75,7 +67,7 @@ def _submit_raw(sim: object, name: str, text: str) -> None:
 
 def _job_error(sim: object, name: str) -> int:
     folder: Path = sim.folder  # type: ignore[attr-defined]
-    _until(f"{name} to end", lambda: (folder / f"{name}.ERR").exists() or (folder / f"{name}.DON").exists())
+    until(f"{name} to end", lambda: (folder / f"{name}.ERR").exists() or (folder / f"{name}.DON").exists())
     assert (folder / f"{name}.ERR").exists()
     return int(sim.sections[name]["JobErrorNumber"])  # type: ignore[attr-defined]
 
@@ -178,7 +170,7 @@ def test_pause_is_reported_and_the_job_resumes(tmp_path: Path, iso_image: Path) 
         t = threading.Thread(target=lambda: out.append(robot.burn(iso_image, 1, label=LabelSpec(file=label),
                                                                     notify=heard.append)))
         t.start()
-        _until("the operator to be called", lambda: any(m.startswith("waiting for the operator") for m in heard))
+        until("the operator to be called", lambda: any(m.startswith("waiting for the operator") for m in heard))
         sim.clear()
         t.join(60)
         assert out and getattr(out[0], "good", 0) == 1
@@ -191,19 +183,7 @@ def test_cancel_aborts_with_the_jobs_client_id(tmp_path: Path, iso_image: Path) 
     sim, robot = ptburn(tmp_path)
     try:
         sim.disc_seconds = 1200  # long enough to cancel during the job
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                robot.burn(iso_image, 50, job_id="J000003V1")
-            except BaseException as exc:  # noqa: BLE001 - the test looks at it
-                errors.append(exc)
-        t = threading.Thread(target=run)
-        t.start()
-        _until("the job to run", lambda: any(sim.folder.glob("J000003V1-*.INP")))
-        assert robot.cancel("J000003V1")
-        t.join(60)
-        assert len(errors) == 1 and isinstance(errors[0], JobCancelled)
+        assert isinstance(cancelled_midway(robot, sim, iso_image, "J000003V1", 50), JobCancelled)
         assert any(sim.folder.glob("J000003V1-*.ERR"))  # PTBurn ends an aborted job .ERR, error 16
         assert not robot.cancel("J000003V1"), "nothing runs any more"
     finally:
@@ -214,6 +194,8 @@ def test_offline_ptburn_is_named_at_start_up(tmp_path: Path) -> None:
     sim, robot = ptburn(tmp_path)
     try:
         sim.inject(Fault.OFFLINE)
+        ticks: list[int] = []
+        until("PTBurn to stop ticking", lambda: ticks.append(sim.tick) or ticks[-3:] == [sim.tick] * 3, poll=0.05)
         with pytest.raises(RobotOffline, match="has not changed"):
             robot.check()
     finally:
