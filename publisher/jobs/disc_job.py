@@ -255,4 +255,10 @@ def _disc_json(volume: dict[str, Any], d: robot_drivers.DiscResult) -> dict[str,
 def _audit_burn(ctx: JobContext, actor: str, job_id: int, discs: Sequence[dict[str, Any]], error: str) -> None:
     with ctx.db.session() as s:
         audit.record(s, actor or "service", "burn", f"job {job_id}",
-                     {"robot": getattr(ctx.robot, "kind", type(ctx.robot).__name__), "discs": list(discs), "error": error})
+                     {"robot": _robot_name(ctx.robot), "discs": list(discs), "error": error})
+
+
+def _robot_name(robot: robot_drivers.Robot) -> str:
+    """The robot's kind as the audit and the job pages show it; an experimental driver says so."""
+    kind = getattr(robot, "kind", type(robot).__name__)
+    return f"{kind} (experimental)" if getattr(robot, "experimental", False) else kind
