@@ -161,7 +161,7 @@ class HotFolderRobot(Robot):
             time.sleep(self.poll)
 
     def offline_message(self, still: float | None) -> str:
-        where = f"{self.job_folder} (the robot PC's {self.share.map.pairs[0][1]})"
+        where = f"{self.job_folder} (the robot PC's {self.share.map.robot_root})"
         if still is None:
             return f"{self.title}: no status file in {where}: is the vendor software running on that share?"
         return f"{self.title}: the status in {where} has not changed for {still:g} s: is the vendor software running?"

@@ -38,6 +38,7 @@ class PathMap:
         if not robot_job_folder:
             raise ValueError("robot_job_folder is required: the job folder as the robot's PC names it "
                              "(e.g. \\\\ROBOT-PC\\PTBurnJobs or C:\\PTBurnJobs); see docs/robots.md, path map")
+        self.robot_root = robot_job_folder  #: as configured, for messages
         self.pairs: list[tuple[Path, PurePath]] = [(Path(job_folder).resolve(), robot_pure_path(robot_job_folder))]
         for pair in extra:
             local, robot = pair
@@ -91,7 +92,7 @@ class Share:
     def probe(self, who: str) -> None:
         """Write, read back and delete a probe file in the job share; raise
         :class:`~robot_drivers.errors.RobotOffline` saying what is wrong."""
-        robot = self.map.pairs[0][1]
+        robot = self.map.robot_root
         if not self.folder.is_dir():
             raise errors.RobotOffline(f"{who}: the job folder {self.folder} (the robot PC's {robot}) does "
                                       f"not exist: is the share mounted?")

@@ -5,6 +5,9 @@ manuals), through the real drivers and the job runner."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,3 +86,21 @@ def test_cancel_ends_the_job_cancelled_and_a_pause_is_shown_as_waiting(tmp_path:
     runner.join(120)
     job = _job(ctx, job_id)
     assert job.state == "cancelled" and job.error.startswith("JobCancelled"), (job.state, job.error)
+
+
+def test_burn_on_an_unmounted_share_says_what_to_fix_and_leaves_the_job_queued(tmp_path: Path) -> None:
+    from tests.jobs.test_robot_locks import ROOT, _site
+
+    site = tmp_path / "site"
+    site.mkdir()
+    _site(site)
+    config = tmp_path / "site.toml"
+    config.write_text(f'[robot]\nkind = "primera"\njob_folder = "{tmp_path / "not-mounted"}"\n'
+                      'robot_job_folder = \'\\\\BRAVO-PC\\PTBurnJobs\'\n', encoding="utf-8")
+    env = {**os.environ, "PUBLISHER_DATA_DIR": str(site), "PUBLISHER_LOAD_SAMPLES": "false",
+           "PUBLISHER_MIN_FREE_BYTES": "0"}
+    r = subprocess.run([sys.executable, "-m", "publisher.cli", "--config", str(config), "burn", "-q",
+                        "--patient", PATIENT], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0
+    assert "stays queued: robot 'primera' could not be set up" in r.stderr
+    assert "(the robot PC's \\\\BRAVO-PC\\PTBurnJobs) does not exist: is the share mounted?" in r.stderr
