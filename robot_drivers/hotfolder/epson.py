@@ -30,6 +30,7 @@ import pycdlib
 from robot_drivers import errors
 from robot_drivers.hotfolder.files import as_int, parse_sections, read_text, suffixes, write_atomic
 from robot_drivers.hotfolder.job import HotFolderRobot, Observed, State
+from robot_drivers.hotfolder.job import label_template as label_template_of
 from robot_drivers.model import BurnRequest, MediaType, RobotStatus
 
 #: ERROR codes TD Bridge documents (PP-100N edition, p. 65: before a job is accepted)
@@ -98,10 +99,8 @@ class EpsonTDBridge(HotFolderRobot):
         if out_stacker not in (None, 2, 4):
             raise ValueError(f"TD Bridge OUT_STACKER {out_stacker}: 2 or 4 (p. 65, JDF0400)")
         self.out_stacker = out_stacker
-        if label_template and not label_template.lower().endswith(".tdd"):
-            raise ValueError(f"TD Bridge label_template {label_template!r}: a .tdd made in "
-                             f"EPSON Total Disc Maker (LABEL, p. 39)")
-        self.label_template = label_template
+        self.label_template = label_template_of(label_template, ".tdd", "TD Bridge prints a .tdd design "
+                                                                        "made in EPSON Total Disc Maker (LABEL, p. 39)")
 
     @property
     def status_file(self) -> Path:

@@ -60,6 +60,13 @@ class Observed:
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
+def label_template(path: str, suffix: str, why: str) -> str:
+    """A vendor label design (``""``: none), refused unless it has the vendor's ``suffix``."""
+    if path and not path.lower().endswith(suffix):
+        raise ValueError(f"label_template {path!r}: {why}")
+    return path
+
+
 class HotFolderRobot(Robot):
     """A robot driven through its vendor's job folder (see the module docstring)."""
 

@@ -25,6 +25,7 @@ from PIL import Image
 from robot_drivers import errors
 from robot_drivers.hotfolder.files import as_int, parse_sections, read_text, suffixes, write_atomic
 from robot_drivers.hotfolder.job import HotFolderRobot, Observed, State
+from robot_drivers.hotfolder.job import label_template as label_template_of
 from robot_drivers.model import BurnRequest, Fault, FAULT_ERRORS, MediaType, RobotStatus
 
 #: JobErrorNumber / DiscErrorNumberX (Appendix C, "Job/Disc Errors", p. 58) -> typed error
@@ -84,10 +85,8 @@ class PrimeraPTBurn(HotFolderRobot):
         if not client_id or len(client_id) > 32 or not client_id.isascii():
             raise ValueError(f"PTBurn ClientID {client_id!r}: 1 to 32 ASCII characters (2.1.2)")
         self.client_id = client_id
-        if label_template and not label_template.lower().endswith(".std"):
-            raise ValueError(f"PTBurn label_template {label_template!r}: MergeField fills a SureThing "
-                             f".STD design only (2.1.40)")
-        self.label_template = label_template
+        self.label_template = label_template_of(label_template, ".std", "PTBurn's MergeField fills a "
+                                                                        "SureThing .STD design only (2.1.40)")
         if label_format not in ("jpg", "bmp"):
             raise ValueError(f"PTBurn label_format {label_format!r}: jpg or bmp (2.1.12)")
         self.label_format = label_format
