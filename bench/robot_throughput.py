@@ -5,12 +5,12 @@
 A stream of jobs (1 and 2 copies, CD and DVD, each a small study generated with
 ``publisher.samples`` and stored in a real archive, so mastering is real work) is queued at
 once and run by the real :class:`publisher.jobs.worker.JobWorker` (its scheduler, its runner)
-on the :class:`robot_drivers.timing.TimingSimulator` (2 drives, default ``Timings``), whose
+on the :class:`robot_drivers.sim.timing.TimingSimulator` (2 drives, default ``Timings``), whose
 moves take ``scale`` x the robot's seconds. The makespan runs from the worker's start to the
 last disc in the output bin, and is converted back to robot seconds, so is mastering (measured
 by the worker, ``JobWorker.steps``).
 
-The lower bound is :func:`robot_drivers.schedule.lower_bound` of the same stream (docstring
+The lower bound is :func:`robot_drivers.sim.drive_pool.lower_bound` of the same stream (docstring
 there and docs/performance.md): max(drive work / 2, the longest mastering + one disc's
 chain, the arm's moves, the printer's work). Ratio = achieved discs per hour / the bound's
 (target >= 0.95, DESIGN section 6). ``--no-old`` skips the former one-job-at-a-time runner,
@@ -29,8 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from robot_drivers.manifest import ImageManifest  # noqa: E402
-from robot_drivers.schedule import DiscTimes, LowerBound, StreamJob, lower_bound  # noqa: E402
-from robot_drivers.timing import TimingSimulator  # noqa: E402
+from robot_drivers.sim.drive_pool import DiscTimes, LowerBound, StreamJob, lower_bound  # noqa: E402
+from robot_drivers.sim.timing import TimingSimulator  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from publisher import samples as S  # noqa: E402

@@ -114,11 +114,13 @@ def _exit_on_sigterm() -> None:
 
 def _start_worker(service: "Service") -> None:
     """Start the job worker of ``[jobs]`` and say what it does (rules enabled, queue)."""
+    from robot_drivers import RobotError
+
     settings = service.settings
     enabled = sum(1 for r in settings.rules if r.enabled)
     try:
         worker = service.start_worker()
-    except (TypeError, ValueError, OSError) as exc:  # e.g. a [robot] option missing: keep receiving
+    except (TypeError, ValueError, OSError, RobotError) as exc:  # e.g. a [robot] option missing: keep receiving
         logging.getLogger(__name__).error("job worker not started: robot %r: %s", settings.robot, exc)
         print(f"Jobs:  worker NOT running: robot {settings.robot!r} could not be set up ({exc}); fix [robot] and restart",
               flush=True)
@@ -540,13 +542,19 @@ def cmd_burn(args: argparse.Namespace) -> int:
 
 
 def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
+    from robot_drivers import RobotError
+
     from publisher.db.models import DiscJob
     from publisher.jobs.disc_job import run_job
     from publisher.jobs.state import InvalidTransition, JobState
 
+    try:
+        context = service.job_context()
+    except (TypeError, ValueError, OSError, RobotError) as exc:  # the robot's start-up check, its options
+        sys.exit(f"disc job {job_id} stays queued: robot {service.settings.robot!r} could not be set up ({exc})")
     with tqdm(total=1, unit="B", unit_scale=True, desc=f"job {job_id}", disable=quiet) as bar:
         try:
-            state = run_job(service.job_context(), job_id, _progress_bar(bar))
+            state = run_job(context, job_id, _progress_bar(bar))
         except InvalidTransition:
             sys.exit(f"disc job {job_id} is being run elsewhere (another publisher process took it)")
     with service.db.session() as s:

@@ -134,6 +134,9 @@ class Settings:
     robot: str = "simulator"
     #: Keyword options of the robot driver (the ``[robot]`` table), e.g. time_scale, job_folder.
     robot_options: tuple[tuple[str, Any], ...] = ()
+    #: Where a real robot's machine-wide lock lives (None: /run/lock). A simulator always locks
+    #: in ``<data_dir>/robot-locks``, so two services never wait for each other's simulator.
+    robot_lock_dir: Path | None = None
     institution: str = ""
     dicom: DicomSettings = field(default_factory=DicomSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
@@ -161,6 +164,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "PUBLISHER_LOG_LEVEL": ("", "log_level"),
     "PUBLISHER_LOAD_SAMPLES": ("", "load_samples"),
     "PUBLISHER_ROBOT": ("", "robot"),
+    "PUBLISHER_ROBOT_LOCK_DIR": ("", "robot_lock_dir"),
     "PUBLISHER_AE_TITLE": ("dicom", "ae_title"),
     "PUBLISHER_DICOM_BIND": ("dicom", "bind"),
     "PUBLISHER_DICOM_PORT": ("dicom", "port"),
@@ -195,7 +199,7 @@ def _coerce(name: str, value: Any, target: Any) -> Any:
             return int(value)
         if isinstance(target, float):
             return float(value)
-        if isinstance(target, Path) or name in ("archive_dir",):
+        if isinstance(target, Path) or name in ("archive_dir", "robot_lock_dir"):
             return Path(value).expanduser() if value not in (None, "") else None
         if isinstance(target, str):
             return str(value)

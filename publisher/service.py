@@ -52,11 +52,25 @@ class Service:
         for job_id in recover(self.db):
             log.warning("disc job %d was interrupted; see its state", job_id)
 
+    def robot(self) -> robot_drivers.Robot:
+        """The configured robot, built once and checked (its start-up self-test: share writable,
+        vendor software alive, unit answering), or a :class:`robot_drivers.RobotError` saying
+        what to fix. A simulator's lock lives in the data directory; a real device's in
+        ``robot_lock_dir`` (default /run/lock), named after the device (docs/robots.md)."""
+        if self._robot is None:
+            options = dict(self.settings.robot_options)
+            if "lock_dir" not in options:
+                simulated = robot_drivers.driver_class(self.settings.robot).simulated
+                options["lock_dir"] = ((self.settings.data_dir / "robot-locks").resolve() if simulated
+                                       else self.settings.robot_lock_dir)
+            robot = robot_drivers.create(self.settings.robot, **options)
+            robot.check()
+            self._robot = robot
+        return self._robot
+
     def job_context(self) -> JobContext:
         """What disc jobs run with: the index, the archive, the configured robot and institution."""
-        if self._robot is None:
-            self._robot = robot_drivers.create(self.settings.robot, **dict(self.settings.robot_options))
-        return JobContext(self.db, self.archive.root, self.settings.data_dir / "jobs", self._robot,
+        return JobContext(self.db, self.archive.root, self.settings.data_dir / "jobs", self.robot(),
                           institution=self.settings.institution)
 
     def instance_count(self) -> int:

@@ -18,6 +18,17 @@ class MediaType(str, enum.Enum):
     DVD_R = "DVD-R"
     DVD_R_DL = "DVD-R DL"
     BD_R = "BD-R"
+    BD_R_DL = "BD-R DL"
+
+    @classmethod
+    def parse(cls, value: "str | MediaType") -> "MediaType":
+        """``"DVD-R DL"`` (the value) or ``"DVD_R_DL"`` (the name) -> the media type."""
+        if isinstance(value, MediaType):
+            return value
+        for m in cls:
+            if value in (m.value, m.name):
+                return m
+        raise ValueError(f"unknown media type {value!r}; known: {', '.join(m.value for m in cls)}")
 
 
 class Bin(str, enum.Enum):
@@ -103,10 +114,13 @@ class RobotStatus:
 
 @dataclass(frozen=True)
 class LabelSpec:
-    """The label to print: a print file (PDF / PNG / vendor template) and merge fields.
+    """The label to print: our rendered label and the values of its merge fields.
 
-    ``file`` is what the printer gets: our raster PNG for most robots, a vendor
-    template (.STD, .tdd) when ``merge_fields`` fill it in the vendor software.
+    ``file`` is the label the publisher drew (a PNG raster); each driver hands it to its
+    robot in the vendor's format (PTBurn: JPEG or BMP; Network Publisher: PDF). Where a
+    vendor prints only from its own template (a SureThing ``.STD`` for PTBurn, a Total
+    Disc Maker ``.tdd`` for TD Bridge) the driver is configured with that template and
+    sends ``merge_fields`` to fill it, in this order (docs/robots.md, "labels").
     """
 
     file: Path | None = None

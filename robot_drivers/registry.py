@@ -1,44 +1,72 @@
-"""Build a driver from configuration: ``create("primera", job_folder=..., ...)``."""
+"""Build a driver from configuration: ``create("primera", job_folder=..., ...)``.
+
+The drivers are the built-ins below plus whatever installed distributions declare as entry
+points of the group ``robot_drivers.drivers`` (``[project.entry-points."robot_drivers.drivers"]``
+in their ``pyproject.toml``: ``name = "package.module:Class"``); this package declares its
+own there too. A built-in name cannot be taken over by an entry point. Modules are imported
+only when their driver is used, and the table is read-only: a driver is added by installing
+it, not by changing a global at run time.
+"""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from functools import cache
+from importlib.metadata import entry_points
+from types import MappingProxyType
 from typing import Any
 
 from robot_drivers.interface import Robot
 
-#: kind -> "module:Class"; modules are imported only when used
-DRIVERS: dict[str, str] = {
-    "simulator": "robot_drivers.timing:TimingSimulator",
-    "local": "robot_drivers.local_drive:LocalDrive",
-    "serial": "robot_drivers.serial_robot:SerialAutoloader",
-    "primera": "robot_drivers.primera:PrimeraPTBurn",
-    "epson": "robot_drivers.epson:EpsonTDBridge",
-    "rimage": "robot_drivers.rimage:RimageHotFolder",
-}
+ENTRY_POINT_GROUP = "robot_drivers.drivers"
+
+#: kind -> "module:Class" of the drivers that ship with this package
+BUILTIN: Mapping[str, str] = MappingProxyType({
+    "simulator": "robot_drivers.sim.timing:TimingSimulator",
+    "local": "robot_drivers.local:LocalDrive",
+    "serial": "robot_drivers.serial.autoloader:SerialAutoloader",
+    "primera": "robot_drivers.hotfolder.primera:PrimeraPTBurn",
+    "epson": "robot_drivers.hotfolder.epson:EpsonTDBridge",
+    "rimage": "robot_drivers.hotfolder.rimage:RimageNetworkPublisher",
+})
 
 DEFAULT_KIND = "simulator"
 
 
-def kinds() -> list[str]:
-    """Every robot kind :func:`create` knows."""
-    return sorted(DRIVERS)
+@cache
+def drivers() -> Mapping[str, str]:
+    """Every known kind -> ``"module:Class"``: the built-ins and the installed entry points."""
+    table = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    table.update(BUILTIN)
+    return MappingProxyType(dict(sorted(table.items())))
 
 
 def driver_class(kind: str) -> type[Robot]:
     """The driver class registered for ``kind``."""
     try:
-        target = DRIVERS[kind]
+        target = drivers()[kind]
     except KeyError:
-        raise ValueError(f"unknown robot kind {kind!r}; known: {', '.join(kinds())}") from None
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+        raise ValueError(f"unknown robot kind {kind!r}; known: {', '.join(kinds(experimental=True))}") from None
+    module, _, name = target.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    if not (isinstance(cls, type) and issubclass(cls, Robot)):
+        raise ValueError(f"robot kind {kind!r}: {target} is not a robot_drivers.Robot")
+    return cls
 
 
-def create(kind: str = DEFAULT_KIND, **options: Any) -> Robot:
-    """A driver of ``kind`` built with ``options`` (keyword arguments of its class)."""
-    return driver_class(kind)(**options)
+def kinds(*, experimental: bool = False) -> list[str]:
+    """The robot kinds :func:`create` offers; experimental ones only when asked."""
+    return [k for k in drivers() if experimental or not driver_class(k).experimental]
 
 
-def register(kind: str, target: str) -> None:
-    """Add a driver (``"package.module:Class"``) under ``kind``."""
-    DRIVERS[kind] = target
+def create(kind: str = DEFAULT_KIND, *, experimental: bool = False, **options: Any) -> Robot:
+    """A driver of ``kind`` built with ``options`` (keyword arguments of its class).
+
+    An experimental driver (built on an interface no public document describes precisely,
+    docs/robots.md) is refused unless ``experimental=True`` says the admin chose it knowingly.
+    """
+    cls = driver_class(kind)
+    if cls.experimental and not experimental:
+        raise ValueError(f"robot kind {kind!r} is experimental (docs/robots.md says what is not "
+                         f"verified on a real device); set experimental = true in [robot] to use it")
+    return cls(**options)

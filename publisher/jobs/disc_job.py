@@ -22,7 +22,7 @@ from sqlalchemy import select
 from publisher.db.models import DiscJob, utcnow
 from publisher.db.session import Database
 from publisher.jobs import audit
-from publisher.jobs.labels import label_for
+from publisher.jobs.labels import label_for, merge_fields
 from publisher.jobs.selection import EmptySelection, Selection, select_instances
 from publisher.jobs.state import ON_RESTART, JobState, check
 from publisher.jobs.viewer import master_with_viewer
@@ -30,14 +30,17 @@ from publisher.media import MediaError, MediaType, Volume
 
 log = logging.getLogger(__name__)
 
-#: Media type -> the blank the robot loads for it.
+#: Optical media type -> the blank the robot loads for it (each robot says whether it can, and
+#: refuses the others by name: robot_drivers' media_refusal).
 ROBOT_MEDIA = {
-    "cd": robot_drivers.MediaType.CD_R,
-    "dvd": robot_drivers.MediaType.DVD_R,
-    "dvd-dl": robot_drivers.MediaType.DVD_R_DL,
-    "bd": robot_drivers.MediaType.BD_R,
-    "bd-dl": robot_drivers.MediaType.BD_R,
+    MediaType.CD.value: robot_drivers.MediaType.CD_R,
+    MediaType.DVD.value: robot_drivers.MediaType.DVD_R,
+    MediaType.DVD_DL.value: robot_drivers.MediaType.DVD_R_DL,
+    MediaType.BD.value: robot_drivers.MediaType.BD_R,
+    MediaType.BD_DL.value: robot_drivers.MediaType.BD_R_DL,
 }
+#: Media written as a folder: no robot involved.
+FOLDER_MEDIA = frozenset(m.value for m in MediaType if not m.is_image)
 
 Progress = Callable[[int, int, str], None]
 
@@ -109,14 +112,15 @@ class _ProgressWriter:
     def __init__(self, db: Database, job_id: int, also: Progress | None, every: float = 0.5) -> None:
         self.db, self.job_id, self.also, self.every = db, job_id, also, every
         self._last = 0.0
+        self._message = ""
 
     def __call__(self, done: int, total: int, message: str) -> None:
         if self.also is not None:
             self.also(done, total, message)
         now = time.monotonic()
-        if now - self._last < self.every and done < total:
-            return
-        self._last = now
+        if now - self._last < self.every and done < total and message == self._message:
+            return  # a new message (e.g. "waiting for the operator") is always written
+        self._last, self._message = now, message
         with self.db.session() as s:
             job = s.get(DiscJob, self.job_id)
             if job is not None:
@@ -194,35 +198,53 @@ def _burn_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
         assert job is not None
         volumes: list[dict[str, Any]] = json.loads(job.volumes)
         copies, comment, media, actor = job.copies, job.comment, job.media, job.created_by
-    if media in ("usb", "folder"):
+    if media in FOLDER_MEDIA:
         _move(ctx.db, job_id, JobState.DONE)  # nothing to burn: the folder is the volume
         return JobState.DONE
     _move(ctx.db, job_id, JobState.BURNING)
     discs: list[dict[str, Any]] = []
+    total = len(volumes) * copies
     try:
         for v in volumes:
             label = label_for(v, comment=comment, institution=ctx.institution, out_dir=ctx.jobs_root / f"job{job_id:06d}")
-            progress(len(discs), len(volumes) * copies, f"burning disc {v['number']} of {v['count']}")
-            result = ctx.robot.burn(Path(v["image"]), copies, label=robot_drivers.LabelSpec(file=label),
+            progress(len(discs), total, f"burning disc {v['number']} of {v['count']}")
+            result = ctx.robot.burn(Path(v["image"]), copies,
+                                    label=robot_drivers.LabelSpec(file=label, merge_fields=merge_fields(
+                                        v, comment=comment, institution=ctx.institution)),
                                     media=ROBOT_MEDIA[media], volume_name=v["file_set_id"][:32],
-                                    job_id=f"J{job_id:06d}V{v['number']}")
+                                    job_id=burn_id(job_id, v["number"]),
+                                    notify=lambda message: progress(len(discs), total, message))
             discs += [_disc_json(v, d) for d in result.discs]
+            good = sum(1 for d in result.discs if d.ok)
+            if good < copies:  # a driver must raise Shortfall; never count a missing copy as made
+                raise robot_drivers.Shortfall(f"disc {v['number']}: the robot made {good} good of {copies} "
+                                              f"copies", discs=())
     except Exception as exc:  # typed robot errors, and anything unexpected: the robot's state is unknown
         if not isinstance(exc, robot_drivers.RobotError):
             log.exception("disc job %d: burning failed", job_id)
         discs += [_disc_json(v, d) for d in getattr(exc, "discs", ())]
-        _move(ctx.db, job_id, JobState.FAILED, discs=json.dumps(discs),
-              error=f"{exc.__class__.__name__}: {exc}")
+        end = JobState.CANCELLED if isinstance(exc, robot_drivers.JobCancelled) else JobState.FAILED
+        _move(ctx.db, job_id, end, discs=json.dumps(discs), error=f"{exc.__class__.__name__}: {exc}")
         _audit_burn(ctx, actor, job_id, discs, str(exc))
-        return JobState.FAILED
+        return end
     progress(len(discs), len(discs), "done")
-    bad = [d for d in discs if not d["ok"]]
-    _audit_burn(ctx, actor, job_id, discs, "")
-    if bad:
-        _move(ctx.db, job_id, JobState.FAILED, discs=json.dumps(discs), error=f"{len(bad)} disc(s) rejected")
-        return JobState.FAILED
+    _audit_burn(ctx, actor, job_id, discs, "")  # rejected discs the robot made again are in the record
     _move(ctx.db, job_id, JobState.DONE, discs=json.dumps(discs))
     return JobState.DONE
+
+
+def burn_id(job_id: int, volume: int) -> str:
+    """The id a job's volume is burned under (the robot adds its own per attempt)."""
+    return f"J{job_id:06d}V{volume}"
+
+
+def cancel_burn(ctx: JobContext, job_id: int) -> bool:
+    """Ask the robot to stop the burning job ``job_id`` (it then ends cancelled); True if it was
+    burning on this process' robot."""
+    with ctx.db.session() as s:
+        job = s.get(DiscJob, job_id)
+        volumes = json.loads(job.volumes) if job is not None else []
+    return any([ctx.robot.cancel(burn_id(job_id, v["number"])) for v in volumes])
 
 
 def _disc_json(volume: dict[str, Any], d: robot_drivers.DiscResult) -> dict[str, Any]:
@@ -233,4 +255,10 @@ def _disc_json(volume: dict[str, Any], d: robot_drivers.DiscResult) -> dict[str,
 def _audit_burn(ctx: JobContext, actor: str, job_id: int, discs: Sequence[dict[str, Any]], error: str) -> None:
     with ctx.db.session() as s:
         audit.record(s, actor or "service", "burn", f"job {job_id}",
-                     {"robot": getattr(ctx.robot, "kind", type(ctx.robot).__name__), "discs": list(discs), "error": error})
+                     {"robot": _robot_name(ctx.robot), "discs": list(discs), "error": error})
+
+
+def _robot_name(robot: robot_drivers.Robot) -> str:
+    """The robot's kind as the audit and the job pages show it; an experimental driver says so."""
+    kind = getattr(robot, "kind", type(robot).__name__)
+    return f"{kind} (experimental)" if getattr(robot, "experimental", False) else kind

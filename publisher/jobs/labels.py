@@ -24,3 +24,20 @@ def label_for(volume: dict[str, Any], *, comment: str, institution: str, out_dir
     target = out_dir / f"{volume['file_set_id']}.label.png"
     render_png(content, load_template("default"), target)
     return target
+
+
+#: The order of the merge fields a vendor label template (a SureThing .STD for PTBurn, a Total
+#: Disc Maker .tdd for TD Bridge) receives; docs/robots.md, "labels", tells the admin.
+MERGE_FIELDS = ("patient name", "patient ID", "birth date", "study dates", "modalities", "description",
+                "disc k of n", "comment", "institution")
+
+
+def merge_fields(volume: dict[str, Any], *, comment: str, institution: str) -> tuple[str, ...]:
+    """The values of :data:`MERGE_FIELDS` for ``volume`` (several patients joined by "; ")."""
+    patients = volume.get("patients", [])
+    return ("; ".join(p["name"] for p in patients), "; ".join(p["id"] for p in patients),
+            "; ".join(p.get("birth_date") or "" for p in patients),
+            ", ".join(volume.get("study_dates", ())), ", ".join(volume.get("modalities", ())),
+            "; ".join(volume.get("descriptions", ())), f"disc {volume['number']} of {volume['count']}",
+            comment, institution)
+

@@ -2,6 +2,7 @@
 
     queued -> mastering -> mastered -> burning -> done
     mastering / burning -> failed          (a typed reason is kept in ``error``)
+    burning -> cancelled                   (cancelled at the robot, or through the robot driver)
     failed -> queued                       (a person resubmits)
     queued / mastered / failed -> cancelled
 
@@ -29,7 +30,7 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.QUEUED: frozenset({JobState.MASTERING, JobState.CANCELLED}),
     JobState.MASTERING: frozenset({JobState.MASTERED, JobState.FAILED, JobState.QUEUED}),
     JobState.MASTERED: frozenset({JobState.BURNING, JobState.CANCELLED, JobState.DONE}),
-    JobState.BURNING: frozenset({JobState.DONE, JobState.FAILED}),
+    JobState.BURNING: frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED}),
     JobState.DONE: frozenset(),
     JobState.FAILED: frozenset({JobState.QUEUED, JobState.CANCELLED}),
     JobState.CANCELLED: frozenset(),

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import robot_drivers
-from robot_drivers.simulation import Activity, overlapping
-from robot_drivers.timing import TimingSimulator
+from robot_drivers.sim.ledger import Activity, overlapping
+from robot_drivers.sim.timing import TimingSimulator
 
 from publisher.jobs.disc_job import JobContext, create_job, recover
 from publisher.jobs.selection import Selection

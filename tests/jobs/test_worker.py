@@ -167,7 +167,6 @@ def _serve(site: Site, db_url: str, config: Path, log: Path) -> subprocess.Popen
         "PUBLISHER_HTTP_PORT": str(free_port()),
         "PUBLISHER_LOAD_SAMPLES": "false",
         "PUBLISHER_MIN_FREE_BYTES": "0",
-        "ROBOT_LOCK_DIR": str(site.tmp / "locks"),
     }
     with open(log, "wb") as out:
         return subprocess.Popen([sys.executable, "-m", "publisher.cli", "--config", str(config), "serve"], env=env,

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 import robot_drivers
+from robot_rigs import until
 from robot_drivers import Bin, BurnResult, DriveFailure, Fault, LabelSpec, MediaType, RobotError
-from robot_drivers.schedule import DiscTimes, DrivePool, StreamJob, lower_bound
-from robot_drivers.simulation import overlapping
-from robot_drivers.timing import Timings, TimingSimulator
+from robot_drivers.sim.drive_pool import DiscTimes, DrivePool, StreamJob, lower_bound
+from robot_drivers.sim.ledger import overlapping
+from robot_drivers.sim.timing import Timings, TimingSimulator
 
 SCALE = 0.005  # a 20 s move takes 0.1 s: long enough that a thread's start-up never decides overlap
 
@@ -48,12 +49,6 @@ def _concurrently(*calls: Callable[[], BurnResult]) -> list[BurnResult | RobotEr
     return [o for o in out if o is not None]
 
 
-def _until(what: str, predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 30  # against a hang, not a speed requirement
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def _lock_probe(lock_dir: Path) -> int:
@@ -131,9 +126,9 @@ def test_a_failing_copy_stops_its_own_job_and_not_the_other(robot: TimingSimulat
     robot.inject(Fault.VERIFY_FAILURE, drive=0)
     with robot.arm_stopped():  # both requests are waiting before the first disc moves
         threads = _start(lambda: robot.burn(iso_image, 3, job_id="A"))
-        _until("A's discs to wait for the arm", lambda: robot._pool.free == 0)
+        until("A's discs to wait for the arm", lambda: robot._pool.free == 0)
         threads += _start(lambda: robot.burn(iso_image, 2, job_id="B"))
-        _until("B to wait for a drive", lambda: robot._session.users == 2)
+        until("B to wait for a drive", lambda: robot._session.users == 2)
     out = _join(threads)
     assert isinstance(out[0], RobotError) and isinstance(out[1], BurnResult) and out[1].good == 2
     a_discs = [r for r in robot.ledger.records if r.job_id == "A"]
@@ -169,7 +164,7 @@ def test_threads_of_one_process_share_the_lock_another_process_is_kept_out(
     with robot.arm_stopped():  # hold both burns inside the robot while the other process tries
         threads = _start(lambda: robot.burn(iso_image, 1, job_id="A"))
         threads += _start(lambda: robot.burn(iso_image, 1, job_id="B"))
-        _until("both burns to hold the robot", lambda: robot._session.users == 2)
+        until("both burns to hold the robot", lambda: robot._session.users == 2)
         assert robot.lock.held
         assert _lock_probe(tmp_path / "locks") == 3
     out = _join(threads)
@@ -202,15 +197,15 @@ def test_drive_pool_is_first_come_first_served() -> None:
 
     first = threading.Thread(target=wait, args=("first",))
     first.start()
-    _until("the first waiter", lambda: len(pool._waiting) == 1)
+    until("the first waiter", lambda: len(pool._waiting) == 1)
     second = threading.Thread(target=wait, args=("second",))
     second.start()
-    _until("the second waiter", lambda: len(pool._waiting) == 2)
+    until("the second waiter", lambda: len(pool._waiting) == 2)
     stop = threading.Event()
     third: list[int | None] = []
     cancelled = threading.Thread(target=lambda: third.append(pool.acquire(stop.is_set)))
     cancelled.start()
-    _until("the third waiter", lambda: len(pool._waiting) == 3)
+    until("the third waiter", lambda: len(pool._waiting) == 3)
     stop.set()
     pool.wake()
     cancelled.join(10)

@@ -7,12 +7,12 @@ the caller can wait for a person to put a blank in.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from robot_drivers import errors
 from robot_drivers.drive import XorrisoDrive
-from robot_drivers.interface import Robot
+from robot_drivers.interface import Notify, Robot
 from robot_drivers.manifest import ImageManifest
 from robot_drivers.model import (Bin, BurnRequest, BurnResult, Capabilities, DiscResult,
                                  DriveState, DriveStatus, MediaType, RobotStatus)
@@ -27,15 +27,22 @@ class LocalDrive(Robot):
 
     def __init__(self, name: str | None = None, *, outdev: str = "/dev/sr0",
                  drive: XorrisoDrive | None = None,
-                 media_types: tuple[MediaType, ...] = tuple(MediaType),
+                 media_types: Iterable[MediaType | str] = tuple(MediaType),
                  change_disc: Callable[[int], None] | None = None,
                  label_printer: LabelPrinter | None = None, **kw: object) -> None:
         super().__init__(name, **kw)  # type: ignore[arg-type]
         self.drive = drive or XorrisoDrive(outdev)
-        self.media_types = media_types
+        self.media_types = tuple(MediaType.parse(m) for m in media_types)
         self.change_disc = change_disc
         self.label_printer = label_printer
         self._state = DriveState.UNKNOWN
+
+    def device(self) -> str:
+        return self.drive.outdev if self.drive.is_pseudo else str(self.drive.device_path.resolve())
+
+    def check(self) -> None:
+        if not self.drive.present():
+            raise errors.RobotOffline(f"drive {self.drive.outdev} is not present")
 
     def capabilities(self) -> Capabilities:
         return Capabilities(kind=self.kind, drives=1, media_types=self.media_types,
@@ -48,13 +55,15 @@ class LocalDrive(Robot):
                                                               else DriveState.ERROR),),
                            errors=() if online else (f"{self.drive.outdev} not present",))
 
-    def _burn(self, request: BurnRequest) -> BurnResult:
+    def _burn(self, request: BurnRequest, notify: Notify) -> BurnResult:
         if not self.drive.present():
             raise errors.RobotOffline(f"drive {self.drive.outdev} is not present")
         manifest = ImageManifest.of(request.image_path)
         done: list[DiscResult] = []
         for k in range(1, request.copies + 1):
+            self.raise_if_cancelled(request, done)
             if k > 1 and self.change_disc is not None:
+                notify(f"waiting for the operator: put a blank in {self.drive.outdev} for copy {k}")
                 self.change_disc(k)
             try:
                 done.append(self._one_disc(request, manifest, k))

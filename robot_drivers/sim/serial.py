@@ -1,13 +1,20 @@
 """Simulator of a serial autoloader on a real pseudo-terminal (``os.openpty``).
 
-It answers the command set of :mod:`serial_protocol` with realistic move times
-(scaled by ``time_scale``), owns the media of its drives (``stdio:`` pseudo
-drives, see :mod:`sim_drive`), takes labels from a spool folder when told to
-print, and records each disc (sha256, label, bin) in its ledger.
+Built from the community "Command Sets -- Generic" page (as kept in the r2disc2 README):
+single-byte commands with no terminator, each move answered by one character (``X`` done,
+``E`` failed), ``V`` answered by the unit's version text, ``S`` by its two-digit status
+(00 ok, 14-19 sensor/encoder errors, 21 drive tray empty, 22 no disc from the input bin,
+23 printer empty). It never imports driver code: the letters a unit understands are its own
+:class:`Unit`, the generic one by default (``V C S I A G R``, one drive, no printer);
+:data:`PRINTER_UNIT` is a two-drive unit with a printer, whose extra letters
+(``I0``/``I1``..., ``K``, ``W``, ``O``) stand for a real unit's own, to be configured per unit.
 
-Faults: empty input bin (``I`` fails, status 22), printer empty (``W`` fails,
-status 23), cover open (every move fails, status 30), offline (silence), drive
-and verify failures on the media; ``garble`` makes replies unreadable.
+It moves discs with realistic times (scaled by ``time_scale``), owns the media of its
+drives (``stdio:`` pseudo drives), takes labels from a spool folder when told to print, and
+records each disc (sha256, label, bin) in its ledger. Faults: empty input bin (load fails,
+status 22), printer empty (print fails, 23), offline (silence), drive and verify failures on
+the media; ``garble`` makes replies unreadable. A cover open is not in the generic status
+table, so this simulator does not offer it.
 """
 from __future__ import annotations
 
@@ -15,15 +22,33 @@ import os
 import select
 import threading
 import tty
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from robot_drivers.model import Bin, Fault
-from robot_drivers.sim_drive import SimulatedDrive
-from robot_drivers.simulation import Clock, DiscLedger, DiscRecord, FaultSwitch
+from robot_drivers.sim.ledger import Clock, DiscLedger, DiscRecord, FaultSwitch
+from robot_drivers.sim.pseudo_drive import SimulatedDrive
 
 MOVE_SECONDS = 4.0
 PRINT_SECONDS = 25.0
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The command letters a unit understands -> its moves; ``drive_digit``: drive moves are
+    followed by one digit naming the drive."""
+
+    letters: dict[str, str] = field(default_factory=lambda: {
+        "V": "version", "C": "reset", "S": "status", "I": "load", "A": "to_output",
+        "G": "pick", "R": "reject"})
+    drive_digit: bool = False
+    version: str = "GENERIC 1.07"
+
+
+GENERIC_UNIT = Unit()
+PRINTER_UNIT = Unit(letters={**GENERIC_UNIT.letters, "K": "to_printer", "W": "print", "O": "printer_to_output"},
+                    drive_digit=True, version="PRINTER UNIT 2.01")
+DRIVE_MOVES = ("load", "to_output", "pick")
 
 
 @dataclass
@@ -36,25 +61,28 @@ class _Disc:
 class SerialAutoloaderSimulator:
     """A robot with ``drives`` drives, an input bin, a picker, a printer, output and reject bins."""
 
-    supported_faults = tuple(Fault)
-    version = "V1.07-SIM"
+    supported_faults = (Fault.EMPTY_INPUT_BIN, Fault.DRIVE_FAILURE, Fault.VERIFY_FAILURE,
+                        Fault.PRINTER_FAILURE, Fault.OFFLINE)
 
-    def __init__(self, folder: Path, *, drives: int = 2, blanks: int = 50,
-                 time_scale: float = 1.0) -> None:
+    def __init__(self, folder: Path, *, drives: int = 1, blanks: int = 50, time_scale: float = 1.0,
+                 unit: Unit = GENERIC_UNIT) -> None:
+        if drives > 1 and not unit.drive_digit:
+            raise ValueError("a unit without drive digits has one drive")
         self.folder = folder
+        self.unit = unit
         self.spool = folder / "printer-spool"
         self.spool.mkdir(parents=True, exist_ok=True)
         self.faults = FaultSwitch()
         self.ledger = DiscLedger()
         self.clock = Clock(time_scale)
         self.blanks = blanks
-        self.drives = [SimulatedDrive(folder / f"drive{i}.img", i, self.faults)
-                       for i in range(drives)]
+        self.drives = [SimulatedDrive(folder / f"drive{i}.img", i, self.faults) for i in range(drives)]
         self.picker: _Disc | None = None
         self.printer: _Disc | None = None
         self.status_code = "00"
         self.garble = False
-        self.log: list[str] = []
+        self.log: list[str] = []  #: every command received, as text
+        self.received = b""  #: every byte received
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.port = os.ttyname(self._slave)
@@ -62,7 +90,7 @@ class SerialAutoloaderSimulator:
         self._thread = threading.Thread(target=self._serve, name="serial-sim", daemon=True)
         self._thread.start()
 
-    # -- controls ----------------------------------------------------------------------------
+    # -- controls --------------------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:
         self.faults.inject(fault)
 
@@ -80,7 +108,7 @@ class SerialAutoloaderSimulator:
             except OSError:
                 pass
 
-    # -- the device --------------------------------------------------------------------------
+    # -- the device ------------------------------------------------------------------------------
     def _serve(self) -> None:
         buf = b""
         while not self._stop.is_set():
@@ -88,47 +116,52 @@ class SerialAutoloaderSimulator:
             if not ready:
                 continue
             try:
-                buf += os.read(self._master, 256)
+                chunk = os.read(self._master, 256)
             except OSError:
                 return
-            while b"\r" in buf:
-                line, buf = buf.split(b"\r", 1)
-                reply = self._handle(line.decode("ascii", "replace").strip())
+            self.received += chunk
+            buf += chunk
+            while buf:
+                command, buf = self._take_command(buf)
+                if command is None:
+                    break
+                reply = self._handle(command)
                 if reply is not None:
                     os.write(self._master, reply)
+
+    def _take_command(self, buf: bytes) -> tuple[str | None, bytes]:
+        """One command off the front of ``buf`` (a letter, and a drive digit where the unit
+        takes one); bytes of no command are answered ``E`` one by one."""
+        letter = chr(buf[0])
+        move = self.unit.letters.get(letter)
+        if move in DRIVE_MOVES and self.unit.drive_digit:
+            if len(buf) < 2:
+                return None, buf
+            return letter + chr(buf[1]), buf[2:]
+        return letter, buf[1:]
 
     def _handle(self, cmd: str) -> bytes | None:
         self.log.append(cmd)
         if self.faults.active(Fault.OFFLINE):
             return None
         if self.garble:
-            return b"\x15\xfe?\x07" if len(self.log) % 2 else b"\xff\xfe\r"
-        if not cmd:
-            return b"E\r"
-        letter, arg = cmd[0], cmd[1:]
-        if letter == "V":
-            return self.version.encode() + b"\r"
-        if letter == "S":
-            return f"S{self._status()}\r".encode()
-        handler = {"C": self._reset, "I": self._load, "A": self._to_output_from_drive,
-                   "G": self._pick, "R": self._reject, "K": self._to_printer,
-                   "W": self._print, "O": self._printer_to_output}.get(letter)
+            return b"\x15\xfe\x07" if len(self.log) % 2 else b"\xff"
+        move = self.unit.letters.get(cmd[0])
+        if move == "version":
+            return self.unit.version.encode()
+        if move == "status":
+            return self.status_code.encode()
+        handler = {"reset": self._reset, "load": self._load, "to_output": self._to_output_from_drive,
+                   "pick": self._pick, "reject": self._reject, "to_printer": self._to_printer,
+                   "print": self._print, "printer_to_output": self._printer_to_output}.get(move or "")
         if handler is None:
-            return b"E\r"
-        if self.faults.active(Fault.COVER_OPEN):
-            self.status_code = "30"
-            return b"E\r"
+            return b"E"
         try:
-            ok = handler(arg)
+            ok = handler(cmd[1:])
         except (ValueError, IndexError):
             ok = False
         self.clock.sleep(MOVE_SECONDS)
-        return b"X\r" if ok else b"E\r"
-
-    def _status(self) -> str:
-        if self.faults.active(Fault.COVER_OPEN):
-            return "30"
-        return self.status_code
+        return b"X" if ok else b"E"
 
     def _drive(self, arg: str) -> SimulatedDrive:
         return self.drives[int(arg or "0")]
@@ -143,7 +176,7 @@ class SerialAutoloaderSimulator:
             self.status_code = "22"
             return False
         if drive.has_disc:
-            self.status_code = "18"
+            self.status_code = "21"
             return False
         self.blanks -= 1
         drive.insert_blank()

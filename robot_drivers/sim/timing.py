@@ -7,7 +7,7 @@ typed errors as real drivers when a fault is injected.
 Like a real robot it has ``drives`` drives that burn in parallel, one picker arm and
 one label printer, each serving one disc at a time. Several burn requests (jobs) may
 run at once (:meth:`Robot.burn` from several threads): every disc waits for a free
-drive (:class:`~robot_drivers.schedule.DrivePool`, first come first served), then
+drive (:class:`~robot_drivers.sim.drive_pool.DrivePool`, first come first served), then
 
     arm: input bin -> drive (``load``)
     drive: lead-in/out + write, then read back (verify)
@@ -15,7 +15,7 @@ drive (:class:`~robot_drivers.schedule.DrivePool`, first come first served), the
     (no label: arm: drive -> output bin; a failure: arm: drive -> reject bin)
 
 Every interval of every resource is recorded in :attr:`TimingSimulator.activity`
-(:class:`~robot_drivers.simulation.Activity`), so a test can check from the
+(:class:`~robot_drivers.sim.ledger.Activity`), so a test can check from the
 simulator's timestamps which moves overlapped.
 """
 from __future__ import annotations
@@ -27,12 +27,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from robot_drivers import errors
-from robot_drivers.interface import Robot
+from robot_drivers.interface import Notify, Robot
 from robot_drivers.manifest import ImageManifest
 from robot_drivers.model import (Bin, BurnRequest, BurnResult, Capabilities, DiscResult,
                                  DriveState, DriveStatus, Fault, MediaType, RobotStatus)
-from robot_drivers.schedule import DiscTimes, DrivePool
-from robot_drivers.simulation import (ONE_SHOT, Activity, ActivityLog, Clock, DiscLedger,
+from robot_drivers.sim.drive_pool import DiscTimes, DrivePool
+from robot_drivers.sim.ledger import (ONE_SHOT, Activity, ActivityLog, Clock, DiscLedger,
                                       DiscRecord, FaultSwitch)
 
 
@@ -48,7 +48,8 @@ class Timings:
 
     def rate(self, media: MediaType) -> float:
         rates = self.write_rate or {MediaType.CD_R: 3.6e6, MediaType.DVD_R: 21e6,
-                                    MediaType.DVD_R_DL: 11e6, MediaType.BD_R: 27e6}
+                                    MediaType.DVD_R_DL: 11e6, MediaType.BD_R: 27e6,
+                                    MediaType.BD_R_DL: 27e6}
         return rates[media]
 
     def disc(self, size: int, media: MediaType, *, verify: bool = True,
@@ -70,6 +71,7 @@ class TimingSimulator(Robot):
 
     kind = "simulator"
     concurrent_burns = True
+    simulated = True
 
     def __init__(self, name: str | None = None, *, drives: int = 2, blanks: int = 100,
                  ink_percent: int = 80, time_scale: float = 1.0,
@@ -137,7 +139,7 @@ class TimingSimulator(Robot):
                                         else self.ink_percent},
                            cover_open=self.faults.active(Fault.COVER_OPEN))
 
-    def _burn(self, request: BurnRequest) -> BurnResult:
+    def _burn(self, request: BurnRequest, notify: Notify) -> BurnResult:
         """The copies of ``request``, each on the next free drive; other requests may run beside."""
         self._check_conditions()
         manifest = ImageManifest.of(request.image_path)
@@ -150,13 +152,20 @@ class TimingSimulator(Robot):
 
         def worker() -> None:
             while not failures:
+                if self.cancel_requested(request):
+                    with lock:
+                        failures.append(errors.JobCancelled(f"simulated job {request.job_id} cancelled"))
+                    self._pool.wake()
+                    return
                 try:
                     k = todo.get_nowait()
                 except queue.Empty:
                     return
-                drive = self._pool.acquire(cancelled=lambda: bool(failures))
+                drive = self._pool.acquire(cancelled=lambda: bool(failures) or self.cancel_requested(request))
                 if drive is None:
-                    return
+                    if not failures:
+                        todo.put(k)  # given back: the cancel check above decides
+                    continue
                 slot = _Reserved(self._pool, drive)
                 try:
                     res = self._one_disc(request, manifest, slot, k)

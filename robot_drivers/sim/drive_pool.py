@@ -4,7 +4,7 @@
 request first, so several burn requests (jobs) can run on one robot at once: each disc takes
 a free drive instead of a whole job taking the robot.
 
-:func:`lower_bound` is the yardstick of DESIGN section 6 ("discs per hour on a 2-drive robot:
+:func:`lower_bound` is the yardstick of docs/performance.md ("discs per hour on a 2-drive robot:
 >= 95 % of the schedule's lower bound"). For a stream of jobs ``i = 1..N``, each with
 
 - ``m_i``: its mastering time (selection -> disc images), and
