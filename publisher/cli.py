@@ -178,7 +178,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
-    migrate.upgrade(db.engine, args.revision)
+    migrate.upgrade(db.engine, args.revision, archive_root=settings.archive_root)
     print(f"database at revision {migrate.current_revision(db.engine)}")
     return 0
 
@@ -333,6 +333,10 @@ def _size(text: str) -> int:
     return int(t)
 
 
+PATIENT_HELP = ("a patient by Patient ID, or ID\\ISSUER when the ID is used by several issuers; patients without "
+                "a Patient ID are one per study: select them with --study")
+
+
 def cmd_master(args: argparse.Namespace) -> int:
     from publisher.jobs.audit import current_user, record_volumes
     from publisher.jobs.selection import EmptySelection, Selection, select_instances
@@ -462,12 +466,16 @@ def cmd_remote_retrieve(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
+    from publisher.archive.identity import PatientSelectionError
     from publisher.dicom.storage_scu import instances_of, send
 
     settings = _settings(args)
     remote = _remote(settings, args.remote)
     with _prepared(settings) as service:
-        refs = instances_of(service.db, service.archive.root, args.patient, args.study, args.series)
+        try:
+            refs = instances_of(service.db, service.archive.root, args.patient, args.study, args.series)
+        except PatientSelectionError as exc:
+            sys.exit(f"publisher send: {exc}")
         if not refs:
             sys.exit("publisher send: nothing in the archive matches the selection")
         with tqdm(total=len(refs), unit="inst", desc=f"send {remote.ae_title}", disable=args.quiet) as bar:
@@ -625,7 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import_disc)
 
     p = sub.add_parser("master", help="master a selection onto disc images (DICOMDIR, IHE PDI, ISO/UDF)")
-    p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")
+    p.add_argument("--patient", action="append", default=[], metavar="ID[\\ISSUER]", help=PATIENT_HELP)
     p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
     p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
     p.add_argument("--media", default="cd", choices=["cd", "dvd", "dvd-dl", "bd", "bd-dl", "usb", "folder"])
@@ -638,7 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_master)
 
     p = sub.add_parser("burn", help="queue a disc job for a selection and run it on the configured robot")
-    p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")
+    p.add_argument("--patient", action="append", default=[], metavar="ID[\\ISSUER]", help=PATIENT_HELP)
     p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
     p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
     p.add_argument("--media", default="cd", choices=["cd", "dvd", "dvd-dl", "bd", "bd-dl"])
@@ -693,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("send", help="C-STORE patients / studies / series to a configured AE")
     p.add_argument("remote", metavar="AE", help="AE title of a configured remote")
-    p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")
+    p.add_argument("--patient", action="append", default=[], metavar="ID[\\ISSUER]", help=PATIENT_HELP)
     p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
     p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from publisher.archive.identity import parse_ref
 from publisher.db.models import AuditEvent, DiscJob, Patient, Series, Study, utcnow
 from publisher.jobs import audit
 from publisher.jobs.disc_job import resubmit
@@ -76,7 +77,7 @@ def job_patients(s: DbSession, jobs: Sequence[DiscJob]) -> dict[int, list[tuple[
         else:
             pending[job.id] = json.loads(job.selection or "{}")
     if pending:
-        pids = {x for sel in pending.values() for x in sel.get("patients", [])}
+        pids = {parse_ref(x)[0] for sel in pending.values() for x in sel.get("patients", [])}
         studies = {x for sel in pending.values() for x in sel.get("studies", [])}
         series = {x for sel in pending.values() for x in sel.get("series", [])}
         by_pid = {p: (p, n) for p, n in s.execute(select(Patient.patient_id, Patient.patient_name)
@@ -89,7 +90,7 @@ def job_patients(s: DbSession, jobs: Sequence[DiscJob]) -> dict[int, list[tuple[
             .join(Study, Series.study_fk == Study.id).join(Patient, Study.patient_fk == Patient.id)
             .where(Series.series_instance_uid.in_(series)))} if series else {}
         for job_id, sel in pending.items():
-            found = [by_pid.get(x) for x in sel.get("patients", [])] + [by_study.get(x) for x in sel.get("studies", [])] + \
+            found = [by_pid.get(parse_ref(x)[0]) for x in sel.get("patients", [])] + [by_study.get(x) for x in sel.get("studies", [])] + \
                     [by_series.get(x) for x in sel.get("series", [])]
             out[job_id] = sorted({f for f in found if f is not None})
     return out
