@@ -90,7 +90,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if note:
         print(note, flush=True)
     app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir)
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+    # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
+    # X-Forwarded-For from 127.0.0.1, where the UI listens, and anyone there could pick an address.
+    proxies = list(settings.http_trusted_proxies)
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning",
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
     server = uvicorn.Server(config)
     _exit_on_sigterm()
     try:
@@ -151,8 +155,12 @@ def cmd_user(args: argparse.Namespace) -> int:
     with _prepared(_settings(args)) as service:
         try:
             if args.user_command == "list":
+                from publisher.db.logins import locks
+
+                locked = {lk.key: lk for lk in locks(service.db) if lk.kind == "account"}
                 for u in list_users(service.db):
-                    print(f"{u.username:24s} {u.role.value:12s} {'disabled' if u.disabled else 'active':8s} {u.created_by}")
+                    lock = f"  LOCKED until {locked[u.username].until:%H:%M} UTC" if u.username in locked else ""
+                    print(f"{u.username:24s} {u.role.value:12s} {'disabled' if u.disabled else 'active':8s} {u.created_by}{lock}")
                 return 0
             if args.user_command == "add":
                 u = add_user(service.db, args.name, args.role, _read_password(args), created_by=current_user())
@@ -168,6 +176,24 @@ def cmd_user(args: argparse.Namespace) -> int:
         with service.db.session() as s:
             record(s, current_user(), f"user-{args.user_command}", f"user {u.username}", detail | {"via": "cli"})
         print(f"user {u.username}: {args.user_command} done ({u.role.value}{', disabled' if u.disabled else ''})")
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    """Lift a web login lockout of a user name or an address (publisher.db.logins); audited."""
+    from publisher.db import logins
+    from publisher.jobs.audit import current_user, record
+
+    if bool(args.name) == bool(args.address):
+        sys.exit("publisher user unlock: name one user, or one --address")
+    with _prepared(_settings(args)) as service:
+        locked = {(lk.kind, lk.key) for lk in logins.locks(service.db)}
+        forgotten = logins.unlock(service.db, username=args.name, address=args.address)
+        what = f"user {args.name.strip().lower()}" if args.name else f"address {args.address}"
+        was = ("account", args.name.strip().lower()) in locked if args.name else ("address", args.address) in locked
+        with service.db.session() as s:
+            record(s, current_user(), "login-unlock", what, {"failures_forgotten": forgotten, "via": "cli"})
+    print(f"{what}: unlocked ({forgotten} failed login(s) forgotten{'' if was else '; it was not locked'})")
     return 0
 
 
@@ -674,6 +700,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("add", "passwd"):
             p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
         p.set_defaults(func=cmd_user)
+    p = users.add_parser("unlock", help="lift a login lockout (too many failed logins) of a user or an address")
+    p.add_argument("name", metavar="NAME", nargs="?", help="the user name")
+    p.add_argument("--address", help="an IP address locked for every user name instead")
+    p.set_defaults(func=cmd_user_unlock)
 
     arch = sub.add_parser("archive", help="archive maintenance").add_subparsers(dest="archive_command", required=True)
     p = arch.add_parser("check", help="reconcile files and index rows")

@@ -7,6 +7,7 @@ side by side (each with its own data directory, database and ports).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -140,6 +141,9 @@ class Settings:
     archive_dir: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    #: Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto the web UI believes (addresses
+    #: or networks); none by default: every other caller is who its TCP connection says.
+    http_trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     load_samples: bool = True
     robot: str = "simulator"
@@ -169,6 +173,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "PUBLISHER_ARCHIVE_DIR": ("", "archive_dir"),
     "PUBLISHER_HTTP_HOST": ("", "http_host"),
     "PUBLISHER_HTTP_PORT": ("", "http_port"),
+    "PUBLISHER_HTTP_TRUSTED_PROXIES": ("", "http_trusted_proxies"),
     "PUBLISHER_LOG_LEVEL": ("", "log_level"),
     "PUBLISHER_LOAD_SAMPLES": ("", "load_samples"),
     "PUBLISHER_ROBOT": ("", "robot"),
@@ -229,6 +234,8 @@ def _apply(obj: Any, values: Mapping[str, Any], prefix: str) -> Any:
             changes[key] = tuple(_caller(name, v) for v in value)
         elif key == "remotes":
             changes[key] = tuple(_remote(name, v) for v in value)
+        elif key == "http_trusted_proxies":
+            changes[key] = _networks(name, value)
         elif key == "promiscuous_services":
             changes[key] = _services(name, value)
         elif key in ("private_sop_classes",):
@@ -254,6 +261,21 @@ def _caller(name: str, value: Any) -> AllowedCaller:
         services = _services(f"{name} {value['ae_title']}", value["services"]) if "services" in value else DEFAULT_SERVICES
         return AllowedCaller(str(value["ae_title"]), value.get("host") or None, services)
     raise ConfigError(f"{name}: each entry needs ae_title (and optionally host, services), got {value!r}")
+
+
+def _networks(name: str, value: Any) -> tuple[str, ...]:
+    """IP addresses or networks (``10.0.0.0/8``); an environment value is comma-separated."""
+    items = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(f"{name}: a list of proxy addresses, e.g. [\"10.0.0.2\"]")
+    out = []
+    for item in (str(v).strip() for v in items):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)) if "/" in item else str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not an IP address or network (trusting every caller's forwarded "
+                              "headers would let anyone pick their address)") from None
+    return tuple(out)
 
 
 def _services(name: str, value: Any) -> frozenset[str]:

@@ -8,7 +8,7 @@ JSON (401 / 403), a person gets a redirect to the login page or a page that says
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher.db.session import Database
-from publisher.web.auth import SESSION_COOKIE, LoginThrottle, Permission, Session, Signer, check_csrf, may
+from publisher.web.auth import SESSION_COOKIE, Permission, Session, Signer, check_csrf, may
 from publisher.web.render import fmt, page
 
 MAX_FORM_BYTES = 256 * 1024
@@ -30,7 +30,6 @@ class WebContext:
     data_dir: Path | None = None
     ae_title: str = ""
     dicom_port: int = 0
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 def web(request: Request) -> WebContext:
