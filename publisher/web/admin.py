@@ -15,7 +15,7 @@ from publisher.db.models import AuditEvent
 from publisher.db.users import ROLES, Role, User, UserError, add_user, list_users, normalise_username, set_disabled, set_password
 from publisher.jobs import audit
 from publisher.web.auth import ROLE_NAMES, Permission, Session
-from publisher.web.context import Posted, posted, require, web
+from publisher.web.context import Count, Posted, posted, require, web
 from publisher.web.render import Safe, csrf_field, fmt, join, messages, options, page, person_name, post_button, pretty_json
 
 router = APIRouter()
@@ -161,7 +161,7 @@ def _summary(e: AuditEvent, d: dict[str, Any]) -> Safe:
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-def audit_page(request: Request, action: str = "", actor: str = "", subject: str = "", before: int = 0,
+def audit_page(request: Request, action: str = "", actor: str = "", subject: str = "", before: Count = 0,
                session: Session = Depends(require(Permission.READ_AUDIT))) -> HTMLResponse:
     with web(request).db.session() as s:
         stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)

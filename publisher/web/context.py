@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import parse_qs, quote
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,6 +23,12 @@ from publisher.web.auth import SESSION_COOKIE, Permission, Session, Signer, chec
 from publisher.web.render import fmt, page
 
 MAX_FORM_BYTES = 256 * 1024
+
+#: The largest row id or count a URL may carry: what an INTEGER column holds on every backend,
+#: so a larger one is a 422 (FastAPI's validation) rather than a database error (a 500).
+INT32_MAX = 2**31 - 1
+RowId = Annotated[int, PathParam(ge=1, le=INT32_MAX)]
+Count = Annotated[int, Query(ge=0, le=INT32_MAX)]
 
 
 @dataclass
@@ -124,7 +132,7 @@ def posted(permission: Permission | None = None) -> Callable[..., Posted]:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/api"
+    return request.url.path.startswith("/api/") or request.url.path in ("/api", "/openapi.json")
 
 
 def html_error(title: str, message: str, status: int, session: Session | None = None) -> HTMLResponse:
