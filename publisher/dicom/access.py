@@ -9,7 +9,7 @@ each with the services it may use (store, echo, commitment, find, move, get). Re
 - a service the caller may not use: its presentation contexts are rejected with result
   "abstract-syntax-not-supported (provider rejection)" (3) in the A-ASSOCIATE-AC (PS3.8
   9.3.3.2, Table 9-18), the same answer a caller gets for a SOP class we do not offer at all;
-  no DIMSE message can then be sent on them (PS3.7 D.3.3.1);
+  no DIMSE message can then be sent on them;
 - a C-STORE on a storage context accepted only so that a caller may C-GET (the caller acts as
   Storage SCP on it, PS3.7 D.3.3.4, PS3.4 C.4.3): status 0124H "Refused: Not Authorized"
   (PS3.7 Annex C).
