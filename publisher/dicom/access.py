@@ -8,7 +8,7 @@ each with the services it may use (store, echo, commitment, find, move, get). Re
   (1, 1, 7) when a caller addresses another AE title than ours (PS3.8 9.3.4);
 - a service the caller may not use: its presentation contexts are rejected with result
   "abstract-syntax-not-supported (provider rejection)" (3) in the A-ASSOCIATE-AC (PS3.8
-  9.3.3.2, Table 9-18), the same answer a caller gets for a SOP class we do not offer at all;
+  9.3.3.2), the same answer a caller gets for a SOP class we do not offer at all;
   no DIMSE message can then be sent on them;
 - a C-STORE on a storage context accepted only so that a caller may C-GET (the caller acts as
   Storage SCP on it, PS3.7 D.3.3.4, PS3.4 C.4.3): status 0124H "Refused: Not Authorized"
