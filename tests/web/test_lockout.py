@@ -7,6 +7,7 @@ and the account lock still holds."""
 
 from __future__ import annotations
 
+import html as h
 import json
 import re
 from collections.abc import Iterator
@@ -14,15 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from publisher.db.logins import ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS
-from tests.web.conftest import csrf_of
+from publisher.db.models import AuditEvent
+from tests.web.conftest import USERS, Site, csrf_of
 from tests.web.served import Served, publisher_serve
 
 pytestmark = [pytest.mark.interop]
-
-USERS = {"rad": ("radiologist", "rad-password-1"), "desk": ("frontdesk", "desk-password-1"),
-         "boss": ("admin", "boss-password-1")}
 
 
 def _login(base: str, name: str, password: str, forwarded: str | None = None) -> tuple[httpx.Client, httpx.Response]:
@@ -38,8 +38,6 @@ def _audit(served: Served, boss: httpx.Client, action: str) -> list[tuple[str, s
     html = boss.get("/admin/audit", params={"action": action}).text
     rows = re.findall(r'<tr data-event="\d+"><td>[^<]*</td><td>([^<]*)</td><td>[^<]*</td><td>([^<]*)</td>.*?<pre>(.*?)</pre>',
                       html, re.S)
-    import html as h
-
     return [(h.unescape(a), h.unescape(s), json.loads(h.unescape(d))) for a, s, d in rows]
 
 
@@ -110,3 +108,22 @@ def test_a_trusted_proxy_forwards_addresses_and_the_account_lock_still_holds(tmp
         assert _login(served.base, "rad", USERS["rad"][1], forwarded="10.1.0.99")[1].status_code == 429
         failed = _audit(served, boss, "login-failed")
         assert {d["address"] for _, _, d in failed} == {f"10.1.0.{n + 1}" for n in range(ACCOUNT_ATTEMPTS)}
+
+
+def test_the_users_page_lists_locked_addresses_and_unlocks_them(sqlite_site: Site) -> None:
+    from publisher.db import logins
+
+    boss = sqlite_site.login("boss")
+    for n in range(ADDRESS_ATTEMPTS):
+        logins.record_failure(sqlite_site.db, f"nobody{n}", "testclient")
+    assert Site.post_login(sqlite_site.client(), "rad", USERS["rad"][1]).status_code == 429  # type: ignore[attr-defined]
+    page = boss.get("/admin/users").text
+    form = re.search(r'<tr data-lock="testclient">.*?<form method="post" action="([^"]+)"', page, re.S)
+    assert form is not None
+    r = boss.post(h.unescape(form.group(1)), data={"csrf": csrf_of(page)})
+    assert r.status_code == 303 and logins.lock_of(sqlite_site.db, "rad", "testclient") is None
+    assert Site.post_login(sqlite_site.client(), "rad", USERS["rad"][1]).status_code == 303  # type: ignore[attr-defined]
+    assert 'data-lock="' not in boss.get("/admin/users").text
+    with sqlite_site.db.session() as s:
+        [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "login-unlock")).all()
+    assert (event.actor, event.subject) == ("boss", "address testclient")
