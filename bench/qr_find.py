@@ -107,7 +107,9 @@ def pynetdicom_find(port: int, study: str, series: str) -> int:
 def run(work: Path, instances: int, per_series: int) -> dict[str, float]:
     base = load_settings(environ={})
     port = free_port()
-    dicom = replace(base.dicom, port=port, bind="127.0.0.1", allowed_callers=(AllowedCaller("FINDSCU"), AllowedCaller("PYNETDICOM")))
+    find = frozenset({"echo", "find"})
+    dicom = replace(base.dicom, port=port, bind="127.0.0.1",
+                    allowed_callers=(AllowedCaller("FINDSCU", services=find), AllowedCaller("PYNETDICOM", services=find)))
     settings = replace(base, data_dir=work, database_url="", load_samples=False, dicom=dicom)
     service = Service(settings)
     service.prepare()

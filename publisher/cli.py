@@ -90,7 +90,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if note:
         print(note, flush=True)
     app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir)
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+    # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
+    # X-Forwarded-For from 127.0.0.1, where the UI listens, and anyone there could pick an address.
+    proxies = list(settings.http_trusted_proxies)
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning",
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
     server = uvicorn.Server(config)
     _exit_on_sigterm()
     try:
@@ -153,8 +157,12 @@ def cmd_user(args: argparse.Namespace) -> int:
     with _prepared(_settings(args)) as service:
         try:
             if args.user_command == "list":
+                from publisher.db.logins import locks
+
+                locked = {lk.key: lk for lk in locks(service.db) if lk.kind == "account"}
                 for u in list_users(service.db):
-                    print(f"{u.username:24s} {u.role.value:12s} {'disabled' if u.disabled else 'active':8s} {u.created_by}")
+                    lock = f"  LOCKED until {locked[u.username].until:%H:%M} UTC" if u.username in locked else ""
+                    print(f"{u.username:24s} {u.role.value:12s} {'disabled' if u.disabled else 'active':8s} {u.created_by}{lock}")
                 return 0
             if args.user_command == "add":
                 u = add_user(service.db, args.name, args.role, _read_password(args), created_by=current_user())
@@ -173,6 +181,24 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    """Lift a web login lockout of a user name or an address (publisher.db.logins); audited."""
+    from publisher.db import logins
+    from publisher.jobs.audit import current_user, record
+
+    if bool(args.name) == bool(args.address):
+        sys.exit("publisher user unlock: name one user, or one --address")
+    with _prepared(_settings(args)) as service:
+        locked = {(lk.kind, lk.key) for lk in logins.locks(service.db)}
+        forgotten = logins.unlock(service.db, username=args.name, address=args.address)
+        what = f"user {args.name.strip().lower()}" if args.name else f"address {args.address}"
+        was = ("account", args.name.strip().lower()) in locked if args.name else ("address", args.address) in locked
+        with service.db.session() as s:
+            record(s, current_user(), "login-unlock", what, {"failures_forgotten": forgotten, "via": "cli"})
+    print(f"{what}: unlocked ({forgotten} failed login(s) forgotten{'' if was else '; it was not locked'})")
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from publisher.db import migrate
     from publisher.db.session import Database
@@ -180,7 +206,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
-    migrate.upgrade(db.engine, args.revision)
+    migrate.upgrade(db.engine, args.revision, archive_root=settings.archive_root)
     print(f"database at revision {migrate.current_revision(db.engine)}")
     return 0
 
@@ -335,6 +361,10 @@ def _size(text: str) -> int:
     return int(t)
 
 
+PATIENT_HELP = ("a patient by Patient ID, or ID\\ISSUER when the ID is used by several issuers; patients without "
+                "a Patient ID are one per study: select them with --study")
+
+
 def cmd_master(args: argparse.Namespace) -> int:
     from publisher.jobs.audit import current_user, record_volumes
     from publisher.jobs.selection import EmptySelection, Selection, select_instances
@@ -464,12 +494,16 @@ def cmd_remote_retrieve(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
+    from publisher.archive.identity import PatientSelectionError
     from publisher.dicom.storage_scu import instances_of, send
 
     settings = _settings(args)
     remote = _remote(settings, args.remote)
     with _prepared(settings) as service:
-        refs = instances_of(service.db, service.archive.root, args.patient, args.study, args.series)
+        try:
+            refs = instances_of(service.db, service.archive.root, args.patient, args.study, args.series)
+        except PatientSelectionError as exc:
+            sys.exit(f"publisher send: {exc}")
         if not refs:
             sys.exit("publisher send: nothing in the archive matches the selection")
         with tqdm(total=len(refs), unit="inst", desc=f"send {remote.ae_title}", disable=args.quiet) as bar:
@@ -633,7 +667,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import_disc)
 
     p = sub.add_parser("master", help="master a selection onto disc images (DICOMDIR, IHE PDI, ISO/UDF)")
-    p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")
+    p.add_argument("--patient", action="append", default=[], metavar="ID[\\ISSUER]", help=PATIENT_HELP)
     p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
     p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
     p.add_argument("--media", default="cd", choices=["cd", "dvd", "dvd-dl", "bd", "bd-dl", "usb", "folder"])
@@ -646,7 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_master)
 
     p = sub.add_parser("burn", help="queue a disc job for a selection and run it on the configured robot")
-    p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")
+    p.add_argument("--patient", action="append", default=[], metavar="ID[\\ISSUER]", help=PATIENT_HELP)
     p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
     p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
     p.add_argument("--media", default="cd", choices=["cd", "dvd", "dvd-dl", "bd", "bd-dl"])
@@ -674,6 +708,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("add", "passwd"):
             p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
         p.set_defaults(func=cmd_user)
+    p = users.add_parser("unlock", help="lift a login lockout (too many failed logins) of a user or an address")
+    p.add_argument("name", metavar="NAME", nargs="?", help="the user name")
+    p.add_argument("--address", help="an IP address locked for every user name instead")
+    p.set_defaults(func=cmd_user_unlock)
 
     arch = sub.add_parser("archive", help="archive maintenance").add_subparsers(dest="archive_command", required=True)
     p = arch.add_parser("check", help="reconcile files and index rows")
@@ -701,7 +739,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("send", help="C-STORE patients / studies / series to a configured AE")
     p.add_argument("remote", metavar="AE", help="AE title of a configured remote")
-    p.add_argument("--patient", action="append", default=[], metavar="PATIENT_ID")
+    p.add_argument("--patient", action="append", default=[], metavar="ID[\\ISSUER]", help=PATIENT_HELP)
     p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
     p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -7,6 +7,7 @@ side by side (each with its own data directory, database and ports).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -24,12 +25,21 @@ class ConfigError(ValueError):
     """A setting is missing, of the wrong type or out of range; the message names it."""
 
 
+#: The DICOM services a caller may be allowed (PS3.4: Storage, Verification, Storage Commitment
+#: Push, Query/Retrieve FIND, MOVE, GET); :mod:`publisher.dicom.access` maps them to SOP classes.
+SERVICES: tuple[str, ...] = ("store", "echo", "commitment", "find", "move", "get")
+#: What an entry without ``services`` may do (a modality or PACS sending to us): no query/retrieve.
+DEFAULT_SERVICES: frozenset[str] = frozenset({"store", "echo", "commitment"})
+
+
 @dataclass(frozen=True)
 class AllowedCaller:
-    """A calling AE title allowed to associate, optionally only from one host address."""
+    """A calling AE title allowed to associate, optionally only from one host address, with the
+    services it may use (:data:`SERVICES`; default :data:`DEFAULT_SERVICES`)."""
 
     ae_title: str
     host: str | None = None
+    services: frozenset[str] = DEFAULT_SERVICES
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class DicomSettings:
     bind: str = "0.0.0.0"
     port: int = 11112
     promiscuous: bool = False
+    #: What any caller may do in promiscuous mode: never query/retrieve unless listed here.
+    promiscuous_services: frozenset[str] = DEFAULT_SERVICES
     allowed_callers: tuple[AllowedCaller, ...] = ()
     max_associations: int = 16
     acse_timeout: float = 30.0
@@ -129,6 +141,9 @@ class Settings:
     archive_dir: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    #: Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto the web UI believes (addresses
+    #: or networks); none by default: every other caller is who its TCP connection says.
+    http_trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     load_samples: bool = True
     robot: str = "simulator"
@@ -161,6 +176,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "PUBLISHER_ARCHIVE_DIR": ("", "archive_dir"),
     "PUBLISHER_HTTP_HOST": ("", "http_host"),
     "PUBLISHER_HTTP_PORT": ("", "http_port"),
+    "PUBLISHER_HTTP_TRUSTED_PROXIES": ("", "http_trusted_proxies"),
     "PUBLISHER_LOG_LEVEL": ("", "log_level"),
     "PUBLISHER_LOAD_SAMPLES": ("", "load_samples"),
     "PUBLISHER_ROBOT": ("", "robot"),
@@ -169,6 +185,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "PUBLISHER_DICOM_BIND": ("dicom", "bind"),
     "PUBLISHER_DICOM_PORT": ("dicom", "port"),
     "PUBLISHER_PROMISCUOUS": ("dicom", "promiscuous"),
+    "PUBLISHER_PROMISCUOUS_SERVICES": ("dicom", "promiscuous_services"),
     "PUBLISHER_MAX_ASSOCIATIONS": ("dicom", "max_associations"),
     "PUBLISHER_MAX_PDU_SIZE": ("dicom", "max_pdu_size"),
     "PUBLISHER_DUPLICATE_POLICY": ("dicom", "duplicate_policy"),
@@ -221,6 +238,10 @@ def _apply(obj: Any, values: Mapping[str, Any], prefix: str) -> Any:
             changes[key] = tuple(_caller(name, v) for v in value)
         elif key == "remotes":
             changes[key] = tuple(_remote(name, v) for v in value)
+        elif key == "http_trusted_proxies":
+            changes[key] = _networks(name, value)
+        elif key == "promiscuous_services":
+            changes[key] = _services(name, value)
         elif key in ("private_sop_classes",):
             changes[key] = tuple(str(v) for v in value)
         elif key == "dicom":
@@ -238,8 +259,39 @@ def _caller(name: str, value: Any) -> AllowedCaller:
     if isinstance(value, str):
         return AllowedCaller(value)
     if isinstance(value, Mapping) and "ae_title" in value:
-        return AllowedCaller(str(value["ae_title"]), value.get("host") or None)
-    raise ConfigError(f"{name}: each entry needs ae_title (and optionally host), got {value!r}")
+        unknown = set(value) - {"ae_title", "host", "services"}
+        if unknown:
+            raise ConfigError(f"{name}: unknown key(s) {', '.join(sorted(unknown))} in the entry of {value['ae_title']!r}")
+        services = _services(f"{name} {value['ae_title']}", value["services"]) if "services" in value else DEFAULT_SERVICES
+        return AllowedCaller(str(value["ae_title"]), value.get("host") or None, services)
+    raise ConfigError(f"{name}: each entry needs ae_title (and optionally host, services), got {value!r}")
+
+
+def _networks(name: str, value: Any) -> tuple[str, ...]:
+    """IP addresses or networks (``10.0.0.0/8``); an environment value is comma-separated."""
+    items = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(f"{name}: a list of proxy addresses, e.g. [\"10.0.0.2\"]")
+    out = []
+    for item in (str(v).strip() for v in items):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)) if "/" in item else str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not an IP address or network (trusting every caller's forwarded "
+                              "headers would let anyone pick their address)") from None
+    return tuple(out)
+
+
+def _services(name: str, value: Any) -> frozenset[str]:
+    """A list of :data:`SERVICES` names (an environment value: comma-separated)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(f"{name}: services is a list, e.g. [\"store\", \"echo\"]")
+    out = frozenset(str(v).strip().lower() for v in items if str(v).strip())
+    if out - set(SERVICES):
+        raise ConfigError(f"{name}: unknown service(s) {', '.join(sorted(out - set(SERVICES)))}; "
+                          f"one of {', '.join(SERVICES)}")
+    return out
 
 
 def _remote(name: str, value: Any) -> RemoteAE:

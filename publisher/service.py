@@ -45,7 +45,7 @@ class Service:
     def prepare(self) -> None:
         """Migrate the schema, clear temporary files a killed process left behind and put
         interrupted disc jobs where they resume (publisher.jobs.state.ON_RESTART)."""
-        migrate.upgrade(self.db.engine)
+        migrate.upgrade(self.db.engine, archive_root=self.archive.root)
         left = durable.clear_incoming(self.archive.root)
         if left:
             log.info("removed %d partial file(s) left by an interrupted transfer", left)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Engine, Select, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from publisher.archive.identity import patient_key
 from publisher.archive.metadata import InstanceMeta, normalise_name
 from publisher.db.models import Instance, Patient, Series, Study, utcnow
 
@@ -121,10 +122,11 @@ def file_instance(
             found = created[key] = _get_or_create(conn, table, where, {**values(), "created_at": now})
         return found
 
+    who = patient_key(meta.patient_id, meta.issuer_of_patient_id, meta.study_instance_uid)
     patient_fk = parent(
-        ("patient", f"{meta.patient_id}\\{meta.issuer_of_patient_id}"),
+        ("patient", "\\".join(who.values())),
         PATIENT,
-        {"patient_id": meta.patient_id, "issuer_of_patient_id": meta.issuer_of_patient_id},
+        who,
         lambda: {
             "patient_name": meta.patient_name,
             "patient_name_norm": normalise_name(meta.patient_name),

@@ -37,17 +37,20 @@ class Base(DeclarativeBase):
 
 
 class Patient(Base):
-    """One patient, identified by Patient ID within its Issuer of Patient ID."""
+    """One patient, identified by Patient ID within its Issuer of Patient ID; without a Patient
+    ID, one patient per study (:mod:`publisher.archive.identity`)."""
 
     __tablename__ = "patient"
     __table_args__ = (
-        UniqueConstraint("patient_id", "issuer_of_patient_id", name="uq_patient_id_issuer"),
+        UniqueConstraint("patient_id", "issuer_of_patient_id", "unidentified_study_uid", name="uq_patient_identity"),
         Index("ix_patient_name_norm", "patient_name_norm"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[str] = mapped_column(LO)
     issuer_of_patient_id: Mapped[str] = mapped_column(LO, default="")
+    #: Empty when the patient has a Patient ID; else the Study Instance UID of their only study.
+    unidentified_study_uid: Mapped[str] = mapped_column(UID, default="")
     patient_name: Mapped[str] = mapped_column(PN, default="")
     patient_name_norm: Mapped[str] = mapped_column(PN, default="")
     patient_birth_date: Mapped[str] = mapped_column(String(8), default="")
@@ -197,3 +200,22 @@ class WebUser(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     password_changed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class LoginFailure(Base):
+    """One failed web login (wrong password or unknown name), kept while it counts towards a
+    lockout of its account or its address (:mod:`publisher.db.logins`). An administrator's
+    unlock deletes the rows; so does age."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_user", "username", "at"),
+        Index("ix_login_failure_address", "address", "at"),
+        Index("ix_login_failure_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    #: The name as typed, normalised (lower case); an unknown name counts for its address only.
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))

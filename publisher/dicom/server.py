@@ -17,7 +17,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from publisher.archive.ingest import Archive
 from publisher.config import AllowedCaller, DicomSettings
 from publisher.db.session import Database
-from publisher.dicom.access import REJECT_PERMANENT, SOURCE_SERVICE_USER, AccessPolicy
+from publisher.dicom.access import REJECT_PERMANENT, SOURCE_SERVICE_USER, AccessPolicy, permitted
 from publisher.dicom.commitment import CommitmentHandler
 from publisher.dicom.qr_scp import FindHandler, GetHandler, MoveHandler, handle_sop_extended
 from publisher.dicom.sop_classes import (
@@ -166,8 +166,9 @@ class PublisherServer(ThreadedAssociationServer):
         if busy >= self.max_associations:
             sock.sendall(reject_pdu(0x02, 0x03, 0x02))  # transient, presentation related, local limit exceeded
             return
+        contexts = permitted(self.lean.supported, self.policy.services(str(rq.calling_ae_title), address))
         with self.lean_active:
-            self.lean.serve(sock, rq, length, address)
+            self.lean.serve(sock, rq, length, address, contexts)
 
     _stopped: bool = False
 
@@ -238,13 +239,13 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
     :class:`~publisher.config.ConfigError` naming it, raised before anything listens."""
     tls = server_context(settings) if settings.tls_port else None
     ae = build_ae(settings)
-    policy = AccessPolicy(settings.ae_title, settings.promiscuous, allowed_callers(settings))
+    policy = AccessPolicy(settings.ae_title, settings.promiscuous, allowed_callers(settings), settings.promiscuous_services)
     storage = StorageHandler(archive)
     handlers: list[Any] = [
         (evt.EVT_REQUESTED, tune_reactor),
         (evt.EVT_REQUESTED, policy.on_requested),
         (evt.EVT_C_ECHO, handle_echo),
-        (evt.EVT_C_STORE, storage),
+        (evt.EVT_C_STORE, policy.guard_store(storage)),
         (evt.EVT_N_ACTION, CommitmentHandler(db, archive.root, settings.ae_title, lambda: settings.remotes, settings)),
         (evt.EVT_C_FIND, FindHandler(db, settings.ae_title)),
         (evt.EVT_C_MOVE, MoveHandler(db, archive.root, settings, lambda: settings.remotes)),

@@ -231,9 +231,11 @@ class StorageAcceptor:
     network_timeout: float
     begin: BeginFunction
 
-    def accept_pdu(self, request: A_ASSOCIATE) -> tuple[bytes, dict[int, tuple[str, str]]]:
-        """The A-ASSOCIATE-AC for ``request`` and the accepted contexts {id: (abstract, transfer)}."""
-        results, _roles = negotiate_as_acceptor(request.presentation_context_definition_list, self.supported, None)
+    def accept_pdu(self, request: A_ASSOCIATE, supported: list[PresentationContext] | None = None) -> tuple[bytes, dict[int, tuple[str, str]]]:
+        """The A-ASSOCIATE-AC for ``request`` and the accepted contexts {id: (abstract, transfer)};
+        ``supported`` narrows what may be accepted (the caller's services, :mod:`publisher.dicom.access`)."""
+        offered = self.supported if supported is None else supported
+        results, _roles = negotiate_as_acceptor(request.presentation_context_definition_list, offered, None)
         accepted = {
             int(cx.context_id): (str(cx.abstract_syntax), str(cx.transfer_syntax[0]))
             for cx in results
@@ -257,13 +259,15 @@ class StorageAcceptor:
         pdu.from_primitive(ac)
         return pdu.encode(), accepted
 
-    def serve(self, sock: socket.socket, request: A_ASSOCIATE, request_length: int, address: str) -> None:
-        """Consume the peeked A-ASSOCIATE-RQ, accept, and answer DIMSE messages until release."""
+    def serve(self, sock: socket.socket, request: A_ASSOCIATE, request_length: int, address: str,
+              supported: list[PresentationContext] | None = None) -> None:
+        """Consume the peeked A-ASSOCIATE-RQ, accept (only ``supported`` contexts, when given),
+        and answer DIMSE messages until release."""
         calling = str(request.calling_ae_title).strip()
         sock.settimeout(self.network_timeout or None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         read_exact(sock, memoryview(bytearray(request_length)))  # drop the request we peeked
-        ac, accepted = self.accept_pdu(request)
+        ac, accepted = self.accept_pdu(request, supported)
         sock.sendall(ac)
         try:
             self._run(sock, accepted, calling, address)

@@ -24,6 +24,7 @@ from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext
 from sqlalchemy import or_, select
 
+from publisher.archive.identity import resolve_patients
 from publisher.config import DicomSettings, RemoteAE
 from publisher.db.models import Instance, Patient, Series, Study
 from publisher.db.session import Database
@@ -118,10 +119,13 @@ def placeholder(ref: InstanceRef) -> Dataset:
 
 
 def instances_of(db: Database, archive_root: Path, patients: Sequence[str] = (), studies: Sequence[str] = (), series: Sequence[str] = (), instances: Sequence[str] = ()) -> list[InstanceRef]:
-    """The archived instances of any mix of patient IDs, study, series and SOP instance UIDs."""
+    """The archived instances of any mix of patients (``ID`` or ``ID\\ISSUER``), study, series and
+    SOP instance UIDs; a patient that cannot be named safely raises
+    :class:`~publisher.archive.identity.PatientSelectionError`."""
     cond = []
     if patients:
-        cond.append(Patient.patient_id.in_(list(patients)))
+        with db.session() as s:
+            cond.append(Patient.id.in_(resolve_patients(s, patients)))
     if studies:
         cond.append(Study.study_instance_uid.in_(list(studies)))
     if series:

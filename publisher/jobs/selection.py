@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from publisher.archive import record_keys
+from publisher.archive.identity import PatientSelectionError, resolve_patients
 from publisher.db.models import Instance, Patient, Series, Study
 from publisher.media import MediaInstance
 from publisher.media.rejection import KEY_OBJECT_SELECTION, is_rejection_note, rejected_uids
@@ -29,7 +30,8 @@ class EmptySelection(ValueError):
 
 @dataclass(frozen=True)
 class Selection:
-    """What a person picked: any mix of patient IDs, Study and Series Instance UIDs."""
+    """What a person picked: any mix of patients (``ID`` or ``ID\\ISSUER``,
+    :func:`publisher.archive.identity.resolve_patients`), Study and Series Instance UIDs."""
 
     patients: Sequence[str] = ()
     studies: Sequence[str] = ()
@@ -43,7 +45,10 @@ class Selection:
 def _rows(session: Session, sel: Selection):  # type: ignore[no-untyped-def]
     cond = []
     if sel.patients:
-        cond.append(Patient.patient_id.in_(list(sel.patients)))
+        try:
+            cond.append(Patient.id.in_(resolve_patients(session, sel.patients)))
+        except PatientSelectionError as exc:
+            raise EmptySelection(str(exc)) from None
     if sel.studies:
         cond.append(Study.study_instance_uid.in_(list(sel.studies)))
     if sel.series:

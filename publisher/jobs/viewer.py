@@ -15,7 +15,7 @@ import viewer_bundle as vb
 from publisher import __version__
 from publisher.media import DiscContent as MediaContent
 from publisher.media import MediaInstance, Viewer, Volume, master
-from publisher.media.model import Progress
+from publisher.media.model import PatientKey, Progress
 
 
 def viewer_content(instances: Sequence[MediaInstance], file_ids: dict[str, str] | None = None,
@@ -23,7 +23,7 @@ def viewer_content(instances: Sequence[MediaInstance], file_ids: dict[str, str] 
     """The viewer's view of ``instances`` (in disc order); ``file_ids`` maps SOP UID -> File ID."""
     content = vb.DiscContent(label=label, institution=institution, created=_dt.date.today().strftime("%Y%m%d"),
                              volume=volume, volumes=volumes)
-    patients: dict[tuple[str, str], vb.Patient] = {}
+    patients: dict[PatientKey, vb.Patient] = {}
     studies: dict[str, vb.Study] = {}
     series: dict[str, vb.Series] = {}
     for i in instances:

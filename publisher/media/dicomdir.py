@@ -33,7 +33,7 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
-from publisher.media.model import MediaError, MediaInstance
+from publisher.media.model import MediaError, MediaInstance, PatientKey
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 #: Our Implementation Class UID (PS3.7 D.3.3.2), UUID-derived (PS3.5 B.2).
@@ -151,10 +151,17 @@ def _concept(code: str, scheme: str, meaning: str) -> list[Dataset]:
     return [item]
 
 
+def invented_patient_id(n: int) -> str:
+    """The Patient ID of the ``n``-th patient without one on a disc: UNKNOWN, UNKNOWN2, ..."""
+    return "UNKNOWN" if n == 1 else f"UNKNOWN{n}"
+
+
 #: Values written for a missing Type 1 key. Callables receive the instance and its position
 #: (1-based) in its series.
 DEFAULTS: dict[str, object] = {
-    "PatientID": "UNKNOWN",
+    # Patients without a Patient ID are one per study (publisher.archive.identity); each gets its
+    # own invented ID so the PATIENT records stay apart and unique (PS3.3 F.5.1).
+    "PatientID": lambda inst, pos: invented_patient_id(pos),
     "StudyDate": "19000101",
     "StudyTime": "000000",
     "StudyID": "0",
@@ -347,12 +354,13 @@ def _add_keys(b: _Builder, keys: Sequence[tuple[str, str]], source: Callable[[st
             b.add(keyword, None if _tag_vr(keyword)[1] != "SQ" else [])
 
 
-def _patient_record(inst: MediaInstance) -> _Record:
+def _patient_record(inst: MediaInstance, unidentified: int = 1) -> _Record:
+    """``unidentified``: this patient's number among those without a Patient ID on the disc."""
     b = _Builder()
     values = {"PatientName": inst.patient_name, "PatientID": inst.patient_id,
               "IssuerOfPatientID": inst.issuer_of_patient_id, "PatientBirthDate": inst.patient_birth_date,
               "PatientSex": inst.patient_sex}
-    _add_keys(b, RECORD_KEYS["PATIENT"], values.get, inst, 1)
+    _add_keys(b, RECORD_KEYS["PATIENT"], values.get, inst, unidentified)
     return _make_record("PATIENT", b.elements, b.wide)
 
 
@@ -415,18 +423,20 @@ def _instance_record(inst: MediaInstance, file_id: str, pos: int, dvd_keys: bool
 
 def build_records(instances: Sequence[MediaInstance], file_ids: dict[str, str], *, dvd_keys: bool = False) -> list[_Record]:
     """The PATIENT records (with their subtrees) for ``instances``, in the given order."""
-    patients: dict[tuple[str, str], _Record] = {}
+    patients: dict[PatientKey, _Record] = {}
     studies: dict[str, _Record] = {}
     series: dict[str, _Record] = {}
-    ids: dict[str, tuple[str, str]] = {}
+    ids: dict[str, PatientKey] = {}
     for inst in instances:
         pkey = inst.patient_key
         prec = patients.get(pkey)
         if prec is None:
-            if ids.setdefault(inst.patient_id, pkey) != pkey:
-                raise MediaError(f"Patient ID {inst.patient_id!r} used by two issuers; a DICOMDIR needs unique "
+            unidentified = 1 + sum(1 for k in patients if k[2])
+            prec = patients[pkey] = _patient_record(inst, unidentified)
+            pid = invented_patient_id(unidentified) if pkey[2] else inst.patient_id
+            if ids.setdefault(pid, pkey) != pkey:
+                raise MediaError(f"Patient ID {pid!r} used by two issuers; a DICOMDIR needs unique "
                                  "Patient IDs (PS3.3 F.5.1): reconcile the patients first")
-            prec = patients[pkey] = _patient_record(inst)
         strec = studies.get(inst.study_instance_uid)
         if strec is None:
             strec = studies[inst.study_instance_uid] = _study_record(inst)

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from publisher.media.model import MediaInstance
+from publisher.media.model import MediaInstance, PatientKey
 
 #: PS3.10 8.2: allowed File ID component characters.
 _COMPONENT = re.compile(r"^[A-Z0-9_]{1,8}$")
@@ -32,11 +32,11 @@ def valid_file_id(file_id: str) -> bool:
 def assign_file_ids(instances: Sequence[MediaInstance]) -> dict[str, str]:
     """SOP Instance UID -> File ID for ``instances`` (already in DICOMDIR order)."""
     out: dict[str, str] = {}
-    patients: dict[tuple[str, str], int] = {}
+    patients: dict[PatientKey, int] = {}
     studies: dict[str, int] = {}
     series: dict[str, int] = {}
     counts: dict[str, int] = {}
-    study_count: dict[tuple[str, str], int] = {}
+    study_count: dict[PatientKey, int] = {}
     series_count: dict[str, int] = {}
     for inst in instances:
         p = patients.setdefault(inst.patient_key, len(patients) + 1)

@@ -22,6 +22,10 @@ class MediaError(Exception):
     """A selection cannot be mastered as asked (with the reason in the message)."""
 
 
+#: (Patient ID, Issuer of Patient ID, Study Instance UID when there is no Patient ID else "").
+PatientKey = tuple[str, str, str]
+
+
 @dataclass(frozen=True)
 class MediaInstance:
     """One stored composite instance to put on media, with the keys its DICOMDIR records need.
@@ -58,8 +62,12 @@ class MediaInstance:
     record_keys: Dataset = field(default_factory=Dataset, compare=False, hash=False)
 
     @property
-    def patient_key(self) -> tuple[str, str]:
-        return (self.patient_id, self.issuer_of_patient_id)
+    def patient_key(self) -> PatientKey:
+        """Who the instance belongs to: (Patient ID, Issuer, ""), or, without a Patient ID,
+        ("", Issuer, Study Instance UID): such patients are one per study, never merged on the
+        empty ID (PS3.3 C.7.1.1; docs/conformance.md, "Patient identity")."""
+        no_id = "" if self.patient_id.strip() else self.study_instance_uid
+        return (self.patient_id, self.issuer_of_patient_id, no_id)
 
 
 class MediaType(enum.Enum):

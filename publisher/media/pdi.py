@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.media.model import MediaInstance
+from publisher.media.model import MediaInstance, PatientKey
 
 PDI_FOLDER = "IHE_PDI"
 CREATOR = "Disc Publisher"
@@ -58,8 +58,8 @@ def _date(da: str) -> str:
     return f"{da[:4]}-{da[4:6]}-{da[6:8]}" if len(da) == 8 and da.isdigit() else da
 
 
-def _structure(instances: Sequence[MediaInstance]) -> dict[tuple[str, str], dict[str, list[MediaInstance]]]:
-    out: dict[tuple[str, str], dict[str, list[MediaInstance]]] = {}
+def _structure(instances: Sequence[MediaInstance]) -> dict[PatientKey, dict[str, list[MediaInstance]]]:
+    out: dict[PatientKey, dict[str, list[MediaInstance]]] = {}
     for i in instances:
         out.setdefault(i.patient_key, {}).setdefault(i.study_instance_uid, []).append(i)
     return out

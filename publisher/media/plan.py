@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from publisher.media.model import MediaError, MediaInstance, MediaType
+from publisher.media.model import MediaError, MediaInstance, MediaType, PatientKey
 
 SECTOR = 2048
 #: Fixed per volume: volume descriptors, path tables, root directories, UDF descriptors, margin.
@@ -60,7 +60,7 @@ def instance_cost(inst: MediaInstance, udf: bool) -> int:
 def dicomdir_order(instances: Sequence[MediaInstance]) -> list[MediaInstance]:
     """Patients (newest study first), their studies newest first, series and instances by number."""
     newest_study: dict[str, str] = {}
-    newest_patient: dict[tuple[str, str], str] = {}
+    newest_patient: dict[PatientKey, str] = {}
     for i in instances:
         when = (i.study_date or "") + (i.study_time or "")
         if when > newest_study.get(i.study_instance_uid, ""):

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from publisher.db import logins
 from publisher.db.models import AuditEvent
-from publisher.db.users import ROLES, Role, UserError, add_user, list_users, normalise_username, set_disabled, set_password
+from publisher.db.users import ROLES, Role, User, UserError, add_user, list_users, normalise_username, set_disabled, set_password
 from publisher.jobs import audit
 from publisher.web.auth import ROLE_NAMES, Permission, Session
-from publisher.web.context import Posted, posted, require, web
+from publisher.web.context import Count, Posted, posted, require, web
 from publisher.web.render import Safe, csrf_field, fmt, join, messages, options, page, person_name, post_button, pretty_json
 
 router = APIRouter()
@@ -25,17 +27,36 @@ def render_users(request: Request, session: Session, *, error: str = "", notice:
                  status: int = 200) -> HTMLResponse:
     form = form or {}
     users = list_users(web(request).db)
+    locked = logins.locks(web(request).db)
+    account_locks = {lk.key: lk for lk in locked if lk.kind == "account"}
+
+    def state(u: User) -> Safe:
+        lock = account_locks.get(u.username)
+        if lock is None:
+            return fmt("{}", "disabled" if u.disabled else "active")
+        return fmt('{}, <b class="locked">locked</b> until {} UTC ({} failed logins) {}', "disabled" if u.disabled else "active",
+                   format(lock.until, "%H:%M"), lock.failures, post_button(session, f"/admin/users/{u.username}/unlock", "Unlock"))
+
     rows = join(
         fmt('<tr data-user="{name}"><td>{name}</td><td>{role}</td><td>{state}</td><td>{by}</td><td>{action}</td></tr>',
-            name=u.username, role=ROLE_NAMES[u.role], state="disabled" if u.disabled else "active", by=u.created_by,
+            name=u.username, role=ROLE_NAMES[u.role], state=state(u), by=u.created_by,
             action=post_button(session, f"/admin/users/{u.username}/{'enable' if u.disabled else 'disable'}",
                                "Enable" if u.disabled else "Disable") if u.username != session.user.username else "")
         for u in users
     )
+    others = [lk for lk in locked if lk.kind == "address" or lk.key not in {u.username for u in users}]
+    lock_rows = join(
+        fmt('<tr data-lock="{key}"><td>{kind}</td><td>{key}</td><td>{until} UTC</td><td>{n}</td><td>{button}</td></tr>',
+            kind="address" if lk.kind == "address" else "unknown user name", key=lk.key, until=format(lk.until, "%H:%M"),
+            n=lk.failures, button=post_button(session, "/admin/locks/unlock?" + urlencode({lk.kind: lk.key}), "Unlock"))
+        for lk in others
+    )
+    lock_table = fmt('<h2>Locked addresses and names</h2><table class="locks"><thead><tr><th>What</th><th></th><th>Until</th>'
+                     '<th>Failed logins</th><th></th></tr></thead><tbody>{}</tbody></table>', lock_rows) if others else Safe("")
     role_choices = {r: ROLE_NAMES[Role(r)] for r in ROLES}
     body = fmt(
         '{msg}<table class="users"><thead><tr><th>User</th><th>Role</th><th>State</th><th>Added by</th><th></th></tr></thead>'
-        '<tbody>{rows}</tbody></table>'
+        '<tbody>{rows}</tbody></table>{locks}'
         '<h2>Add a user</h2><form method="post" action="/admin/users" class="stack">{csrf}'
         '<label>User name <input name="username" value="{username}" pattern="[A-Za-z0-9][A-Za-z0-9._@\\-]{{0,63}}" required></label>'
         '<label>Role <select name="role">{roles}</select></label>'
@@ -46,7 +67,7 @@ def render_users(request: Request, session: Session, *, error: str = "", notice:
         '<label>User <select name="username">{names}</select></label>'
         '<label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label>'
         '<button type="submit">Set password</button></form>',
-        msg=messages(error, notice), rows=rows, csrf=csrf_field(session), username=form.get("username", ""),
+        msg=messages(error, notice), rows=rows, locks=lock_table, csrf=csrf_field(session), username=form.get("username", ""),
         roles=options(role_choices, form.get("role", Role.RADIOLOGIST.value)),
         names=options({u.username: u.username for u in users}, ""),
     )
@@ -88,11 +109,28 @@ def password(request: Request, p: Posted = Depends(posted(Permission.MANAGE_USER
     return render_users(request, p.session, notice=f"New password set for {name}; their open sessions have ended.")
 
 
+@router.post("/admin/locks/unlock", response_class=HTMLResponse)
+def unlock_other(request: Request, account: str = "", address: str = "",
+                 p: Posted = Depends(posted(Permission.MANAGE_USERS))) -> Response:
+    """Lift the lock of an address, or of a name no user has (publisher.db.logins)."""
+    if bool(account) == bool(address):
+        return render_users(request, p.session, error="Name one address or one user name to unlock.", status=400)
+    forgotten = logins.unlock(web(request).db, username=account or None, address=address or None)
+    subject = f"address {address}" if address else f"user {normalise_username(account)}"
+    with web(request).db.session() as s:
+        audit.record(s, p.session.user.username, "login-unlock", subject, {"failures_forgotten": forgotten})
+    return RedirectResponse("/admin/users", status_code=303)
+
+
 @router.post("/admin/users/{username}/{action}", response_class=HTMLResponse)
 def enable_disable(request: Request, username: str, action: str, p: Posted = Depends(posted(Permission.MANAGE_USERS))) -> Response:
-    if action not in ("enable", "disable"):
+    if action not in ("enable", "disable", "unlock"):
         return render_users(request, p.session, error=f"Unknown action {action[:20]!r}.", status=404)
     name = normalise_username(username)
+    if action == "unlock":
+        forgotten = logins.unlock(web(request).db, username=name)
+        _audit(request, p.session.user.username, "login-unlock", name, {"failures_forgotten": forgotten})
+        return RedirectResponse("/admin/users", status_code=303)
     if name == p.session.user.username and action == "disable":
         return render_users(request, p.session, error="You cannot disable yourself; ask another administrator.", status=400)
     try:
@@ -123,7 +161,7 @@ def _summary(e: AuditEvent, d: dict[str, Any]) -> Safe:
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-def audit_page(request: Request, action: str = "", actor: str = "", subject: str = "", before: int = 0,
+def audit_page(request: Request, action: str = "", actor: str = "", subject: str = "", before: Count = 0,
                session: Session = Depends(require(Permission.READ_AUDIT))) -> HTMLResponse:
     with web(request).db.session() as s:
         stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)

@@ -1,7 +1,8 @@
 """FastAPI application: ``/health``, the JSON API over the index and jobs, and the operator pages.
 
 Everything but ``/health``, ``/login`` and the static CSS/JS needs a logged-in session
-(:mod:`publisher.web.auth`); what a role may see and do is the table ``auth.PERMISSIONS``.
+(:mod:`publisher.web.auth`), the API's schema (``/openapi.json``, ``/docs``) too; what a role
+may see and do is the table ``auth.PERMISSIONS``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from sqlalchemy import func, select, text
 from publisher import __version__
 from publisher.db.models import DiscJob, Instance, Patient, Series, Study
 from publisher.db.session import Database
-from publisher.web import admin, login
+from publisher.web import admin, api_docs, login
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
 from publisher.web.auth import Permission, Signer, load_secret
-from publisher.web.context import WebContext, current_session, install_handlers, require
+from publisher.web.context import Count, RowId, WebContext, current_session, install_handlers, require
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -48,12 +49,8 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
     browse = APIRouter(dependencies=[Depends(require(Permission.BROWSE))])
     see_jobs = APIRouter(dependencies=[Depends(require(Permission.VIEW_JOBS))])
 
-    @see_jobs.get("/api/openapi.json", include_in_schema=False)
-    def openapi() -> dict[str, Any]:
-        return app.openapi()
-
     @browse.get("/api/patients")
-    def patients(limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    def patients(limit: Count = 200, offset: Count = 0) -> list[dict[str, Any]]:
         with db.session() as s:
             n_studies = func.count(func.distinct(Study.id))
             rows = s.execute(
@@ -78,7 +75,7 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
             ]
 
     @browse.get("/api/patients/{patient_pk}/studies")
-    def studies(patient_pk: int) -> list[dict[str, Any]]:
+    def studies(patient_pk: RowId) -> list[dict[str, Any]]:
         with db.session() as s:
             if s.get(Patient, patient_pk) is None:
                 raise HTTPException(404, f"no patient {patient_pk}")
@@ -128,20 +125,20 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
             ]
 
     @see_jobs.get("/api/jobs")
-    def jobs(limit: int = 50) -> list[dict[str, Any]]:
+    def jobs(limit: Count = 50) -> list[dict[str, Any]]:
         """Disc jobs, newest first, with live progress (written by the runner a few times a second)."""
         with db.session() as s:
             return [_job(j) for j in s.scalars(select(DiscJob).order_by(DiscJob.id.desc()).limit(min(limit, 500)))]
 
     @see_jobs.get("/api/jobs/{job_id}")
-    def job(job_id: int) -> dict[str, Any]:
+    def job(job_id: RowId) -> dict[str, Any]:
         with db.session() as s:
             j = s.get(DiscJob, job_id)
             if j is None:
                 raise HTTPException(404, f"no disc job {job_id}")
             return _job(j) | {"volumes": json.loads(j.volumes), "discs": json.loads(j.discs)}
 
-    routers = [browse, see_jobs, login.router, study_pages.router, job_pages.router, admin.router]
+    routers = [browse, see_jobs, login.router, study_pages.router, job_pages.router, admin.router, api_docs.router]
     #: every route of the app with its methods (tests walk them to check each one's login)
     app.state.routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + \
         [r for router in routers for r in router.routes if isinstance(r, APIRoute)]

@@ -19,9 +19,7 @@ import hmac
 import json
 import os
 import secrets
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -146,38 +144,6 @@ class Signer:
 
 def check_csrf(expected: str, given: str | None) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(expected.encode(), (given or "").encode())
-
-
-class LoginThrottle:
-    """At most ``attempts`` failed logins per user name and address within ``window`` seconds."""
-
-    def __init__(self, attempts: int = 5, window: float = 600.0) -> None:
-        self.attempts, self.window = attempts, window
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] < now - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, username: str, address: str) -> bool:
-        key = (username.strip().lower(), address)
-        with self._lock:
-            return key in self._failures and len(self._recent(key, time.monotonic())) >= self.attempts
-
-    def failed(self, username: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 10_000:  # many names tried: forget those whose window has passed
-                for key in [k for k, q in self._failures.items() if not q or q[-1] < now - self.window]:
-                    del self._failures[key]
-            self._recent((username.strip().lower(), address), now).append(now)
-
-    def succeeded(self, username: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop((username.strip().lower(), address), None)
 
 
 def ensure_admin(db: Database, data_dir: Path) -> str | None:

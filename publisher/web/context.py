@@ -8,19 +8,27 @@ JSON (401 / 403), a person gets a redirect to the login page or a page that says
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import parse_qs, quote
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher.db.session import Database
-from publisher.web.auth import SESSION_COOKIE, LoginThrottle, Permission, Session, Signer, check_csrf, may
+from publisher.web.auth import SESSION_COOKIE, Permission, Session, Signer, check_csrf, may
 from publisher.web.render import fmt, page
 
 MAX_FORM_BYTES = 256 * 1024
+
+#: The largest row id or count a URL may carry: what an INTEGER column holds on every backend,
+#: so a larger one is a 422 (FastAPI's validation) rather than a database error (a 500).
+INT32_MAX = 2**31 - 1
+RowId = Annotated[int, PathParam(ge=1, le=INT32_MAX)]
+Count = Annotated[int, Query(ge=0, le=INT32_MAX)]
 
 
 @dataclass
@@ -30,7 +38,6 @@ class WebContext:
     data_dir: Path | None = None
     ae_title: str = ""
     dicom_port: int = 0
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 def web(request: Request) -> WebContext:
@@ -125,7 +132,7 @@ def posted(permission: Permission | None = None) -> Callable[..., Posted]:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/api"
+    return request.url.path.startswith("/api/") or request.url.path in ("/api", "/openapi.json")
 
 
 def html_error(title: str, message: str, status: int, session: Session | None = None) -> HTMLResponse:

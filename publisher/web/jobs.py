@@ -14,12 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from publisher.archive.identity import parse_ref
 from publisher.db.models import AuditEvent, DiscJob, Patient, Series, Study, utcnow
 from publisher.jobs import audit
 from publisher.jobs.disc_job import resubmit
 from publisher.jobs.state import InvalidTransition, JobState, check
 from publisher.web.auth import Permission, Session, may
-from publisher.web.context import Posted, posted, require, web
+from publisher.web.context import Posted, RowId, posted, require, web
 from publisher.web.render import Safe, csrf_field, dicom_date, fmt, join, messages, options, page, person_name, post_button, size
 
 router = APIRouter()
@@ -76,7 +77,7 @@ def job_patients(s: DbSession, jobs: Sequence[DiscJob]) -> dict[int, list[tuple[
         else:
             pending[job.id] = json.loads(job.selection or "{}")
     if pending:
-        pids = {x for sel in pending.values() for x in sel.get("patients", [])}
+        pids = {parse_ref(x)[0] for sel in pending.values() for x in sel.get("patients", [])}
         studies = {x for sel in pending.values() for x in sel.get("studies", [])}
         series = {x for sel in pending.values() for x in sel.get("series", [])}
         by_pid = {p: (p, n) for p, n in s.execute(select(Patient.patient_id, Patient.patient_name)
@@ -89,7 +90,7 @@ def job_patients(s: DbSession, jobs: Sequence[DiscJob]) -> dict[int, list[tuple[
             .join(Study, Series.study_fk == Study.id).join(Patient, Study.patient_fk == Patient.id)
             .where(Series.series_instance_uid.in_(series)))} if series else {}
         for job_id, sel in pending.items():
-            found = [by_pid.get(x) for x in sel.get("patients", [])] + [by_study.get(x) for x in sel.get("studies", [])] + \
+            found = [by_pid.get(parse_ref(x)[0]) for x in sel.get("patients", [])] + [by_study.get(x) for x in sel.get("studies", [])] + \
                     [by_series.get(x) for x in sel.get("series", [])]
             out[job_id] = sorted({f for f in found if f is not None})
     return out
@@ -251,14 +252,14 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: int, created: str = "", handed: str = "",
+def job_page(request: Request, job_id: RowId, created: str = "", handed: str = "",
              session: Session = Depends(require(Permission.VIEW_JOBS))) -> HTMLResponse:
     notice = "The disc job is queued." if created else "The hand-out is recorded." if handed else ""
     return render_job(request, session, job_id, notice=notice)
 
 
 @router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
-def cancel(request: Request, job_id: int, p: Posted = Depends(posted(Permission.MANAGE_JOBS))) -> Response:
+def cancel(request: Request, job_id: RowId, p: Posted = Depends(posted(Permission.MANAGE_JOBS))) -> Response:
     db = web(request).db
     try:
         with db.session() as s:
@@ -272,7 +273,7 @@ def cancel(request: Request, job_id: int, p: Posted = Depends(posted(Permission.
 
 
 @router.post("/jobs/{job_id}/resubmit", response_class=HTMLResponse)
-def resubmit_job(request: Request, job_id: int, p: Posted = Depends(posted(Permission.MANAGE_JOBS))) -> Response:
+def resubmit_job(request: Request, job_id: RowId, p: Posted = Depends(posted(Permission.MANAGE_JOBS))) -> Response:
     db = web(request).db
     with db.session() as s:
         _load(s, job_id)
@@ -334,12 +335,12 @@ def render_handout(request: Request, session: Session, job_id: int, form: Handou
 
 
 @router.get("/jobs/{job_id}/handout", response_class=HTMLResponse)
-def handout_form(request: Request, job_id: int, session: Session = Depends(require(Permission.HAND_OUT))) -> HTMLResponse:
+def handout_form(request: Request, job_id: RowId, session: Session = Depends(require(Permission.HAND_OUT))) -> HTMLResponse:
     return render_handout(request, session, job_id)
 
 
 @router.post("/jobs/{job_id}/handout", response_class=HTMLResponse)
-def handout(request: Request, job_id: int, p: Posted = Depends(posted(Permission.HAND_OUT))) -> Response:
+def handout(request: Request, job_id: RowId, p: Posted = Depends(posted(Permission.HAND_OUT))) -> Response:
     f = p.form
     form = HandoutForm(f.getlist("disc"), f.get("recipient").strip(), f.get("relation"), f.get("id_checked"), f.get("note").strip())
 

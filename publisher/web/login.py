@@ -7,6 +7,7 @@ import secrets
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from publisher.db import logins
 from publisher.db.users import UserError, authenticate, set_password, verify_password
 from publisher.db.models import WebUser
 from publisher.jobs import audit
@@ -26,6 +27,8 @@ def _safe_next(target: str) -> str:
 
 
 def _address(request: Request) -> str:
+    """The caller's address: the TCP peer, or what a trusted proxy forwarded (``publisher serve``
+    lets uvicorn read X-Forwarded-For only from ``http_trusted_proxies``)."""
     return request.client.host if request.client else ""
 
 
@@ -59,18 +62,24 @@ def login(request: Request, form: Form = Depends(form_data)) -> Response:
         return _login_page(request, error="The login form had expired. Please enter your name and password again.",
                            next_=next_, username=username, status=403)
     address = _address(request)
-    if ctx.throttle.blocked(username, address):
-        return _login_page(request, error="Too many failed attempts for this user name. Wait ten minutes, "
-                           "or ask an administrator to check the account.", next_=next_, username=username, status=429)
+    lock = logins.lock_of(ctx.db, username, address)
+    if lock is not None:  # refused before the password is even looked at
+        with ctx.db.session() as s:
+            audit.record(s, username or "?", "login-blocked", "web",
+                         {"address": address, "lock": lock.kind, "until": lock.until.isoformat(timespec="seconds") + "Z",
+                          "failures": lock.failures})
+        which = "for this user name" if lock.kind == "account" else "from your address"
+        return _login_page(request, error=f"Too many failed attempts {which}. Wait {logins.WINDOW.seconds // 60} "
+                           "minutes, or ask an administrator to unlock it.", next_=next_, username=username, status=429)
     user = authenticate(ctx.db, username, password) if username and password else None
     with ctx.db.session() as s:
         audit.record(s, user.username if user else (username or "?"), "login" if user else "login-failed", "web",
                      {"address": address})
     if user is None:
-        ctx.throttle.failed(username, address)
+        logins.record_failure(ctx.db, username, address)
         return _login_page(request, error="Wrong user name or password, or the account is disabled.",
                            next_=next_, username=username, status=401)
-    ctx.throttle.succeeded(username, address)
+    logins.forget(ctx.db, username)
     response = RedirectResponse(next_ if next_ != "/" else _home(user.role.value), status_code=303)
     response.set_cookie(SESSION_COOKIE, ctx.signer.issue(user), max_age=SESSION_SECONDS, httponly=True,
                         samesite="strict", secure=request.url.scheme == "https", path="/")

@@ -41,12 +41,7 @@ def test_times_keep_microseconds(db_url: str) -> None:
 def test_downgrade_and_upgrade_again(db_url: str) -> None:
     db = Database(db_url)
     migrate.upgrade(db.engine)
-    cfg = migrate.alembic_config(db.engine.url.render_as_string(hide_password=False))
-    from alembic import command
-
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0002")
+    migrate.downgrade(db.engine, "0002")
     assert migrate.current_revision(db.engine) == "0002"
     migrate.upgrade(db.engine)
     assert migrate.current_revision(db.engine) == migrate.head_revision()

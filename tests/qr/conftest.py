@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import AllowedCaller
+from publisher.config import SERVICES, AllowedCaller
 from publisher.service import Service
 from tests.foundation.helpers import running_service, settings_for
 from tests.qr.helpers import load
 
-QR_CALLERS = tuple(AllowedCaller(t) for t in ("FINDSCU", "MOVESCU", "GETSCU", "STORESCU", "ECHOSCU", "PYNETDICOM", "QRSCU"))
+#: Every QR test caller may use every service (rights themselves: tests/foundation/test_caller_rights.py).
+QR_CALLERS = tuple(AllowedCaller(t, services=frozenset(SERVICES))
+                   for t in ("FINDSCU", "MOVESCU", "GETSCU", "STORESCU", "ECHOSCU", "PYNETDICOM", "QRSCU"))
 
 
 @pytest.fixture

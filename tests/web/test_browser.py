@@ -4,78 +4,28 @@ progress change on the jobs page without reloading it, and records the hand-out.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.web.served import Served, publisher_serve
 
 pytestmark = [pytest.mark.interop]
 
 
-@dataclass
-class Served:
-    base: str
-    data: Path
-    log: Path
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"publisher serve ended with {proc.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"publisher serve did not answer {url}:\n{log.read_text(errors='replace')}")
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    http = free_port()
-    data, log = tmp_path / "data", tmp_path / "serve.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("PUBLISHER_CONFIG", "PUBLISHER_DATABASE_URL", "PUBLISHER_ARCHIVE_DIR")}
-    env |= {
-        "PUBLISHER_DATA_DIR": str(data),
-        "PUBLISHER_HTTP_HOST": "127.0.0.1",
-        "PUBLISHER_HTTP_PORT": str(http),
-        "PUBLISHER_DICOM_BIND": "127.0.0.1",
-        "PUBLISHER_DICOM_PORT": str(free_port()),
+    env = {
         "PUBLISHER_LOAD_SAMPLES": "true",  # as make run: demo studies into the empty archive
-        "PUBLISHER_MIN_FREE_BYTES": "0",
-        "PUBLISHER_ROBOT": "simulator",
         "PUBLISHER_JOBS_WORKER": "true",
         "PUBLISHER_JOBS_TICK_SECONDS": "1",
     }
     # The simulator at a pace where a burn takes seconds, so the page has progress to show.
-    config = tmp_path / "site.toml"
-    config.write_text('[robot]\nkind = "simulator"\ntime_scale = 0.02\n', encoding="utf-8")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "publisher.cli", "--config", str(config), "serve"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, cwd=tmp_path)
-    try:
-        _wait_http(f"http://127.0.0.1:{http}/health", proc, log)
-        yield Served(f"http://127.0.0.1:{http}", data, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with publisher_serve(tmp_path, env, '[robot]\nkind = "simulator"\ntime_scale = 0.02\n') as served:
+        yield served
 
 
 #: Records every state and percentage the jobs page shows for one row, and marks the document
