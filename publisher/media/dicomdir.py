@@ -268,6 +268,8 @@ def _instance_record(inst: MediaInstance, file_id: str, pos: int, dvd_keys: bool
                 observers = keys.get("VerifyingObserverSequence") or []
                 return observers[-1].get("VerificationDateTime") if observers else None
             return None
+        if keyword == "ReferencedImageEvidenceSequence":
+            return _flat_references(keys.get(keyword))
         elem = keys.get(keyword)
         return None if elem is None else elem
 
@@ -275,9 +277,31 @@ def _instance_record(inst: MediaInstance, file_id: str, pos: int, dvd_keys: bool
     if rtype == "IMAGE" and dvd_keys:
         table = table + IMAGE_KEYS_DVD
     for keyword, ktype in table:
-        elem = keys[keyword] if keyword in keys and keyword != "InstanceNumber" else None
+        elem = keys[keyword] if keyword in keys and keyword not in _REBUILT else None
         _put(b, keyword, ktype, source(keyword), inst, pos, elem)
     return _make_record(rtype, b.elements, b.wide)
+
+
+#: Keys whose record value is built from the instance's, not copied.
+_REBUILT = {"InstanceNumber", "ReferencedImageEvidenceSequence"}
+
+
+def _flat_references(evidence: object) -> list[Dataset] | None:
+    """The instance's Referenced Image Evidence Sequence (Hierarchical SOP Instance Reference
+    Macro, PS3.3 Table 10-4) as the SPECTROSCOPY record takes it: SOP Instance Reference Macro
+    items (PS3.3 F.5.31, Table 10-11)."""
+    if not evidence:
+        return None
+    flat = []
+    for study in cast("Iterable[Dataset]", evidence):
+        for series in study.get("ReferencedSeriesSequence", []):
+            for ref in series.get("ReferencedSOPSequence", []):
+                if "ReferencedSOPClassUID" in ref and "ReferencedSOPInstanceUID" in ref:
+                    item = Dataset()
+                    item.ReferencedSOPClassUID = ref.ReferencedSOPClassUID
+                    item.ReferencedSOPInstanceUID = ref.ReferencedSOPInstanceUID
+                    flat.append(item)
+    return flat or None
 
 
 def build_records(instances: Sequence[MediaInstance], file_ids: dict[str, str], *, dvd_keys: bool = False) -> list[_Record]:
