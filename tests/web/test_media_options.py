@@ -60,7 +60,7 @@ def test_failed_planning_lists_the_instances_and_resubmits_without_them(sqlite_s
     assert r.status_code == 303
     job = _job(sqlite_site, job_id)
     assert job.state == "queued" and json.loads(job.exclude or "{}") == {victim.sop_instance_uid: "cannot decode it"}
-    assert run_job(ctx, job_id) is JobState.DONE
+    assert run_job(ctx, job_id) is JobState.DONE, _job(sqlite_site, job_id).error
     (volume,) = json.loads(_job(sqlite_site, job_id).volumes)
     require_tool("xorriso")
     readme = sqlite_site.tmp / "README.TXT"
