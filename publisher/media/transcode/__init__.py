@@ -10,7 +10,6 @@ decoded: a profile that cannot hold it is refused, naming those that can.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from publisher.media.model import MediaInstance
 from publisher.media.profile import MediaProfile
+from publisher.media.scan import sha256_file
 from publisher.media.transcode import decode, encode, native, syntaxes
 
 __all__ = ["Conversion", "TranscodeError", "conversion", "convert", "refusal"]
@@ -119,18 +119,10 @@ def convert(inst: MediaInstance, conv: Conversion, dest: Path) -> MediaInstance:
     for kw in _CHANGED_KEYS:
         if kw in ds:
             keys[kw] = ds[kw]
-    return replace(inst, path=dest, size=dest.stat().st_size, sha256=_sha256(dest),
+    return replace(inst, path=dest, size=dest.stat().st_size, sha256=sha256_file(dest),
                    transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID), record_keys=keys)
 
 
 def _write(ds: Dataset, dest: Path) -> Path:
     pydicom.dcmwrite(dest, ds, enforce_file_format=True)
     return dest
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
