@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from publisher import samples as S  # noqa: E402
 from publisher.media import master  # noqa: E402
+from publisher.media.model import MediaType  # noqa: E402
+from publisher.media.plan import plan_volumes  # noqa: E402
 from publisher.media.profile import PROFILES  # noqa: E402
 from publisher.media.scan import instances_from_files  # noqa: E402
 from publisher.media.transcode import conversion, convert  # noqa: E402
@@ -75,16 +77,21 @@ def main() -> int:
         total = sum(p.stat().st_size for p in paths)
         print(f"study: {len(paths)} slices, {total / 1e9:.2f} GB; medium {args.media} {args.profile}"
               + (f", capacity {args.capacity / 1e6:.0f} MB" if args.capacity else ""))
+        planned: dict[bool, list] = {}
         for compress in (False, True):
             instances = instances_from_files(paths)
             t0 = time.perf_counter()
             volumes = master(instances, args.media, tmp / f"out{int(compress)}", profile=args.profile,
                              capacity=args.capacity, compress=compress)
             seconds = time.perf_counter() - t0
-            on_disc = sum(i.size for v in volumes for i in v.instances)
+            planned[compress] = [i for v in volumes for i in v.instances]
+            on_disc = sum(i.size for i in planned[compress])
             print(f"compress={compress!s:5}: {len(volumes)} volume(s), DICOM files {on_disc / 1e9:.3f} GB "
                   f"({on_disc / total:.1%} of stored), mastering {seconds:.1f} s")
             shutil.rmtree(tmp / f"out{int(compress)}")
+        for label, cap in (("DVD 4.7 GB", None), ("1 GB", 10**9), ("700 MB", 700 * 10**6)):
+            counts = [len(plan_volumes(planned[c], MediaType(args.media), capacity=cap)) for c in (False, True)]
+            print(f"volumes of {label}: {counts[0]} without, {counts[1]} with lossless compression")
         _side_by_side(paths, tmp, args.profile, args.sample)
     return 0
 
