@@ -4,6 +4,7 @@
 set -euo pipefail
 PACKAGES=(
   dcmtk dicom3tools orthanc            # DICOM peers and validators
+  libgdcm-tools                        # gdcmconv: a second decoder to cross-check undecodable files
   xorriso genisoimage udftools         # ISO/UDF mastering checks, pseudo drives
   poppler-utils                        # pdftotext / pdftoppm for labels
   chromium                             # the on-disc viewer opened by a real browser

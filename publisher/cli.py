@@ -382,9 +382,11 @@ def cmd_master(args: argparse.Namespace) -> int:
                 volumes = master_with_viewer(
                     instances, args.media, args.out, rejected=rejected, viewer=args.viewer,
                     institution=args.institution, profile=args.profile, capacity=args.capacity,
-                    progress=_progress_bar(bar),
+                    exclude={uid: "" for uid in args.exclude}, compress=args.compress, progress=_progress_bar(bar),
                 )
             except MediaError as exc:
+                for problem in getattr(exc, "problems", ()):
+                    print(f"  cannot go on {args.media}: {problem.line()}", file=sys.stderr)
                 sys.exit(f"publisher master: {exc}")
         skipped = sum(1 for i in instances if i.sop_instance_uid in rejected)
         with service.db.session() as s:
@@ -568,7 +570,8 @@ def cmd_burn(args: argparse.Namespace) -> int:
         try:
             job_id = create_job(service.db, Selection(args.patient, args.study, args.series), media=args.media,
                                 copies=args.copies, comment=args.comment, profile=args.profile or "",
-                                created_by=current_user())
+                                created_by=current_user(), compress=args.compress,
+                                exclude={uid: "" for uid in args.exclude})
         except (EmptySelection, ValueError) as exc:
             sys.exit(f"publisher burn: {exc}")
         print(f"disc job {job_id} queued ({args.copies} copies, {args.media})", flush=True)
@@ -597,6 +600,13 @@ def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
         for d in json.loads(job.discs):
             mark = "ok" if d["ok"] else f"REJECTED ({d['error']})"
             print(f"  disc {d['volume']}, copy {d['copy']}: {mark}, {d['bin']} bin")
+        for v in json.loads(job.volumes):
+            if v.get("insert"):
+                print(f"  disc {v['number']}: the label names some patients; print the case insert {v['insert']}")
+        for p in json.loads(job.problems or "[]"):
+            print(f"  cannot go on {job.media}: {p['what']} (SOP Instance UID {p['uid']}): {p['reason']}", file=sys.stderr)
+        if job.problems and job.problems != "[]":
+            print(f"  to leave them out: publisher jobs --run {job_id} --exclude-problems", file=sys.stderr)
         print(f"disc job {job_id}: {state.value}" + (f" - {job.error}" if job.error else ""))
     return 0 if state is JobState.DONE else 1
 
@@ -622,13 +632,20 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         if state is None:
             sys.exit(f"publisher jobs: no disc job {args.run}")
         if state == "failed":
-            try:
-                resubmit(service.db, args.run)  # a person asks for it again: master and burn anew
+            try:  # a person asks for it again: master and burn anew
+                resubmit(service.db, args.run, exclude=args.exclude, exclude_problems=args.exclude_problems)
             except InvalidTransition as exc:
                 sys.exit(f"publisher jobs: job {args.run}: {exc}")
         elif state not in ("queued", "mastered"):
             sys.exit(f"publisher jobs: job {args.run} is {state}; only queued, mastered or failed jobs run")
         return _run_with_bar(service, args.run, args.quiet)
+
+
+def _media_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--exclude", action="append", default=[], metavar="SOP_INSTANCE_UID",
+                   help="leave this instance out (README.TXT and INDEX.HTM say so); repeatable")
+    p.add_argument("--compress", action="store_true",
+                   help="compress uncompressed images losslessly where the profile allows it (JPEG 2000 / JPEG lossless)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -676,6 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--institution", default="", help="institution named in README.TXT")
     p.add_argument("--out", type=Path, required=True, help="folder for the images and manifests")
     p.add_argument("--no-viewer", dest="viewer", action="store_false", help="DICOM only: no HTML5 viewer on the disc")
+    _media_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_master)
 
@@ -687,12 +705,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="media profile, e.g. STD-GEN-DVD-JPEG")
     p.add_argument("--copies", type=int, default=1)
     p.add_argument("--comment", default="", help="printed on the label")
+    _media_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_burn)
 
     p = sub.add_parser("jobs", help="list disc jobs, or run one (a failed one is resubmitted)")
     p.add_argument("--limit", type=int, default=30)
     p.add_argument("--run", type=int, metavar="JOB_ID", help="run a queued job, or resubmit a failed one and run it")
+    p.add_argument("--exclude", action="append", default=[], metavar="SOP_INSTANCE_UID",
+                   help="with --run of a failed job: leave this instance out of the discs")
+    p.add_argument("--exclude-problems", action="store_true",
+                   help="with --run of a failed job: leave out every instance its planning said cannot go on the medium")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_jobs)
 

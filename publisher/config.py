@@ -118,6 +118,8 @@ class DiscRule:
     copies: int = 1
     comment: str = ""
     lookback_hours: float = 24.0
+    #: compress uncompressed images losslessly where the medium's profile allows it (issue 12)
+    compress: bool = False
 
 
 @dataclass(frozen=True)

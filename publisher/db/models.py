@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -182,6 +182,12 @@ class DiscJob(Base):
     #: JSON list of discs produced: volume, copy, ok, bin, sha256, error
     discs: Mapped[str] = mapped_column(Text, default="[]")
     error: Mapped[str] = mapped_column(Text, default="")
+    #: compress native images losslessly where the profile allows it ("compress to fit")
+    compress: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: JSON {SOP Instance UID: reason}: instances the operator left out of the discs
+    exclude: Mapped[str | None] = mapped_column(Text, default="{}")
+    #: JSON [{"uid", "what", "reason"}]: instances the last planning found unfit for the medium
+    problems: Mapped[str | None] = mapped_column(Text, default="[]")
 
 
 class WebUser(Base):

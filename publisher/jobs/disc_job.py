@@ -22,11 +22,14 @@ from sqlalchemy import select
 from publisher.db.models import DiscJob, utcnow
 from publisher.db.session import Database
 from publisher.jobs import audit
-from publisher.jobs.labels import label_for, merge_fields
+from publisher.jobs.labels import label_for, merge_fields, render_labels, summary
+from publisher.jobs.preflight import exclude_more, exclusions, label_check, problems_json
 from publisher.jobs.selection import EmptySelection, Selection, select_instances
 from publisher.jobs.state import ON_RESTART, JobState, check
 from publisher.jobs.viewer import master_with_viewer
+from publisher.labels import LabelDoesNotFit
 from publisher.media import MediaError, MediaType, Volume
+from publisher.media.preflight import SelectionRefused
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +61,18 @@ class JobContext:
 
 
 def create_job(db: Database, selection: Selection, *, media: str = "cd", copies: int = 1, comment: str = "",
-               profile: str = "", created_by: str = "") -> int:
-    """Queue a job; the selection is checked against the index now, so a typo fails at once."""
+               profile: str = "", created_by: str = "", compress: bool = False,
+               exclude: dict[str, str] | None = None) -> int:
+    """Queue a job; the selection is checked against the index now, so a typo fails at once.
+    ``compress``: compress native images losslessly where the profile allows; ``exclude``:
+    SOP Instance UID -> reason, left out of the discs (README.TXT and INDEX.HTM list them)."""
     if copies < 1:
         raise ValueError(f"copies must be at least 1, not {copies}")
     MediaType(media)
     with db.session() as s:
         select_instances(s, selection, Path("."))  # raises EmptySelection with what was asked
         job = DiscJob(state=JobState.QUEUED.value, created_by=created_by[:64], media=media, profile=profile,
-                      copies=copies, comment=comment[:256],
+                      copies=copies, comment=comment[:256], compress=compress, exclude=json.dumps(exclude or {}),
                       selection=json.dumps({"patients": list(selection.patients), "studies": list(selection.studies),
                                             "series": list(selection.series)}))
         s.add(job)
@@ -101,9 +107,16 @@ def recover(db: Database) -> list[int]:
     return moved
 
 
-def resubmit(db: Database, job_id: int) -> None:
-    """A person asks for a failed job again (it will be mastered and burned anew)."""
-    _move(db, job_id, JobState.QUEUED, error="", discs="[]", volumes="[]")
+def resubmit(db: Database, job_id: int, *, exclude: Sequence[str] = (), exclude_problems: bool = False) -> None:
+    """A person asks for a failed job again (it will be mastered and burned anew), optionally
+    leaving out ``exclude`` (SOP Instance UIDs) and, with ``exclude_problems``, every instance
+    its last planning refused (each with the reason planning gave)."""
+    with db.session() as s:
+        job = s.get(DiscJob, job_id)
+        if job is None:
+            raise KeyError(f"no disc job {job_id}")
+        excluded = exclude_more(job.exclude, job.problems, exclude, all_problems=exclude_problems)
+    _move(db, job_id, JobState.QUEUED, error="", discs="[]", volumes="[]", exclude=excluded)
 
 
 class _ProgressWriter:
@@ -162,12 +175,25 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
         assert job is not None
         sel = json.loads(job.selection)
         media, profile, actor = job.media, job.profile or None, job.created_by
+        compress, exclude, comment = bool(job.compress), exclusions(job.exclude), job.comment
     selection = Selection(sel.get("patients", []), sel.get("studies", []), sel.get("series", []))
+    out_dir = ctx.jobs_root / f"job{job_id:06d}"
     try:
         with ctx.db.session() as s:
             instances, rejected = select_instances(s, selection, ctx.archive_root)
-        volumes = master_with_viewer(instances, media, ctx.jobs_root / f"job{job_id:06d}", rejected=rejected,
-                                     viewer=ctx.viewer, institution=ctx.institution, profile=profile, progress=progress)
+        volumes = master_with_viewer(instances, media, out_dir, rejected=rejected, viewer=ctx.viewer,
+                                     institution=ctx.institution, profile=profile, exclude=exclude, compress=compress,
+                                     check=label_check(comment=comment, institution=ctx.institution, viewer=ctx.viewer),
+                                     progress=progress)
+        described = [_volume_json(v) for v in volumes]
+        for d in described:
+            d.update(render_labels(d, comment=comment, institution=ctx.institution, out_dir=out_dir, viewer=ctx.viewer))
+    except SelectionRefused as exc:  # planning: nothing was mastered
+        _move(ctx.db, job_id, JobState.FAILED, error=f"planning: {exc}", problems=problems_json(exc.problems))
+        return JobState.FAILED
+    except LabelDoesNotFit as exc:
+        _move(ctx.db, job_id, JobState.FAILED, error=f"planning: {exc}")
+        return JobState.FAILED
     except (EmptySelection, MediaError, OSError) as exc:
         _move(ctx.db, job_id, JobState.FAILED, error=f"mastering failed: {exc}")
         return JobState.FAILED
@@ -177,19 +203,13 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
         return JobState.FAILED
     with ctx.db.session() as s:
         audit.record_volumes(s, actor or "service", volumes, sum(1 for i in instances if i.sop_instance_uid in rejected))
-    _move(ctx.db, job_id, JobState.MASTERED, volumes=json.dumps([_volume_json(v) for v in volumes]))
+    _move(ctx.db, job_id, JobState.MASTERED, volumes=json.dumps(described), problems="[]")
     return JobState.MASTERED
 
 
 def _volume_json(v: Volume) -> dict[str, Any]:
-    patients = sorted({(i.patient_id, i.patient_name, i.patient_birth_date) for i in v.instances})
-    return {
-        "number": v.number, "count": v.count, "file_set_id": v.file_set_id, "image": str(v.image or v.root),
-        "size": v.size, "patients": [{"id": p, "name": n, "birth_date": b} for p, n, b in patients],
-        "study_dates": sorted({i.study_date for i in v.instances if i.study_date}),
-        "modalities": sorted({i.modality for i in v.instances if i.modality}),
-        "descriptions": sorted({i.study_description for i in v.instances if i.study_description}),
-    }
+    return {**summary(v.number, v.count, v.instances), "file_set_id": v.file_set_id, "image": str(v.image or v.root),
+            "size": v.size}
 
 
 def _burn_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:

@@ -8,7 +8,7 @@ calls a hook and knows nothing of the viewer. This module joins them, from index
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 import viewer_bundle as vb
@@ -16,6 +16,7 @@ from publisher import __version__
 from publisher.media import DiscContent as MediaContent
 from publisher.media import MediaInstance, Viewer, Volume, master
 from publisher.media.model import PatientKey, Progress
+from publisher.media.plan import VolumePlan
 
 
 def viewer_content(instances: Sequence[MediaInstance], file_ids: dict[str, str] | None = None,
@@ -65,16 +66,21 @@ def master_with_viewer(
     institution: str = "",
     profile: str | None = None,
     capacity: int | None = None,
+    exclude: Mapping[str, str] | None = None,
+    compress: bool = False,
+    check: Callable[[list[VolumePlan]], None] | None = None,
     progress: Progress | None = None,
 ) -> list[Volume]:
     """:func:`publisher.media.master` with the bundled viewer on every disc (its size reserved
-    in the volume plan), as both ``publisher master`` and disc jobs make discs."""
+    in the volume plan), as both ``publisher master`` and disc jobs make discs; ``exclude``,
+    ``compress`` and ``check`` go to :func:`~publisher.media.master` as they are."""
     hook, reserve = None, 0
     if viewer:
         hook = viewer_hook(institution=institution)
         reserve = estimate([i for i in instances if i.sop_instance_uid not in rejected])
     return master(instances, media, out_dir, profile=profile, rejected=rejected, capacity=capacity,
-                  institution=institution, viewer=hook, viewer_size_estimate=reserve, progress=progress)
+                  institution=institution, viewer=hook, viewer_size_estimate=reserve, exclude=exclude,
+                  compress=compress, check=check, progress=progress)
 
 
 def viewer_hook(*, institution: str = "", language: str | None = None) -> Viewer:

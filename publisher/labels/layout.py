@@ -5,6 +5,13 @@ inside the printable ring: a line's width is limited by the outer circle at the
 edge of its band farthest from the centre. A line that is too wide shrinks
 (down to the template's ``min_size``), then wraps; a block that is too tall
 scales all its sizes down. The same layout feeds the PDF and the raster.
+
+Patients: each patient's name line is followed by that patient's ID line (when
+the template shows both), so a name never parts from its ID. When the patients
+do not all fit, the label shows as many as fit, in order, and a line "and N
+more" pointing at the printed list (:mod:`publisher.labels.insert`). A label
+that does not fit even so raises :class:`LabelDoesNotFit` (checked when a job
+is planned, before anything is mastered).
 """
 from __future__ import annotations
 
@@ -133,6 +140,11 @@ class _Overflow(Exception):
     pass
 
 
+class LabelDoesNotFit(ValueError):
+    """The label's text does not fit on the disc even at the smallest size and with every
+    patient but the "and N more" line moved to the printed list."""
+
+
 def _stack(items: list[tuple[LineStyle, str | Path]], tpl: LabelTemplate, scale: float,
            start: float, limit: float, down: bool) -> list[Placed]:
     """Place items from ``start`` towards ``limit``; raise _Overflow when they do not fit."""
@@ -196,17 +208,58 @@ def _fit(text: str, style: LineStyle, tpl: LabelTemplate, scale: float, cursor: 
     return [(line, size) for line in lines]
 
 
+_PATIENT_FIELDS = ("patient_names", "patient_ids")
+
+
 def _items(fields: tuple[LineStyle, ...], content: LabelContent,
-           tpl: LabelTemplate) -> list[tuple[LineStyle, str | Path]]:
+           tpl: LabelTemplate, shown: int | None = None) -> list[tuple[LineStyle, str | Path]]:
+    """The block's lines; ``shown`` patients (all when None), then "and N more" for the rest."""
     out: list[tuple[LineStyle, str | Path]] = []
+    patients = content.patients if shown is None else content.patients[:shown]
+    styles = {s.field: s for s in fields if s.field in _PATIENT_FIELDS}
     for style in fields:
         if style.field == "logo":
             logo = content.logo or tpl.logo
             if logo is not None and Path(logo).is_file():
                 out.append((style, Path(logo)))
             continue
+        if style.field in _PATIENT_FIELDS:
+            if style.field != next(f for f in _PATIENT_FIELDS if f in styles):
+                continue  # the pair is written at the first of the two fields
+            one = LabelContent(patients=patients)
+            pairs = [field_lines(f, one, tpl) for f in _PATIENT_FIELDS if f in styles]
+            keys = [f for f in _PATIENT_FIELDS if f in styles]
+            for k in range(len(patients)):
+                out.extend((styles[f], lines[k]) for f, lines in zip(keys, pairs) if lines[k])
+            hidden = len(content.patients) - len(patients)
+            if hidden:
+                out.append((styles[keys[-1]], tpl.text("more").format(n=hidden)))
+            continue
         out.extend((style, line) for line in field_lines(style.field, content, tpl) if line)
     return out
+
+
+def shown_patients(content: LabelContent, tpl: LabelTemplate) -> int:
+    """How many patients the label names before "and N more" (all of them when they fit)."""
+    for block, above in ((tpl.top, True), (tpl.bottom, False)):
+        if any(s.field in _PATIENT_FIELDS for s in block):
+            return _fitting(block, content, tpl, above)[0]
+    return len(content.patients)
+
+
+def _fitting(block: tuple[LineStyle, ...], content: LabelContent, tpl: LabelTemplate,
+             above: bool) -> tuple[int, list[Placed]]:
+    """The most patients (in order) whose lines fit in ``block``, and the block placed."""
+    counts: list[int | None] = [None] if not any(s.field in _PATIENT_FIELDS for s in block) else \
+        [None] + list(range(len(content.patients) - 1, -1, -1))
+    for count in counts:
+        try:
+            placed = _block(_items(block, content, tpl, count), tpl, above)
+        except _Overflow:
+            continue
+        return (len(content.patients) if count is None else count), placed
+    raise LabelDoesNotFit("label text does not fit on the disc even at minimum size "
+                          f"(template {tpl.name}: shorten the comment or the template's lines)")
 
 
 def _block(items: list[tuple[LineStyle, str | Path]], tpl: LabelTemplate,
@@ -227,7 +280,7 @@ def _block(items: list[tuple[LineStyle, str | Path]], tpl: LabelTemplate,
             break
         except _Overflow:
             if scale < 0.2:
-                raise ValueError("label text does not fit on the disc even at minimum size")
+                raise
             scale *= 0.9
     return _centre(placed, tpl, above, inner, outer)
 
@@ -259,5 +312,4 @@ def _inside(p: Placed, tpl: LabelTemplate) -> bool:
 
 def layout(content: LabelContent, tpl: LabelTemplate) -> list[Placed]:
     """Every line and image of the label, placed inside the printable ring."""
-    return (_block(_items(tpl.top, content, tpl), tpl, above=True)
-            + _block(_items(tpl.bottom, content, tpl), tpl, above=False))
+    return _fitting(tpl.top, content, tpl, True)[1] + _fitting(tpl.bottom, content, tpl, False)[1]

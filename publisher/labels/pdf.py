@@ -50,10 +50,10 @@ def render_pdf(content: LabelContent, tpl: LabelTemplate, out: Path, *,
     return out
 
 
-def draw_text(canvas: Canvas, item: PlacedText, color: HexColor) -> None:
-    """A centred line, one font per character run."""
+def draw_text(canvas: Canvas, item: PlacedText, color: HexColor, x_mm: float = 0.0) -> None:
+    """A line centred on ``x_mm``, one font per character run."""
     canvas.setFillColor(color)
-    x = -item.width_mm / 2 * mm
+    x = (x_mm - item.width_mm / 2) * mm
     for face, part in fonts.runs(item.text, item.style):
         canvas.setFont(face.name, item.size)
         canvas.drawString(x, item.baseline * mm, part)

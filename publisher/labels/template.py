@@ -74,6 +74,7 @@ DEFAULT_TEXTS = {
     "patient_id": "ID {id}",
     "born": "born {date}",
     "created": "Created {date}",
+    "more": "and {n} more (see the enclosed list)",
 }
 
 

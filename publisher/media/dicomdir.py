@@ -33,165 +33,24 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
+from publisher.media import vr_values
+from publisher.media.dicomdir_keys import (
+    DEFAULTS,
+    invented_patient_id,
+    IMAGE_KEYS_DVD,
+    RECORD_KEYS,
+    RECORD_TYPE_OF_SOP_CLASS,
+    record_type,
+)
 from publisher.media.model import MediaError, MediaInstance, PatientKey
+
+__all__ = ["DEFAULTS", "IMAGE_KEYS_DVD", "RECORD_KEYS", "RECORD_TYPE_OF_SOP_CLASS", "build_records", "record_type",
+           "write_dicomdir"]
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 #: Our Implementation Class UID (PS3.7 D.3.3.2), UUID-derived (PS3.5 B.2).
 IMPLEMENTATION_CLASS_UID = "2.25." + str(uuid.uuid5(uuid.NAMESPACE_URL, "urn:disc-publisher:dicomdir").int)
 IMPLEMENTATION_VERSION_NAME = "DISCPUB_01"
-
-# --------------------------------------------------------------------------------------------
-# SOP Class -> directory record type (PS3.3 F.5; PS3.4 B.5 lists the classes)
-# --------------------------------------------------------------------------------------------
-
-_S = "1.2.840.10008.5.1.4.1.1."
-RECORD_TYPE_OF_SOP_CLASS: dict[str, str] = {
-    _S + "88.59": "KEY OBJECT DOC",
-    _S + "104.1": "ENCAP DOC",  # PDF
-    _S + "104.2": "ENCAP DOC",  # CDA
-    _S + "104.3": "ENCAP DOC",  # STL
-    _S + "104.4": "ENCAP DOC",  # OBJ
-    _S + "104.5": "ENCAP DOC",  # MTL
-    _S + "481.2": "RT DOSE",
-    _S + "481.3": "RT STRUCTURE SET",
-    _S + "481.5": "RT PLAN",
-    _S + "481.8": "RT PLAN",  # RT Ion Plan
-    _S + "481.4": "RT TREAT RECORD",  # Beams Treatment Record
-    _S + "481.6": "RT TREAT RECORD",  # Brachy Treatment Record
-    _S + "481.7": "RT TREAT RECORD",  # Treatment Summary Record
-    _S + "481.9": "RT TREAT RECORD",  # RT Ion Beams Treatment Record
-    _S + "4.2": "SPECTROSCOPY",  # MR Spectroscopy
-    _S + "66": "RAW DATA",
-    _S + "66.1": "REGISTRATION",
-    _S + "66.3": "REGISTRATION",  # Deformable Spatial Registration
-    _S + "66.2": "FIDUCIAL",
-    _S + "66.5": "SURFACE",  # Surface Segmentation
-    _S + "66.6": "TRACT",  # Tractography Results
-    _S + "67": "VALUE MAP",  # Real World Value Mapping
-}
-
-#: SOP Class prefixes that share one record type (PS3.4 B.5 families).
-_RECORD_TYPE_OF_PREFIX: tuple[tuple[str, str], ...] = (
-    (_S + "88.", "SR DOCUMENT"),  # every SR storage class except KOS (above)
-    (_S + "11.", "PRESENTATION"),  # softcopy presentation states
-    (_S + "9.", "WAVEFORM"),
-    (_S + "78.", "MEASUREMENT"),  # ophthalmic measurements
-)
-
-
-def record_type(sop_class_uid: str) -> str:
-    """The directory record type for an instance of ``sop_class_uid`` (IMAGE when no rule)."""
-    found = RECORD_TYPE_OF_SOP_CLASS.get(sop_class_uid)
-    if found:
-        return found
-    for prefix, rtype in _RECORD_TYPE_OF_PREFIX:
-        if sop_class_uid.startswith(prefix):
-            return rtype
-    return "IMAGE"
-
-
-# --------------------------------------------------------------------------------------------
-# Record type -> keys (PS3.3 F.5 tables). "1" required with a value (DEFAULTS when missing),
-# "2" required (empty when missing), "1C"/"3" written when the source has them.
-# --------------------------------------------------------------------------------------------
-
-_CONTENT_LABELLED = (("ContentDate", "1"), ("ContentTime", "1"), ("InstanceNumber", "1"),
-                     ("ContentLabel", "1"), ("ContentDescription", "2"), ("ContentCreatorName", "2"))
-
-RECORD_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
-    "PATIENT": (("PatientName", "2"), ("PatientID", "1"), ("IssuerOfPatientID", "3"),
-                ("PatientBirthDate", "3"), ("PatientSex", "3")),
-    "STUDY": (("StudyDate", "1"), ("StudyTime", "1"), ("AccessionNumber", "2"),
-              ("ReferringPhysicianName", "3"), ("StudyDescription", "2"),
-              ("StudyInstanceUID", "1"), ("StudyID", "1")),
-    "SERIES": (("Modality", "1"), ("SeriesDescription", "3"), ("SeriesInstanceUID", "1"),
-               ("SeriesNumber", "1")),
-    "IMAGE": (("InstanceNumber", "1"),),
-    "SR DOCUMENT": (("ContentDate", "1"), ("ContentTime", "1"), ("InstanceNumber", "1"),
-                    ("VerificationDateTime", "1C"), ("ConceptNameCodeSequence", "1"),
-                    ("CompletionFlag", "1"), ("VerificationFlag", "1")),
-    "KEY OBJECT DOC": (("ContentDate", "1"), ("ContentTime", "1"), ("InstanceNumber", "1"),
-                       ("ConceptNameCodeSequence", "1")),
-    "PRESENTATION": (("ReferencedSeriesSequence", "1C"), ("InstanceNumber", "1"),
-                     ("ContentLabel", "1"), ("ContentDescription", "2"),
-                     ("PresentationCreationDate", "1"), ("PresentationCreationTime", "1"),
-                     ("ContentCreatorName", "2")),
-    "ENCAP DOC": (("ContentDate", "2"), ("ContentTime", "2"), ("InstanceNumber", "1"),
-                  ("DocumentTitle", "2"), ("ConceptNameCodeSequence", "2"),
-                  ("MIMETypeOfEncapsulatedDocument", "1")),
-    "WAVEFORM": (("ContentDate", "1"), ("ContentTime", "1"), ("InstanceNumber", "1")),
-    "RT DOSE": (("InstanceNumber", "1"), ("DoseSummationType", "1")),
-    "RT STRUCTURE SET": (("InstanceNumber", "1"), ("StructureSetLabel", "1"),
-                         ("StructureSetDate", "2"), ("StructureSetTime", "2")),
-    "RT PLAN": (("InstanceNumber", "1"), ("RTPlanLabel", "1"), ("RTPlanDate", "2"), ("RTPlanTime", "2")),
-    "RT TREAT RECORD": (("InstanceNumber", "1"), ("TreatmentDate", "2"), ("TreatmentTime", "2")),
-    "SPECTROSCOPY": (("ImageType", "1"), ("ContentDate", "1"), ("ContentTime", "1"),
-                     ("InstanceNumber", "1"), ("NumberOfFrames", "1"), ("Rows", "1"),
-                     ("Columns", "1"), ("DataPointRows", "1"), ("DataPointColumns", "1")),
-    "RAW DATA": (("ContentDate", "1"), ("ContentTime", "1"), ("InstanceNumber", "2")),
-    "REGISTRATION": _CONTENT_LABELLED,
-    "FIDUCIAL": _CONTENT_LABELLED,
-    "VALUE MAP": _CONTENT_LABELLED,
-    "SURFACE": _CONTENT_LABELLED,
-    "MEASUREMENT": _CONTENT_LABELLED,
-    "TRACT": _CONTENT_LABELLED,
-}
-
-#: Extra IMAGE record keys of the DVD/BD/USB general purpose profiles (PS3.11 D.3.3, as checked
-#: by DCMTK dcddirif.cc for those profiles): Rows and Columns Type 1, the others when present.
-IMAGE_KEYS_DVD: tuple[tuple[str, str], ...] = (
-    ("ImageType", "1C"), ("ReferencedImageSequence", "1C"), ("Rows", "1"), ("Columns", "1"),
-    ("CalibrationImage", "1C"), ("LossyImageCompressionRatio", "1C"),
-)
-
-
-def _concept(code: str, scheme: str, meaning: str) -> list[Dataset]:
-    item = Dataset()
-    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = code, scheme, meaning
-    return [item]
-
-
-def invented_patient_id(n: int) -> str:
-    """The Patient ID of the ``n``-th patient without one on a disc: UNKNOWN, UNKNOWN2, ..."""
-    return "UNKNOWN" if n == 1 else f"UNKNOWN{n}"
-
-
-#: Values written for a missing Type 1 key. Callables receive the instance and its position
-#: (1-based) in its series.
-DEFAULTS: dict[str, object] = {
-    # Patients without a Patient ID are one per study (publisher.archive.identity); each gets its
-    # own invented ID so the PATIENT records stay apart and unique (PS3.3 F.5.1).
-    "PatientID": lambda inst, pos: invented_patient_id(pos),
-    "StudyDate": "19000101",
-    "StudyTime": "000000",
-    "StudyID": "0",
-    "StudyInstanceUID": "",  # never missing: MediaInstance requires it
-    "Modality": "OT",
-    "SeriesNumber": 0,
-    "InstanceNumber": lambda inst, pos: pos,
-    "ContentDate": lambda inst, pos: inst.study_date or "19000101",
-    "ContentTime": lambda inst, pos: inst.study_time or "000000",
-    "PresentationCreationDate": lambda inst, pos: inst.study_date or "19000101",
-    "PresentationCreationTime": lambda inst, pos: inst.study_time or "000000",
-    "ContentLabel": "UNNAMED",
-    "CompletionFlag": "PARTIAL",
-    "VerificationFlag": "UNVERIFIED",
-    "ConceptNameCodeSequence": lambda inst, pos: _concept("121181", "DCM", "Dicom Object Catalog")
-    if record_type(inst.sop_class_uid) == "KEY OBJECT DOC" else _concept("18748-4", "LN", "Diagnostic imaging report"),
-    "MIMETypeOfEncapsulatedDocument": lambda inst, pos: _MIME.get(inst.sop_class_uid, "application/octet-stream"),
-    "DoseSummationType": "PLAN",
-    "StructureSetLabel": "UNNAMED",
-    "RTPlanLabel": "UNNAMED",
-    "ImageType": "ORIGINAL\\PRIMARY",
-    "NumberOfFrames": 1,
-    "Rows": 0,
-    "Columns": 0,
-    "DataPointRows": 0,
-    "DataPointColumns": 0,
-}
-
-_MIME: dict[str, str] = {_S + "104.1": "application/pdf", _S + "104.2": "text/XML", _S + "104.3": "model/stl",
-         _S + "104.4": "model/obj", _S + "104.5": "model/mtl"}
 
 # --------------------------------------------------------------------------------------------
 # Element encoding (PS3.5 7.1.2, Explicit VR Little Endian)
@@ -225,7 +84,7 @@ def _text_value(value: object) -> str:
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
         return "\\".join(_text_value(v) for v in cast("Iterable[Any]", value))
     if isinstance(value, float):
-        return repr(value)[:16]
+        return vr_values.decimal_string(value) or ""
     return str(value)
 
 
@@ -321,8 +180,9 @@ class _Builder:
         self.elements: list[tuple[int, bytes]] = []
         self.wide = False
 
-    def add(self, keyword: str, value: object) -> None:
-        tag, vr = _tag_vr(keyword)
+    def add(self, keyword: str, value: object, vr: str | None = None) -> None:
+        tag, known = _tag_vr(keyword)
+        vr = vr or known
         if vr == "SQ":
             elem = DataElement(tag, "SQ", value if value is not None else [])
             raw, wide = encode_dataset_element(elem)
@@ -341,17 +201,29 @@ def _present(value: object) -> bool:
     return value is not None and value != "" and not (isinstance(value, (list, tuple)) and not value)
 
 
+def _put(b: _Builder, keyword: str, ktype: str, value: object, inst: MediaInstance, pos: int,
+         elem: DataElement | None = None) -> None:
+    """Add ``keyword`` to the record: its value cleaned for its VR (:mod:`publisher.media.vr_values`)
+    when valid, else the default of a Type 1 key, an empty Type 2 key, or nothing."""
+    vr = elem.VR if elem is not None else _tag_vr(keyword)[1]
+    if vr != "SQ":
+        value = vr_values.clean(vr, value)
+    if _present(value):
+        if elem is not None and (vr == "SQ" or (vr not in _TEXT_VRS and vr not in _NUM_FMT)):
+            b.add_elem(elem)
+        else:
+            b.add(keyword, value, vr)
+    elif ktype == "1":
+        default = DEFAULTS[keyword]
+        b.add(keyword, default(inst, pos) if callable(default) else default)
+    elif ktype == "2":
+        b.add(keyword, None if vr != "SQ" else [])
+
+
 def _add_keys(b: _Builder, keys: Sequence[tuple[str, str]], source: Callable[[str], object],
               inst: MediaInstance, pos: int) -> None:
     for keyword, ktype in keys:
-        value = source(keyword)
-        if _present(value):
-            b.add(keyword, value)
-        elif ktype == "1":
-            default = DEFAULTS[keyword]
-            b.add(keyword, default(inst, pos) if callable(default) else default)
-        elif ktype == "2":
-            b.add(keyword, None if _tag_vr(keyword)[1] != "SQ" else [])
+        _put(b, keyword, ktype, source(keyword), inst, pos)
 
 
 def _patient_record(inst: MediaInstance, unidentified: int = 1) -> _Record:
@@ -398,6 +270,8 @@ def _instance_record(inst: MediaInstance, file_id: str, pos: int, dvd_keys: bool
                 observers = keys.get("VerifyingObserverSequence") or []
                 return observers[-1].get("VerificationDateTime") if observers else None
             return None
+        if keyword == "ReferencedImageEvidenceSequence":
+            return _flat_references(keys.get(keyword))
         elem = keys.get(keyword)
         return None if elem is None else elem
 
@@ -405,20 +279,31 @@ def _instance_record(inst: MediaInstance, file_id: str, pos: int, dvd_keys: bool
     if rtype == "IMAGE" and dvd_keys:
         table = table + IMAGE_KEYS_DVD
     for keyword, ktype in table:
-        value = source(keyword)
-        if _present(value):
-            if keyword in keys and keyword != "InstanceNumber":
-                b.add_elem(keys[keyword])
-            else:
-                b.add(keyword, value)
-        elif ktype == "1":
-            if keyword == "VerificationDateTime":
-                continue
-            default = DEFAULTS[keyword]
-            b.add(keyword, default(inst, pos) if callable(default) else default)
-        elif ktype == "2":
-            b.add(keyword, [] if _tag_vr(keyword)[1] == "SQ" else None)
+        elem = keys[keyword] if keyword in keys and keyword not in _REBUILT else None
+        _put(b, keyword, ktype, source(keyword), inst, pos, elem)
     return _make_record(rtype, b.elements, b.wide)
+
+
+#: Keys whose record value is built from the instance's, not copied.
+_REBUILT = {"InstanceNumber", "ReferencedImageEvidenceSequence"}
+
+
+def _flat_references(evidence: object) -> list[Dataset] | None:
+    """The instance's Referenced Image Evidence Sequence (Hierarchical SOP Instance Reference
+    Macro, PS3.3 Table 10-4) as the SPECTROSCOPY record takes it: SOP Instance Reference Macro
+    items (PS3.3 F.5.31, Table 10-11)."""
+    if not evidence:
+        return None
+    flat = []
+    for study in cast("Iterable[Dataset]", evidence):
+        for series in study.get("ReferencedSeriesSequence", []):
+            for ref in series.get("ReferencedSOPSequence", []):
+                if "ReferencedSOPClassUID" in ref and "ReferencedSOPInstanceUID" in ref:
+                    item = Dataset()
+                    item.ReferencedSOPClassUID = ref.ReferencedSOPClassUID
+                    item.ReferencedSOPInstanceUID = ref.ReferencedSOPInstanceUID
+                    flat.append(item)
+    return flat or None
 
 
 def build_records(instances: Sequence[MediaInstance], file_ids: dict[str, str], *, dvd_keys: bool = False) -> list[_Record]:

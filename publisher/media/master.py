@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import shutil
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 import pydicom
@@ -17,8 +16,9 @@ import pydicom
 from publisher.media import dicomdir, fileset, pdi
 from publisher.media.iso import write_folder, write_image
 from publisher.media.model import DiscContent, DiscFile, MediaError, MediaInstance, MediaType, Progress, Volume
-from publisher.media.plan import plan_volumes
-from publisher.media.profile import MediaProfile, needs_transcode, profile_for, transcode
+from publisher.media.plan import VolumePlan, plan_volumes
+from publisher.media.preflight import Problem, leave_out, prepare
+from publisher.media.profile import MediaProfile, profile_for
 from publisher.media.rejection import is_rejection_note, rejected_uids
 from publisher.media.scan import sha256_file
 
@@ -42,23 +42,6 @@ def exclude_rejected(instances: Sequence[MediaInstance], rejected: Collection[st
     return [i for i in instances if i.sop_instance_uid not in gone]
 
 
-def _transcode_all(
-    instances: Sequence[MediaInstance], profile: MediaProfile, staging: Path, progress: Progress | None
-) -> list[MediaInstance]:
-    out = []
-    todo = [i for i in instances if needs_transcode(i, profile)]
-    for n, inst in enumerate(instances):
-        if not needs_transcode(inst, profile):
-            out.append(inst)
-            continue
-        dest = staging / f"{inst.sop_instance_uid}.dcm"
-        size, digest, ts = transcode(inst, profile, dest)
-        out.append(replace(inst, path=dest, size=size, sha256=digest, transfer_syntax_uid=ts))
-        if progress is not None:
-            progress(0, 0, f"transcoded {len(out)}/{len(instances)} ({len(todo)} to convert)")
-    return out
-
-
 def _generated(root: Path, rel: str) -> DiscFile:
     path = root.joinpath(*rel.split("/"))
     return DiscFile(rel, path, path.stat().st_size, sha256_file(path))
@@ -78,6 +61,9 @@ def master(
     contact: str = "",
     created: _dt.datetime | None = None,
     file_set_id: str | None = None,
+    exclude: Mapping[str, str] | None = None,
+    compress: bool = False,
+    check: Callable[[list[VolumePlan]], None] | None = None,
     progress: Progress | None = None,
 ) -> list[Volume]:
     """Master ``instances`` onto as many volumes of ``media_type`` as needed, under ``out_dir``.
@@ -86,15 +72,25 @@ def master(
     UDF for DVD/BD) with its generated files staged in ``out_dir/<File-set ID>/``; for USB/folder
     output ``out_dir/<File-set ID>/`` is the finished volume. Each volume gets a JSON manifest
     ``out_dir/<File-set ID>.manifest.json``. ``capacity`` overrides the medium's capacity (bytes).
+
+    Planning comes first and writes no volume (:mod:`publisher.media.preflight`): instances in
+    ``exclude`` (SOP Instance UID -> reason) are left out and listed in README.TXT and INDEX.HTM;
+    the others are converted where the profile needs it (``compress``: native images compressed
+    losslessly where it allows) and :class:`~publisher.media.preflight.SelectionRefused` names
+    every one that cannot go on the medium; ``check`` sees the volume plans last (e.g. that each
+    label fits) and may raise to stop before anything is written.
     """
     media_type = MediaType(media_type) if isinstance(media_type, str) else media_type
     prof = profile_for(media_type, profile)
     created = created or _dt.datetime.now()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    selection = exclude_rejected(instances, rejected)
-    selection = _transcode_all(selection, prof, out_dir / ".transcoded", progress)
+    selection, left_out = leave_out(exclude_rejected(instances, rejected), exclude or {})
+    selection = prepare(selection, media_type, prof, out_dir / ".transcoded", compress=compress, capacity=capacity,
+                        viewer_size_estimate=viewer_size_estimate, progress=progress)
     plans = plan_volumes(selection, media_type, capacity=capacity, viewer_size_estimate=viewer_size_estimate)
+    if check is not None:
+        check(plans)
     total = sum(i.size for i in selection)
     done = 0
     volumes = []
@@ -111,7 +107,7 @@ def master(
         volume = _master_volume(
             vp.instances, media_type, prof, out_dir, fsid, vp.number, vp.count,
             viewer=viewer, institution=institution, contact=contact, created=created,
-            capacity=capacity, progress=vol_progress if progress else None,
+            capacity=capacity, left_out=left_out, progress=vol_progress if progress else None,
         )
         volumes.append(volume)
         done += sum(i.size for i in vp.instances)
@@ -134,6 +130,7 @@ def _master_volume(
     contact: str,
     created: _dt.datetime,
     capacity: int | None,
+    left_out: Sequence[Problem],
     progress: Progress | None,
 ) -> Volume:
     root = out_dir / fsid
@@ -157,6 +154,7 @@ def _master_volume(
         viewer_name=str(getattr(viewer, "name", "")) if viewer else "",
         viewer_version=str(getattr(viewer, "version", "")) if viewer else "",
         viewer_start=viewer_rel[0] if viewer_rel else "",
+        left_out=tuple(p.line() for p in left_out),
     )
     pdi_rel = pdi.write_pdi(root, instances, ids, info)
 

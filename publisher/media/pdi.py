@@ -36,6 +36,7 @@ class PdiInfo:
     viewer_name: str = ""
     viewer_version: str = ""
     viewer_start: str = ""  #: path of the viewer's start page on the medium, e.g. VIEWER/INDEX.HTM
+    left_out: tuple[str, ...] = ()  #: instances of the selection not on this File-set, each with why
 
 
 def _ascii(text: str) -> str:
@@ -90,6 +91,9 @@ def readme(instances: Sequence[MediaInstance], info: PdiInfo) -> str:
             modalities = ",".join(sorted({i.modality for i in study if i.modality}))
             lines.append(f"    Study {_date(s.study_date)} {_ascii(s.study_description) or '-'} [{modalities}], "
                          f"{len(study)} objects")
+    if info.left_out:
+        lines += ["", f"LEFT OUT ({len(info.left_out)} object(s) of the selection are not on this disc set)"]
+        lines += [f"  {_ascii(line)}" for line in info.left_out]
     lines += [
         "",
         "HOW TO OPEN",
@@ -192,6 +196,10 @@ def write_pdi(
             f"sex {_e(first.patient_sex)}</p>\n<ul>\n{''.join(rows)}</ul>\n",
         )))
     index.append("</ul>\n")
+    if info.left_out:
+        index.append(f"<h2>Left out</h2>\n<p>{len(info.left_out)} object(s) of the selection are not on this disc set:</p>\n<ul>\n")
+        index.extend(f"<li>{_e(line)}</li>\n" for line in info.left_out)
+        index.append("</ul>\n")
     put("INDEX.HTM", _page(f"DICOM disc {info.file_set_id}", "".join(index)))
     if info.viewer_start:
         start = info.viewer_start.replace("/", "\\")

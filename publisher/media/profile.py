@@ -1,24 +1,17 @@
-"""Application profiles for media storage (PS3.11) and the lossless transcode they may need.
+"""Application profiles for media storage (PS3.11) and the transfer syntaxes they allow.
 
-Each profile lists the transfer syntaxes its instances may use (PS3.11 Annexes C, D, ...; see
-MEDIA.md). An instance in another syntax is converted losslessly: decompressed to Explicit VR
-Little Endian (lossy input stays marked lossy, Lossy Image Compression "01"). Nothing is ever
-compressed lossily here.
+Each profile lists the transfer syntaxes its instances may use (PS3.11 Annexes C, D, R; see
+MEDIA.md). An instance in another syntax is converted (:mod:`publisher.media.transcode`):
+re-encoded or decompressed to Explicit VR Little Endian, lossy input staying marked lossy.
+Nothing is ever compressed lossily.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
-import pydicom
 from pydicom.uid import (
-    UID,
-    DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
     JPEG2000,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
@@ -58,6 +51,11 @@ PROFILES: dict[str, MediaProfile] = {
         MediaProfile("STD-GEN-BD-J2K", _J2K, True, "R"),
         MediaProfile("STD-GEN-USB-JPEG", _JPEG, True, "R"),
         MediaProfile("STD-GEN-USB-J2K", _J2K, True, "R"),
+        # video profiles of PS3.11 Annex R: the MPEG syntax for multi-frame IODs, else Explicit VR LE
+        MediaProfile("STD-GEN-BD-MPEG2-MPML", _ELE | {"1.2.840.10008.1.2.4.100"}, True, "R"),
+        MediaProfile("STD-GEN-BD-MPEG2-MPHL", _ELE | {"1.2.840.10008.1.2.4.101"}, True, "R"),
+        MediaProfile("STD-GEN-BD-MPEG4-HPLV41", _ELE | {"1.2.840.10008.1.2.4.102"}, True, "R"),
+        MediaProfile("STD-GEN-BD-MPEG4-HPLV41BD", _ELE | {"1.2.840.10008.1.2.4.103"}, True, "R"),
     )
 }
 
@@ -80,12 +78,13 @@ _MEDIA_OF_PROFILE = {
     "STD-GEN-BD": {MediaType.BD, MediaType.BD_DL, MediaType.FOLDER},
     "STD-GEN-BD-JPEG": {MediaType.BD, MediaType.BD_DL, MediaType.FOLDER},
     "STD-GEN-BD-J2K": {MediaType.BD, MediaType.BD_DL, MediaType.FOLDER},
+    "STD-GEN-BD-MPEG2-MPML": {MediaType.BD, MediaType.BD_DL, MediaType.FOLDER},
+    "STD-GEN-BD-MPEG2-MPHL": {MediaType.BD, MediaType.BD_DL, MediaType.FOLDER},
+    "STD-GEN-BD-MPEG4-HPLV41": {MediaType.BD, MediaType.BD_DL, MediaType.FOLDER},
+    "STD-GEN-BD-MPEG4-HPLV41BD": {MediaType.BD, MediaType.BD_DL, MediaType.FOLDER},
     "STD-GEN-USB-JPEG": {MediaType.USB, MediaType.FOLDER},
     "STD-GEN-USB-J2K": {MediaType.USB, MediaType.FOLDER},
 }
-
-#: Syntaxes that only change the encoding of the data set (no pixel compression).
-_NATIVE = {ImplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian}
 
 
 def profile_for(media_type: MediaType, name: str | None = None) -> MediaProfile:
@@ -102,40 +101,3 @@ def profile_for(media_type: MediaType, name: str | None = None) -> MediaProfile:
 
 def needs_transcode(inst: MediaInstance, profile: MediaProfile) -> bool:
     return not profile.allows(inst.transfer_syntax_uid)
-
-
-def transcode(inst: MediaInstance, profile: MediaProfile, dest: Path) -> tuple[int, str, str]:
-    """Write ``inst`` to ``dest`` in a syntax ``profile`` allows, losslessly.
-
-    Returns ``(size, sha256, transfer_syntax_uid)``. Compressed pixel data is decoded with
-    pydicom's pixel handlers (pylibjpeg, pyjpegls); the SOP Instance UID is kept because only
-    the encoding changes (PS3.5 10). Input that was lossy stays flagged lossy (PS3.3 C.7.6.1.1.5).
-    """
-    ds = pydicom.dcmread(inst.path)
-    ts = UID(ds.file_meta.TransferSyntaxUID)
-    was_lossy = ts in _LOSSY_ONLY
-    if ts.is_compressed:
-        try:
-            ds.decompress(generate_instance_uid=False)
-        except Exception as exc:  # noqa: BLE001 - report any codec failure with the instance
-            raise MediaError(f"cannot decompress {inst.sop_instance_uid} ({ts.name}): {exc}") from exc
-        if was_lossy:
-            ds.LossyImageCompression = "01"
-    elif ts not in _NATIVE:
-        raise MediaError(f"no lossless conversion from {ts} for {inst.sop_instance_uid}")
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    if not profile.allows(ExplicitVRLittleEndian):  # every PS3.11 general profile allows it
-        raise MediaError(f"profile {profile.name} allows no syntax we can write")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(dest, enforce_file_format=True)
-    digest = hashlib.sha256()
-    with open(dest, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return dest.stat().st_size, digest.hexdigest(), str(ExplicitVRLittleEndian)
-
-
-#: Syntaxes whose pixel data is always lossy (DCT JPEG processes, PS3.5 8.2.1); for syntaxes
-#: that may be either (JPEG 2000, JPEG-LS near-lossless) the instance's own Lossy Image
-#: Compression value is kept as it is.
-_LOSSY_ONLY = {JPEGBaseline8Bit, JPEGExtended12Bit}

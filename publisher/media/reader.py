@@ -548,27 +548,41 @@ def _entry(medium: Medium, base: str, record: Dataset, ancestors: dict[str, Data
                                     f"{rtype} record names a file the medium does not hold" + (f" (SOP Instance {uid})" if uid else "")))
         return None
     patient, study, series = ancestors.get("PATIENT"), ancestors.get("STUDY"), ancestors.get("SERIES")
-    empty = Dataset()
-    patient, study, series = patient or empty, study or empty, series or empty
+    if patient is None or study is None or series is None:
+        # a DICOMDIR without these levels (records at the root): the file's own header says
+        # where it belongs, as the import files it, so the preview groups it the same way
+        try:
+            header = _header(medium, found.path)
+        except (InvalidDicomError, ValueError, EOFError, OSError, KeyError, TypeError):
+            header = Dataset()
+        patient, study, series = patient or header, study or header, series or header
     return FileEntry(
         path=found.path,
         size=found.size,
         file_id=file_id,
         record_type=rtype,
-        patient_id=_text(patient, "PatientID"),
-        issuer_of_patient_id=_text(patient, "IssuerOfPatientID"),
-        patient_name=_text(patient, "PatientName"),
-        study_instance_uid=_text(study, "StudyInstanceUID"),
-        study_date=_text(study, "StudyDate"),
-        study_description=_text(study, "StudyDescription"),
-        series_instance_uid=_text(series, "SeriesInstanceUID"),
-        modality=_text(series, "Modality"),
-        series_number=_text(series, "SeriesNumber"),
-        series_description=_text(series, "SeriesDescription"),
+        **_levels(patient, study, series),
         sop_class_uid=_text(record, "ReferencedSOPClassUIDInFile"),
         sop_instance_uid=_text(record, "ReferencedSOPInstanceUIDInFile"),
         transfer_syntax_uid=_text(record, "ReferencedTransferSyntaxUIDInFile"),
     )
+
+
+def _header(medium: Medium, path: str) -> Dataset:
+    """The header keys of the file at ``path`` (pixel data not read)."""
+    with medium.open(path) as fh:
+        return pydicom.dcmread(fh, stop_before_pixels=True, specific_tags=_HEADER_TAGS)  # type: ignore[arg-type]
+
+
+def _levels(patient: Dataset, study: Dataset, series: Dataset) -> dict[str, str]:
+    """The patient, study and series keys of a :class:`FileEntry`, from records or a header."""
+    return {
+        "patient_id": _text(patient, "PatientID"), "issuer_of_patient_id": _text(patient, "IssuerOfPatientID"),
+        "patient_name": _text(patient, "PatientName"), "study_instance_uid": _text(study, "StudyInstanceUID"),
+        "study_date": _text(study, "StudyDate"), "study_description": _text(study, "StudyDescription"),
+        "series_instance_uid": _text(series, "SeriesInstanceUID"), "modality": _text(series, "Modality"),
+        "series_number": _text(series, "SeriesNumber"), "series_description": _text(series, "SeriesDescription"),
+    }
 
 
 # -- scanning --------------------------------------------------------------------------------
@@ -604,30 +618,15 @@ def _scan(medium: Medium, problems: list[Problem], progress: Progress | None) ->
             not_dicom += 1
             continue
         try:
-            with medium.open(f.path) as fh:
-                ds = pydicom.dcmread(fh, stop_before_pixels=True, specific_tags=_HEADER_TAGS)  # type: ignore[arg-type]
+            ds = _header(medium, f.path)
         except (InvalidDicomError, ValueError, EOFError, OSError, KeyError, TypeError) as exc:
             problems.append(Problem(ProblemKind.UNREADABLE_FILE, f.path, f"header not readable: {exc}"))
             continue
         if str(ds.file_meta.get("MediaStorageSOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
             continue  # a DICOMDIR under another name
-        entries.append(FileEntry(
-            path=f.path,
-            size=f.size,
-            patient_id=_text(ds, "PatientID"),
-            issuer_of_patient_id=_text(ds, "IssuerOfPatientID"),
-            patient_name=_text(ds, "PatientName"),
-            study_instance_uid=_text(ds, "StudyInstanceUID"),
-            study_date=_text(ds, "StudyDate"),
-            study_description=_text(ds, "StudyDescription"),
-            series_instance_uid=_text(ds, "SeriesInstanceUID"),
-            modality=_text(ds, "Modality"),
-            series_number=_text(ds, "SeriesNumber"),
-            series_description=_text(ds, "SeriesDescription"),
-            sop_class_uid=_text(ds, "SOPClassUID"),
-            sop_instance_uid=_text(ds, "SOPInstanceUID"),
-            transfer_syntax_uid=str(ds.file_meta.get("TransferSyntaxUID", "")),
-        ))
+        entries.append(FileEntry(path=f.path, size=f.size, **_levels(ds, ds, ds), sop_class_uid=_text(ds, "SOPClassUID"),
+                                 sop_instance_uid=_text(ds, "SOPInstanceUID"),
+                                 transfer_syntax_uid=str(ds.file_meta.get("TransferSyntaxUID", ""))))
     if progress is not None:
         progress(len(files), len(files), "scanned")
     return FileSet(medium, entries, problems, scanned=True, not_dicom=not_dicom)

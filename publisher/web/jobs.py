@@ -18,6 +18,7 @@ from publisher.archive.identity import parse_ref
 from publisher.db.models import AuditEvent, DiscJob, Patient, Series, Study, utcnow
 from publisher.jobs import audit
 from publisher.jobs.disc_job import resubmit
+from publisher.jobs.preflight import exclusions
 from publisher.jobs.state import InvalidTransition, JobState, check
 from publisher.web.auth import Permission, Session, may
 from publisher.web.context import Posted, RowId, posted, require, web
@@ -210,6 +211,7 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
         patients = job_patients(s, [job])[job.id]
         events = audit.handouts(s, job_id)
     volumes, discs = json.loads(job.volumes or "[]"), json.loads(job.discs or "[]")
+    problems, excluded = json.loads(job.problems or "[]"), exclusions(job.exclude)
     selection = json.loads(job.selection or "{}")
     handed = handed_keys(events)
     state = JobState(job.state)
@@ -220,6 +222,11 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
                                        confirm="Cancel this disc job?"))
         if state is JobState.FAILED:
             actions.append(post_button(session, f"/jobs/{job.id}/resubmit", "Resubmit (burn again)"))
+            if problems:
+                actions.append(fmt('<form method="post" action="/jobs/{}/resubmit" class="inline">{}'
+                                   '<input type="hidden" name="exclude_problems" value="1"><button type="submit">'
+                                   'Resubmit without the {} object(s) listed</button></form>',
+                                   job.id, csrf_field(session), len(problems)))
     left = [d for d in handable_discs(job) if d.key not in handed]
     if may(session.user, Permission.HAND_OUT) and left:
         actions.append(fmt('<a class="button" href="/jobs/{}/handout">Hand out disc(s)</a>', job.id))
@@ -233,10 +240,18 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
         '<tr><th>Selection</th><td>{sel}</td></tr><tr><th>Media</th><td>{media} &times; {copies}{profile}</td></tr>'
         '<tr><th>Comment</th><td>{comment}</td></tr><tr><th>Created</th><td>{created} UTC by {by}</td></tr>'
         '<tr><th>Updated</th><td>{updated} UTC</td></tr></table>'
-        '{volumes}{discs}{handouts}',
+        '{problems}{excluded}{volumes}{discs}{handouts}',
         msg=messages(error, notice), id=job.id, state=job.state, progress=_progress(job), error=job.error,
         actions=join(actions), patients=_names(patients), sel=sel_text, media=job.media, copies=job.copies,
-        profile=f", {job.profile}" if job.profile else "", comment=job.comment,
+        profile=(f", {job.profile}" if job.profile else "") + (", compressed losslessly" if job.compress else ""),
+        comment=job.comment,
+        problems=fmt('<h2>Cannot go on the medium</h2><table class="problems"><thead><tr><th>Object</th>'
+                     '<th>SOP Instance UID</th><th>Why</th></tr></thead><tbody>{}</tbody></table>',
+                     join(fmt("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", p["what"], p["uid"], p["reason"])
+                          for p in problems)) if problems else "",
+        excluded=fmt('<h2>Left out</h2><ul class="excluded">{}</ul>',
+                     join(fmt("<li>{} {}</li>", uid, f"({why})" if why else "") for uid, why in excluded.items()))
+        if excluded else "",
         created=format(job.created_at, "%Y-%m-%d %H:%M:%S"), by=job.created_by, updated=format(job.updated_at, "%Y-%m-%d %H:%M:%S"),
         volumes=fmt('<h2>Volumes</h2><table><thead><tr><th>Disc</th><th>File-set ID</th><th>Size</th><th>Patients</th>'
                     '<th>Study dates</th><th>Modalities</th><th>Studies</th></tr></thead><tbody>{}</tbody></table>',
@@ -277,12 +292,13 @@ def resubmit_job(request: Request, job_id: RowId, p: Posted = Depends(posted(Per
     db = web(request).db
     with db.session() as s:
         _load(s, job_id)
+    leave_out = p.form.get("exclude_problems") == "1"
     try:
-        resubmit(db, job_id)
+        resubmit(db, job_id, exclude_problems=leave_out)
     except InvalidTransition as exc:
         return render_job(request, p.session, job_id, error=f"Cannot resubmit: {exc}. Only a failed job can be.", status=409)
     with db.session() as s:
-        audit.record(s, p.session.user.username, "resubmit", audit.job_subject(job_id), {})
+        audit.record(s, p.session.user.username, "resubmit", audit.job_subject(job_id), {"exclude_problems": leave_out})
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 

@@ -90,6 +90,7 @@ class BurnForm:
     media: str = "cd"
     copies: str = "1"
     comment: str = ""
+    compress: bool = False
 
 
 def _studies(db: Any, s: StudySearch) -> tuple[list[dict[str, Any]], bool]:
@@ -183,10 +184,13 @@ def render_studies(request: Request, session: Session, s: StudySearch, *, form: 
             '<label>Media <select name="media">{media}</select></label>'
             '<label>Copies <input name="copies" type="number" min="1" max="{maxc}" value="{copies}" required></label>'
             '<label class="wide">Comment on the label <input name="comment" maxlength="{maxm}" value="{comment}"></label>'
+            '<label><input type="checkbox" name="compress" value="1"{compress}> Compress images losslessly where the '
+            'disc allows it (fewer DVDs / BDs; pixels unchanged)</label>'
             '<button type="submit">Burn</button></fieldset></form>',
             csrf=csrf_field(session), hidden=hidden, rows=_study_rows(rows, series, form),
             more=fmt('<p class="hint">Only the first {} studies are shown: narrow the search.</p>', MAX_STUDIES) if more else "",
             media=options(MEDIA, form.media), maxc=MAX_COPIES, copies=form.copies, maxm=MAX_COMMENT, comment=form.comment,
+            compress=_checked(form.compress),
         )
     else:
         table = Safe("") if error else esc("No study matches the search.")
@@ -205,7 +209,7 @@ def burn(request: Request, p: Posted = Depends(posted(Permission.BURN))) -> Resp
     f = p.form
     search_fields = StudySearch.of({k[2:]: v for k, v in ((k, f.get(k)) for k in f.fields) if k.startswith("q_")})
     form = BurnForm(f.getlist("study"), f.getlist("series"), f.get("media", "cd"), f.get("copies", "1").strip(),
-                    f.get("comment").strip())
+                    f.get("comment").strip(), f.get("compress") == "1")
 
     def refuse(message: str, status: int = 400) -> HTMLResponse:
         return render_studies(request, p.session, search_fields, form=form, error=message, status=status)
@@ -223,7 +227,8 @@ def burn(request: Request, p: Posted = Depends(posted(Permission.BURN))) -> Resp
         return refuse(f"The comment has {len(form.comment)} characters; the label takes at most {MAX_COMMENT}.")
     try:
         job_id = create_job(web(request).db, Selection(studies=form.studies, series=form.series), media=form.media,
-                            copies=int(form.copies), comment=form.comment, created_by=p.session.user.username)
+                            copies=int(form.copies), comment=form.comment, created_by=p.session.user.username,
+                            compress=form.compress)
     except EmptySelection as exc:
         return refuse(f"Nothing to burn: {exc}. The studies may have been deleted; search again.")
     except ValueError as exc:
