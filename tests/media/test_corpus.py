@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from publisher.archive.ingest import Archive, StoreRefused
 from publisher.db import migrate
-from publisher.db.models import Patient
+from publisher.db.models import Study
 from publisher.db.session import Database
 from publisher.jobs.selection import Selection, select_instances
 from publisher.media import master
@@ -153,8 +153,9 @@ def test_corpus_on_every_medium_passes_the_validators(corpus: Corpus, media: str
         if not stored:
             continue
         with archive.db.session() as s:
-            pids = list(s.scalars(select(Patient.patient_id)))
-            instances, rejected = select_instances(s, Selection(patients=pids), archive.root)
+            # Every stored study (patients without a Patient ID are one per study: select by study).
+            studies = list(s.scalars(select(Study.study_instance_uid)))
+            instances, rejected = select_instances(s, Selection(studies=studies), archive.root)
         exclude: dict[str, str] = {}
         try:
             volumes = master(instances, media, tmp_path / f"b{n}", rejected=rejected)
