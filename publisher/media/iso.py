@@ -22,11 +22,11 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from publisher.media.image import iso_names, write_image
+from publisher.media.image import image_size, iso_names, write_image
 from publisher.media.image.names import MAX_LEVELS
 from publisher.media.model import DiscFile, MediaType, Progress
 
-__all__ = ["MAX_LEVELS", "iso_names", "udf_revision", "write_folder", "write_image"]
+__all__ = ["MAX_LEVELS", "image_size", "iso_names", "udf_revision", "write_folder", "write_image"]
 
 #: UDF revision of each optical medium's bridge image; CD has none (PS3.12 F, P.2.1, X.2.1).
 UDF_REVISION = {

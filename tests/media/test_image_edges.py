@@ -17,7 +17,7 @@ from publisher.media.image.ecma167 import MAX_EXTENT, Revision, extents
 from publisher.media.image.layouts import DIRECTORY_RECORD, EXTENDED_FILE_ENTRY, FILE_ENTRY, LONG_AD, SHORT_AD, TAG
 from publisher.media.image.tree import build
 from publisher.media.image.udf import UdfWriter, fid_sizes
-from publisher.media.iso import write_image
+from publisher.media.iso import image_size, write_image
 from publisher.media.model import DiscFile, MediaError
 from tests.media.peers import need, run
 from tests.media.test_udf import extract, seven_zip, seven_zip_files, udfinfo
@@ -50,6 +50,7 @@ def isoinfo_paths(img: Path, joliet: bool) -> set[str]:
 def test_empty_folders_and_empty_files_survive(udf: str | None, tmp_path: Path) -> None:
     files = make(tmp_path, {"DICOMDIR": b"D" * 3000, "EMPTY.TXT": b"", "A/B/C/NOTHING": b"", "A/X": b"x"})
     img = image(tmp_path, files, udf, folders=["IHE_PDI", "A/B/EMPTY"])
+    assert image_size(files, udf=udf, folders=["IHE_PDI", "A/B/EMPTY"]) == img.stat().st_size  # planning is exact
     for handler in (["udf"] if udf else []) + ["iso"]:
         root = extract(img, handler, tmp_path / f"x-{handler}")
         assert (root / "IHE_PDI").is_dir() and not any((root / "IHE_PDI").iterdir())

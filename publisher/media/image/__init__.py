@@ -8,6 +8,6 @@ revision sharing the same copy of every file's data. The descriptors are a table
 """
 
 from publisher.media.image.names import iso_names
-from publisher.media.image.writer import REVISIONS, write_image
+from publisher.media.image.writer import REVISIONS, image_size, write_image
 
-__all__ = ["REVISIONS", "iso_names", "write_image"]
+__all__ = ["REVISIONS", "image_size", "iso_names", "write_image"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 
@@ -25,74 +26,56 @@ def _swap16(v: int) -> int:
 
 
 def _swap32(v: int) -> int:
-    return int.from_bytes(v.to_bytes(4, "little"), "big")
+    return ((v & 0xFF) << 24) | ((v & 0xFF00) << 8) | ((v >> 8) & 0xFF00) | (v >> 24)
 
 
 _CODES = {"B": "B", "H": "H", "I": "I", "Q": "Q", "h": "h", ">H": "H", ">I": "I", "=H": "HH", "=I": "II"}
+_VALUES = {">H": "_swap16({0})", ">I": "_swap32({0})", "=H": "{0}, _swap16({0})", "=I": "{0}, _swap32({0})"}
 
 
 @dataclass(frozen=True)
 class Layout:
-    """One descriptor: ``fields`` are ``(name, code)`` or ``(name, code, default)``."""
+    """One descriptor: ``fields`` are ``(name, code)`` or ``(name, code, default)``.
+
+    ``pack(**fields)`` records it; it is compiled once from the table into a function whose
+    keyword-only parameters are the fields (so an unknown field name is a ``TypeError``)."""
 
     name: str
     ref: str  #: where the layout is defined (standard, section)
     fields: tuple[tuple[Any, ...], ...]
     size: int = 0  #: expected fixed size in bytes (checked)
+    pack: Callable[..., bytes] = field(init=False, repr=False, compare=False)
     _struct: struct.Struct = field(init=False, repr=False, compare=False)
-    _plan: tuple[tuple[str, Any, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        fmt, plan = "<", []
+        fmt, params, values = "<", [], []
         for spec in self.fields:
             name, code = spec[0], spec[1]
-            if code in _CODES:
-                fmt += _CODES[code]
-                kind = {">H": 1, ">I": 2, "=H": 3, "=I": 4}.get(code, 0)
-                default: Any = spec[2] if len(spec) > 2 else 0
-            else:  # "Ns"
-                fmt += code
-                kind, default = 0, spec[2] if len(spec) > 2 else b""
-            plan.append((name, default, kind))
-        object.__setattr__(self, "_struct", struct.Struct(fmt))
-        object.__setattr__(self, "_plan", tuple(plan))
-        if self.size and self._struct.size != self.size:
-            raise AssertionError(f"{self.name}: {self._struct.size} bytes, {self.ref} says {self.size}")
+            default: Any = spec[2] if len(spec) > 2 else (0 if code in _CODES else b"")
+            fmt += _CODES.get(code, code)
+            params.append(f"{name}={default!r}")
+            values.append(_VALUES.get(code, "{0}").format(name))
+        packer = struct.Struct(fmt)
+        namespace: dict[str, Any] = {"_pack": packer.pack, "_swap16": _swap16, "_swap32": _swap32}
+        exec(f"def pack(*, {', '.join(params)}):\n    return _pack({', '.join(values)})\n", namespace)  # noqa: S102
+        object.__setattr__(self, "_struct", packer)
+        object.__setattr__(self, "pack", namespace["pack"])
+        if self.size and packer.size != self.size:
+            raise AssertionError(f"{self.name}: {packer.size} bytes, {self.ref} says {self.size}")
 
     @property
     def length(self) -> int:
         return self._struct.size
-
-    def pack(self, **values: Any) -> bytes:
-        """The descriptor's bytes; unknown field names are an error."""
-        out: list[Any] = []
-        add = out.append
-        for name, default, kind in self._plan:
-            v = values.pop(name, default)
-            if kind == 0:
-                add(v)
-            elif kind == 1:
-                add(_swap16(v))
-            elif kind == 2:
-                add(_swap32(v))
-            elif kind == 3:
-                add(v)
-                add(_swap16(v))
-            else:
-                add(v)
-                add(_swap32(v))
-        if values:
-            raise TypeError(f"{self.name}: no field(s) {sorted(values)}")
-        return self._struct.pack(*out)
 
     def unpack(self, data: bytes, offset: int = 0) -> dict[str, Any]:
         """Field name -> value (both-endian fields: the LE value); for tests and read-back."""
         raw = self._struct.unpack_from(data, offset)
         out: dict[str, Any] = {}
         i = 0
-        for name, _default, kind in self._plan:
-            out[name] = _swap16(raw[i]) if kind == 1 else _swap32(raw[i]) if kind == 2 else raw[i]
-            i += 2 if kind >= 3 else 1
+        for spec in self.fields:
+            name, code = spec[0], spec[1]
+            out[name] = _swap16(raw[i]) if code == ">H" else _swap32(raw[i]) if code == ">I" else raw[i]
+            i += 2 if code in ("=H", "=I") else 1
         return out
 
 

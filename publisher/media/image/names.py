@@ -15,7 +15,7 @@ MAX_LEVELS = 8  #: ECMA-119 6.8.2.1 / PS3.12 F.1.2.1, P.1.3.1: root + 7 levels b
 JOLIET_MAX = 64  #: Joliet file identifiers: at most 64 UCS-2 characters (Joliet specification 1995)
 UDF_MAX = 255  #: UDF 2.60 2.3.4: a File Identifier of at most 255 bytes (OSTA CS0)
 _D_CHARS = re.compile(r"[^A-Z0-9_]")
-_JOLIET_BAD = re.compile(r"[\x00-\x1f*/:;?\\]")  # not allowed in Joliet identifiers
+_JOLIET_BAD = re.compile(r"[\x00-\x1f*:;?\\]")  # not allowed in Joliet identifiers ("/" separates them)
 
 
 def d_chars(text: str, limit: int) -> str:
@@ -65,15 +65,15 @@ class IsoNamer:
 def check_dest(dest: str) -> list[str]:
     """The components of ``dest``; a clear error for what no file system here can record."""
     parts = dest.split("/")
-    if not dest or any(p in ("", ".", "..") for p in parts):
+    if not dest or "" in parts or "." in parts or ".." in parts:
         raise MediaError(f"{dest!r}: not a relative path on the medium")
     if len(parts) > MAX_LEVELS:
         raise MediaError(f"{dest}: more than {MAX_LEVELS} directory levels (ECMA-119 6.8.2.1, PS3.10 8.2)")
-    for p in parts:
-        if len(p) > JOLIET_MAX:
-            raise MediaError(f"{dest}: name {p!r} longer than {JOLIET_MAX} characters (Joliet)")
-        if _JOLIET_BAD.search(p):
-            raise MediaError(f"{dest}: name {p!r} has a character Joliet cannot record (* / : ; ? \\ or control)")
+    if max(map(len, parts)) > JOLIET_MAX:
+        raise MediaError(f"{dest}: a name longer than {JOLIET_MAX} characters (Joliet)")
+    bad = _JOLIET_BAD.search(dest)
+    if bad:
+        raise MediaError(f"{dest}: {bad.group()!r} is a character Joliet cannot record (* : ; ? \\ or control)")
     return parts
 
 
@@ -98,15 +98,18 @@ def iso_names(dests: Sequence[str], folders: Iterable[str] = ()) -> dict[str, st
 
 def ucs2(text: str) -> bytes:
     """Joliet identifiers: UCS-2 big endian (characters outside the BMP become ``_``)."""
-    return "".join(c if ord(c) < 0x10000 else "_" for c in text).encode("utf-16-be")
+    if text and max(text) >= "\U00010000":
+        text = "".join(c if ord(c) < 0x10000 else "_" for c in text)
+    return text.encode("utf-16-be")
 
 
 def cs0(text: str) -> bytes:
     """OSTA Compressed Unicode (UDF 2.60 2.1.1): compression ID 8 when every character fits in
     a byte, else 16 (big-endian UCS-2, characters outside the BMP become ``_``)."""
-    if all(ord(c) < 0x100 for c in text):
+    try:
         return b"\x08" + text.encode("latin-1")
-    return b"\x10" + ucs2(text)
+    except UnicodeEncodeError:
+        return b"\x10" + ucs2(text)
 
 
 def dstring(text: str, size: int) -> bytes:

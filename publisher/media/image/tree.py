@@ -15,7 +15,7 @@ from publisher.media.image.names import IsoNamer, check_dest, ucs2, udf_name
 from publisher.media.model import DiscFile, MediaError
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     name: str  #: component on the medium (Joliet, UDF, folder output)
     iso: bytes  #: ISO 9660 identifier, e.g. ``b"DICOMDIR.;1"`` or ``b"DICOM"``

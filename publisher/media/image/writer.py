@@ -23,6 +23,7 @@ from publisher.media.model import DiscFile, MediaError, Progress
 
 SECTOR = 2048
 CHUNK = 64 << 20  #: bytes per copy call (and between progress reports) for large files
+SMALL_FILE = 1 << 20  #: files up to this size are read and written with their neighbours
 _FLUSH = 4 << 20
 APPLICATION = "DISC PUBLISHER"
 #: The UDF revisions we write (PS3.12 P.2.1: DVD 1.02/1.5/2.0/2.01; J: DVD-RAM 1.5; X.2.1: BD 2.5/2.6).
@@ -92,21 +93,27 @@ class _Image:
             os.pwrite(self.fd, data, dst_at)
         return len(data)
 
-    def copy_file(self, node_path: str, source: Path, size: int, sector: int) -> None:
+    def copy_file(self, dest: str, source: str | os.PathLike[str], size: int, sector: int) -> None:
+        """File data into the image: a small file is read into the run of writes being gathered
+        (consecutive small files become one write), a large one is copied by the kernel."""
         fd = os.open(source, os.O_RDONLY)
         try:
+            if size <= SMALL_FILE:
+                data = os.read(fd, size + 1)
+                if len(data) != size:
+                    raise MediaError(f"{dest}: {source} is {os.fstat(fd).st_size} bytes, {size} were planned")
+                self.put(sector, data)
+                return
             if os.fstat(fd).st_size != size:
-                raise MediaError(f"{node_path}: {source} is {os.fstat(fd).st_size} bytes, {size} were planned")
+                raise MediaError(f"{dest}: {source} is {os.fstat(fd).st_size} bytes, {size} were planned")
+            self.flush()
             done = 0
             while done < size:
                 n = self._copy(fd, done, size - done, sector * SECTOR + done)
                 if n == 0:
-                    raise MediaError(f"{node_path}: {source} ended after {done} of {size} bytes")
+                    raise MediaError(f"{dest}: {source} ended after {done} of {size} bytes")
                 done += n
-                if size > CHUNK:
-                    self._advance(n)
-            if size <= CHUNK:
-                self._advance(size)
+                self._advance(n)
         finally:
             os.close(fd)
 
@@ -156,13 +163,19 @@ def _write(img: _Image, tree: Tree, alloc: Allocation, volume_id: str, when: dat
     for node in tree.files:
         if node.size:
             assert node.file is not None
-            img.copy_file(node.file.dest, Path(node.file.source), node.size, node.lba)
+            img.copy_file(node.file.dest, node.file.source, node.size, node.lba)
     if udf is not None and lay is not None:
         if lay.revision.metadata_partition:
             img.copy_within(lay.start, lay.start + lay.mirror_start, lay.metadata_blocks)
             img.put(lay.start + lay.mirror_fe, udf.metadata_file_entry(mirror=True))
         img.put(alloc.sectors - 1, udf.anchor(alloc.sectors - 1))
     img.flush()
+
+
+def image_size(files: Sequence[DiscFile], *, udf: bool | str | None = False, folders: Iterable[str] = ()) -> int:
+    """The exact size in bytes :func:`write_image` gives these files (nothing is read or written:
+    the layout alone), for planning a volume against the medium's capacity."""
+    return allocate(build(files, folders), revision(udf)).sectors * SECTOR
 
 
 def write_image(
