@@ -23,7 +23,8 @@ from publisher.media.model import DiscFile, MediaError, Progress
 
 SECTOR = 2048
 CHUNK = 64 << 20  #: bytes per copy call (and between progress reports) for large files
-SMALL_FILE = 1 << 20  #: files up to this size are read and written with their neighbours
+SMALL_FILE = 64 << 10  #: files up to this size are read and written with their neighbours (measured: larger
+#: files copy faster by copy_file_range, 3.4-6.6 s vs 6.2-8.9 s for 2 GB of 526 kB CT files)
 _FLUSH = 4 << 20
 APPLICATION = "DISC PUBLISHER"
 #: The UDF revisions we write (PS3.12 P.2.1: DVD 1.02/1.5/2.0/2.01; J: DVD-RAM 1.5; X.2.1: BD 2.5/2.6).
