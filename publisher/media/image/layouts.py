@@ -67,6 +67,15 @@ class Layout:
     def length(self) -> int:
         return self._struct.size
 
+    def offset(self, name: str) -> int:
+        """Byte offset of field ``name`` from the start of the descriptor."""
+        fmt = "<"
+        for spec in self.fields:
+            if spec[0] == name:
+                return struct.calcsize(fmt)
+            fmt += _CODES.get(spec[1], spec[1])
+        raise KeyError(f"{self.name} has no field {name!r}")
+
     def unpack(self, data: bytes, offset: int = 0) -> dict[str, Any]:
         """Field name -> value (both-endian fields: the LE value); for tests and read-back."""
         raw = self._struct.unpack_from(data, offset)
