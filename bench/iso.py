@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import PYTHON, run_timed, warm, write_fileset  # noqa: E402
 
 _OURS = """
-import json, pickle, sys, time
+import json, os, pickle, sys, time
 from pathlib import Path
 from publisher.media.dicomdir import write_dicomdir
 from publisher.media.iso import write_image
@@ -51,9 +51,14 @@ if state is not None:  # DICOMDIR from the index's data (MediaInstance), as mast
     write_dicomdir(root / "DICOMDIR", instances, ids, file_set_id="BENCH")
     files.append(DiscFile("DICOMDIR", root / "DICOMDIR", (root / "DICOMDIR").stat().st_size))
     files += [DiscFile(ids[i.sop_instance_uid], i.path, i.size) for i in instances]
-else:
-    files = [DiscFile(p.relative_to(root).as_posix(), p, p.stat().st_size)
-             for p in sorted(root.rglob("*")) if p.is_file()]
+else:  # list the tree as the peers do (readdir + stat); the service takes the list from its index
+    def walk(folder, rel):
+        for e in sorted(os.scandir(folder), key=lambda e: e.name):
+            if e.is_dir():
+                walk(e.path, rel + e.name + "/")
+            else:
+                files.append(DiscFile(rel + e.name, e.path, e.stat().st_size))
+    walk(root, "")
 write_image(files, out, volume_id="BENCH", udf=None if udf == "none" else udf)
 seconds = time.perf_counter() - t0
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))

@@ -177,3 +177,25 @@ def test_files_keep_the_order_given_and_share_one_copy(tmp_path: Path) -> None:
     root = extract(img, "iso", tmp_path / "iso")
     assert {k: hashlib.sha256((root / k).read_bytes()).hexdigest() for k in content} == {
         k: hashlib.sha256(v).hexdigest() for k, v in content.items()}
+
+
+def test_images_are_the_same_where_the_kernel_cannot_copy_between_files(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """sendfile and copy_file_range refused (e.g. across file system types): read/write instead."""
+    import errno
+
+    content = {"DICOMDIR": os.urandom(3000), "DICOM/P1/IM1": os.urandom(300_000), "DICOM/P1/IM2": os.urandom(200_000)}
+    files = make(tmp_path, content)
+    fast = image(tmp_path, files, "2.60", when=__import__("datetime").datetime(2026, 1, 2, 3, 4, 5))
+
+    def refuse(*_a: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(os, "sendfile", refuse)
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    slow = tmp_path / "slow.iso"
+    write_image(files, slow, volume_id="EDGE", udf="2.60", when=__import__("datetime").datetime(2026, 1, 2, 3, 4, 5))
+    # same bytes except the Volume Set Identifier's random part (UDF 2.60 2.2.2.5) and its CRCs
+    a, b = fast.read_bytes(), slow.read_bytes()
+    differ = {i // 2048 for i in range(len(a)) if a[i] != b[i]} if len(a) == len(b) else None
+    assert differ is not None and differ <= {32, 48}  # the two Primary Volume Descriptors
+    assert seven_zip_files(slow, "udf") == {k: len(v) for k, v in content.items()}

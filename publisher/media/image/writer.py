@@ -1,7 +1,7 @@
 """Writing the image: descriptors from the layout, file data streamed from the sources.
 
 Nothing of a disc is held in memory but its directories and File Entries: file data goes from
-each source file to the image with ``copy_file_range`` (in the kernel, no copy through Python;
+each source file to the image with ``sendfile`` (in the kernel, no copy through Python;
 read/write where the file systems do not support it), the Metadata Mirror is copied within the
 image the same way, and the gaps (sector padding) are left as holes that read as zeros.
 """
@@ -24,12 +24,12 @@ from publisher.media.model import DiscFile, MediaError, Progress
 SECTOR = 2048
 CHUNK = 64 << 20  #: bytes per copy call (and between progress reports) for large files
 SMALL_FILE = 64 << 10  #: files up to this size are read and written with their neighbours (measured: larger
-#: files copy faster by copy_file_range, 3.4-6.6 s vs 6.2-8.9 s for 2 GB of 526 kB CT files)
+#: files copy faster in the kernel, 3.4-6.6 s vs 6.2-8.9 s for 2 GB of 526 kB CT files)
 _FLUSH = 4 << 20
 APPLICATION = "DISC PUBLISHER"
 #: The UDF revisions we write (PS3.12 P.2.1: DVD 1.02/1.5/2.0/2.01; J: DVD-RAM 1.5; X.2.1: BD 2.5/2.6).
 REVISIONS = {"1.02": 0x0102, "1.50": 0x0150, "2.01": 0x0201, "2.50": 0x0250, "2.60": 0x0260}
-_NO_COPY_RANGE = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}
+_NO_COPY_RANGE = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
 def revision(udf: bool | str | None) -> Revision | None:
@@ -52,6 +52,7 @@ class _Image:
         self.buf_at = 0  #: byte offset of buf in the image
         self.done = 0
         self.range_copy = True
+        self.send_file = True
 
     def put(self, sector: int, data: bytes) -> None:
         offset = sector * SECTOR
@@ -80,8 +81,18 @@ class _Image:
             self.progress(min(self.done, self.total), self.total, self.label)
 
     def _copy(self, src: int, src_at: int, size: int, dst_at: int) -> int:
-        """Copy up to ``size`` bytes; returns how many (0 at the end of the source)."""
+        """Copy up to ``size`` bytes; returns how many (0 at the end of the source). From another
+        file: ``sendfile`` (measured a little faster here than ``copy_file_range``: 1.64-1.76 s
+        vs 1.76-2.33 s for 2 GB); within the image: ``copy_file_range``; else read/write."""
         n = min(size, CHUNK)
+        if src != self.fd and self.send_file:
+            try:
+                os.lseek(self.fd, dst_at, os.SEEK_SET)
+                return os.sendfile(self.fd, src, src_at, n)
+            except OSError as exc:
+                if exc.errno not in _NO_COPY_RANGE:
+                    raise
+                self.send_file = False
         if self.range_copy:
             try:
                 return os.copy_file_range(src, self.fd, n, src_at, dst_at)
