@@ -69,20 +69,20 @@ class Revision:
         return 0x0250 if self.number >= 0x0250 else self.number
 
 
-def tag(ident: int, body: bytes, location: int, version: int) -> bytes:
-    """``body`` (the descriptor after its 16-byte tag) with its tag: CRC-ITU-T over the body
-    (ECMA-167 3/7.2.6: x^16 + x^12 + x^5 + 1, initial 0 = CRC-CCITT XModem), checksum of the
-    tag bytes 0-3 and 5-15 (3/7.2.3), serial number 1, location = the block it is in (3/7.2.8)."""
-    raw = TAG.pack(ident=ident, version=version, serial=1, crc=binascii.crc_hqx(body, 0),
-                   crc_length=len(body), location=location)
-    checksum = (sum(raw) - raw[4]) & 0xFF
-    return raw[:4] + bytes((checksum,)) + raw[5:] + body
-
-
 def descriptor(layout: Layout, ident: int, location: int, version: int, tail: bytes = b"", **fields: object) -> bytes:
-    """A tagged descriptor from ``layout`` (its first field is the 16-byte tag) plus ``tail``."""
-    raw = layout.pack(**fields) + tail
-    return tag(ident, raw[16:], location, version)
+    """A tagged descriptor from ``layout`` (its first field is the 16-byte tag) plus ``tail``.
+
+    The tag (ECMA-167 3/7.2): CRC-ITU-T over everything after it (3/7.2.6: x^16 + x^12 + x^5 + 1,
+    initial 0, i.e. CRC-CCITT XModem), the checksum of tag bytes 0-3 and 5-15 (3/7.2.3), serial
+    number 1, and the location: the block the descriptor is in (3/7.2.8)."""
+    raw = bytearray(layout.pack(**fields))
+    raw += tail
+    with memoryview(raw) as view:
+        body = view[16:]
+        TAG.struct.pack_into(raw, 0, ident, version, 0, 0, 1, binascii.crc_hqx(body, 0), len(body), location)
+        body.release()
+    raw[4] = sum(raw[:16]) & 0xFF
+    return bytes(raw)
 
 
 def timestamp(when: datetime) -> bytes:

@@ -64,6 +64,11 @@ class Layout:
             raise AssertionError(f"{self.name}: {packer.size} bytes, {self.ref} says {self.size}")
 
     @property
+    def struct(self) -> struct.Struct:
+        """The compiled format (fields in table order; both-endian fields take two values)."""
+        return self._struct
+
+    @property
     def length(self) -> int:
         return self._struct.size
 

@@ -180,7 +180,7 @@ class UdfWriter:
             fe = E.descriptor(FILE_ENTRY, E.FILE_ENTRY, at, self.version, tail=ads, **fields)
         if len(fe) > BLOCK:
             raise MediaError(f"a file of {size} bytes needs more allocation descriptors than one block holds")
-        return self._block(fe)
+        return fe  # the image writer pads every piece to whole blocks
 
     def _data_ads(self, node: Node) -> tuple[bytes, int]:
         first = node.lba - self.layout.start
@@ -204,7 +204,8 @@ class UdfWriter:
 
     def metadata(self, tree: Tree) -> Iterator[tuple[int, bytes]]:
         """``(block, bytes)`` of the File Set Descriptor, its TD, and every FE and directory, in
-        block order, in the partition that holds metadata (ECMA-167 4/8.3, 4/14)."""
+        block order, in the partition that holds metadata (ECMA-167 4/8.3, 4/14); each piece is
+        to be padded with zeros to whole blocks."""
         root = tree.root
         part = self.layout.metadata_partition
         vid = self.volume_id
@@ -219,7 +220,7 @@ class UdfWriter:
                 folder.fe, file_type=E.DIRECTORY, size=folder.fids_size, ads=E.short_ad(folder.fids_size, folder.fids),
                 ad_type=E.SHORT, allocated=E.blocks(folder.fids_size), unique_id=folder.unique_id,
                 links=1 + subfolders, permissions=FOLDER_PERMISSIONS)
-            yield folder.fids, self._block(self._fids(folder))
+            yield folder.fids, self._fids(folder)
             for c in folder.children:
                 if not c.is_dir:
                     ads, kind = self._data_ads(c) if c.size else (b"", E.SHORT)
