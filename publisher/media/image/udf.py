@@ -104,6 +104,7 @@ class UdfWriter:
         self.ts = E.timestamp(when)
         self.version = self.rev.tag_version
         self.impl = E.implementation_id()
+        self._icb: dict[tuple[int, int], bytes] = {}
         # UDF 2.60 2.2.2.5: the Volume Set Identifier starts with 16 unique hex digits
         self.volume_set = f"{uuid.uuid4().hex[:16].upper()}{volume_id}"
 
@@ -169,15 +170,21 @@ class UdfWriter:
     def file_entry(self, at: int, *, file_type: int, size: int, ads: bytes, ad_type: int, allocated: int,
                    unique_id: int, links: int = 1, permissions: int = FILE_PERMISSIONS) -> bytes:
         """A File Entry (UDF < 2.00) or Extended File Entry (ECMA-167 4/14.9, 4/14.17)."""
-        fields = dict(
-            icb_tag=ICB_TAG.pack(file_type=file_type, flags=ad_type), permissions=permissions, link_count=links,
-            info_length=size, blocks_recorded=allocated, accessed=self.ts, modified=self.ts,
-            attributes=self.ts, implementation_id=self.impl, unique_id=unique_id, ad_length=len(ads))
+        icb = self._icb.get((file_type, ad_type))
+        if icb is None:
+            icb = self._icb[(file_type, ad_type)] = ICB_TAG.pack(file_type=file_type, flags=ad_type)
+        ts = self.ts
         if self.rev.extended_entries:
-            fe = E.descriptor(EXTENDED_FILE_ENTRY, E.EXTENDED_FILE_ENTRY, at, self.version, tail=ads,
-                              object_size=size, created=self.ts, **fields)
+            fe = E.descriptor(
+                EXTENDED_FILE_ENTRY, E.EXTENDED_FILE_ENTRY, at, self.version, tail=ads, icb_tag=icb,
+                permissions=permissions, link_count=links, info_length=size, object_size=size,
+                blocks_recorded=allocated, accessed=ts, modified=ts, created=ts, attributes=ts,
+                implementation_id=self.impl, unique_id=unique_id, ad_length=len(ads))
         else:
-            fe = E.descriptor(FILE_ENTRY, E.FILE_ENTRY, at, self.version, tail=ads, **fields)
+            fe = E.descriptor(
+                FILE_ENTRY, E.FILE_ENTRY, at, self.version, tail=ads, icb_tag=icb, permissions=permissions,
+                link_count=links, info_length=size, blocks_recorded=allocated, accessed=ts, modified=ts,
+                attributes=ts, implementation_id=self.impl, unique_id=unique_id, ad_length=len(ads))
         if len(fe) > BLOCK:
             raise MediaError(f"a file of {size} bytes needs more allocation descriptors than one block holds")
         return fe  # the image writer pads every piece to whole blocks
