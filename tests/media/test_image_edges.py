@@ -199,3 +199,17 @@ def test_images_are_the_same_where_the_kernel_cannot_copy_between_files(tmp_path
     differ = {i // 2048 for i in range(len(a)) if a[i] != b[i]} if len(a) == len(b) else None
     assert differ is not None and differ <= {32, 48}  # the two Primary Volume Descriptors
     assert seven_zip_files(slow, "udf") == {k: len(v) for k, v in content.items()}
+
+
+@pytest.mark.parametrize("udf", ["2.60", "1.02", None])
+def test_the_planners_per_file_allowance_covers_what_the_image_records(udf: str | None, tmp_path: Path) -> None:
+    """publisher.media.plan budgets each file; the image must not need more (else a planned
+    volume overflows its medium after mastering)."""
+    from publisher.media import plan
+
+    def size(n: int) -> int:
+        return image_size([DiscFile(f"DICOM/P0000001/IM{i:06d}", tmp_path / "x", 1) for i in range(n)], udf=udf)
+
+    per_file = (size(3000) - size(1000)) / 2000 - 2048  # beyond the file's own data sector
+    iso_joliet = 128  # the part of plan.FILE_OVERHEAD for the ISO 9660 + Joliet records
+    assert per_file <= iso_joliet + (plan.UDF_FILE_OVERHEAD if udf else 0)
