@@ -37,6 +37,7 @@ peers:
 
 bench: install-test peers
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/iso.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -14,7 +14,7 @@ from pathlib import Path
 import pydicom
 
 from publisher.media import dicomdir, fileset, pdi
-from publisher.media.iso import write_folder, write_image
+from publisher.media.iso import udf_revision, write_folder, write_image
 from publisher.media.model import DiscContent, DiscFile, MediaError, MediaInstance, MediaType, Progress, Volume
 from publisher.media.plan import VolumePlan, plan_volumes
 from publisher.media.preflight import Problem, leave_out, prepare
@@ -168,7 +168,7 @@ def _master_volume(
     image = None
     if media_type.is_image:
         image = out_dir / f"{fsid}.iso"
-        size = write_image(files, image, volume_id=fsid, udf=media_type.uses_udf, progress=progress)
+        size = write_image(files, image, volume_id=fsid, udf=udf_revision(media_type), progress=progress)
     else:
         size = write_folder([f for f in files if f.dest not in small], root, progress=progress)
         size += sum(f.size for f in files if f.dest in small)

@@ -22,8 +22,9 @@ SECTOR = 2048
 VOLUME_OVERHEAD = 2 * 1024 * 1024
 #: Per file: ISO 9660 + Joliet directory records (~128 bytes), DICOMDIR record (~512 bytes).
 FILE_OVERHEAD = 640
-#: Per file on UDF: one File Entry block and a File Identifier Descriptor.
-UDF_FILE_OVERHEAD = SECTOR + 64
+#: Per file on UDF: a File Entry block, its copy in the Metadata Mirror on BD (UDF 2.60 2.2.13;
+#: counted on DVD too, which has none) and a File Identifier Descriptor.
+UDF_FILE_OVERHEAD = 2 * SECTOR + 64
 #: Per directory (patient, study, series folders, and their PDI pages): a sector per tree.
 FOLDER_OVERHEAD = 4 * SECTOR
 #: PDI pages per patient and per study (XHTML), generous.

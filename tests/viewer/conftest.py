@@ -1,7 +1,7 @@
 """Fixtures for the on-disc viewer: a mastered and extracted disc tree, and Chromium.
 
 The disc is made the way a user gets it: DICOM files and the viewer are written into a tree,
-mastered into an ISO 9660 image (level 1 names, as on a PDI CD) with pycdlib, and the image's
+mastered into an ISO 9660 image (level 1 names, as on a PDI CD) by ``publisher.media.iso``, and the image's
 files are extracted again; the browser opens the extracted tree by ``file://`` URL with default
 settings (no flag that loosens file access).
 """
@@ -57,21 +57,16 @@ ROOT_INDEX = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Disc</ti
 
 
 def master_and_extract(tree: Path, out: Path) -> None:
-    """ISO 9660 level 1 image of ``tree`` (as the media engine will), extracted to ``out``."""
+    """ISO 9660 level 1 image of ``tree`` written by the media engine's writer (as on a PDI CD),
+    extracted again by its ISO 9660 names."""
     import pycdlib
 
-    iso = pycdlib.PyCdlib()
-    iso.new(interchange_level=1)
-    for path in sorted(tree.rglob("*")):
-        rel = path.relative_to(tree).as_posix()
-        if path.is_dir():
-            iso.add_directory("/" + rel)
-        else:
-            name = rel if "." in path.name else rel + "."
-            iso.add_file(str(path), "/" + name + ";1")
+    from publisher.media.iso import write_image
+    from publisher.media.model import DiscFile
+
+    files = [DiscFile(p.relative_to(tree).as_posix(), p, p.stat().st_size) for p in sorted(tree.rglob("*")) if p.is_file()]
     image = out.parent / "disc.iso"
-    iso.write(str(image))
-    iso.close()
+    write_image(files, image, volume_id="VIEWER")
     iso = pycdlib.PyCdlib()
     iso.open(str(image))
     for dirname, _dirs, filenames in iso.walk(iso_path="/"):
