@@ -19,6 +19,11 @@ class MissingAttribute(ValueError):
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 
 
+def valid_uid(value: str) -> bool:
+    """Whether ``value`` is a UID as PS3.5 9.1 has it."""
+    return 0 < len(value) <= 64 and _UID.fullmatch(value) is not None
+
+
 def uid(values: RawValues, tag: int, keyword: str) -> str:
     """A required UID (PS3.5 9.1): present, at most 64 characters of digits and dots."""
     value = values.text(tag, 1000)
