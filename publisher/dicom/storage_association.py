@@ -19,8 +19,6 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -88,35 +86,6 @@ def read_exact(sock: socket.socket, view: memoryview) -> None:
         if n == 0:
             raise ConnectionError("peer closed the connection")
         view = view[n:]
-
-
-def peek_pdu(sock: socket.socket, timeout: float, limit: int = 1 << 20) -> bytes | None:
-    """The first PDU waiting on ``sock`` without consuming it (MSG_PEEK), or None if the peer
-    sends nothing whole within ``timeout`` seconds or it is larger than ``limit``."""
-    deadline = time.monotonic() + timeout
-    want = 6
-    previous = sock.gettimeout()
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            sock.settimeout(left)
-            data = sock.recv(want, socket.MSG_PEEK)
-            if not data:
-                return None
-            if len(data) >= 6:
-                want = 6 + struct.unpack(">I", data[2:6])[0]
-                if want > limit:
-                    return None
-                if len(data) >= want:
-                    return data[:want]
-            if len(data) < want:
-                time.sleep(0.001)
-    except (OSError, TimeoutError):
-        return None
-    finally:
-        sock.settimeout(previous)
 
 
 def parse_request(pdu: bytes) -> A_ASSOCIATE | None:
@@ -206,11 +175,6 @@ def p_data_pdu(context_id: int, command: bytes) -> bytes:
     """One P-DATA-TF holding a whole command set in one PDV (control header: command, last)."""
     item = struct.pack(">IBB", len(command) + 2, context_id, 0x03) + command
     return struct.pack(">BBI", P_DATA_TF_TYPE, 0, len(item)) + item
-
-
-def reject_pdu(result: int, source: int, reason: int) -> bytes:
-    """A-ASSOCIATE-RJ (PS3.8 9.3.4)."""
-    return struct.pack(">BBIBBBB", A_ASSOCIATE_RJ_TYPE, 0, 4, 0, result, source, reason)
 
 
 def abort_pdu(source: int, reason: int) -> bytes:
@@ -379,20 +343,3 @@ class StorageAcceptor:
         else:
             raise AbortAssociation(0x02, f"DIMSE command 0x{field:04X} on a storage association")
         sock.sendall(p_data_pdu(pcid, rsp))
-
-
-class ActiveCount:
-    """Associations currently served by the lean path (for the maximum-associations limit)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
-
-    def __enter__(self) -> "ActiveCount":
-        with self._lock:
-            self.value += 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self.value -= 1
