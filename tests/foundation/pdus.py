@@ -152,6 +152,7 @@ def associate(port: int, rq: bytes, source: str = "127.0.0.1") -> tuple[socket.s
 def server_process(settings: Settings, tmp: Path) -> Iterator[int]:
     """``publisher`` serving DICOM only (no web, no worker) for ``settings`` in a child process,
     whose pid is yielded: what /proc says of it is the server alone."""
+    tmp.mkdir(parents=True, exist_ok=True)
     blob = tmp / "settings.pickle"
     blob.write_bytes(pickle.dumps(settings))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
