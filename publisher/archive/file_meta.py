@@ -22,7 +22,7 @@ def _element(tag: int, vr: bytes, value: bytes) -> bytes:
 
 
 def _text(value: str, pad: bytes) -> bytes:
-    raw = value.encode("ascii")
+    raw = value.encode("ascii", "replace")  # UIDs are checked before; an AE title is ASCII by its VR
     return raw + pad if len(raw) % 2 else raw
 
 

@@ -27,7 +27,7 @@ from publisher.dicom.sop_classes import (
     transfer_syntax_uids,
 )
 from publisher.dicom.association_setup import LIMIT_EXCEEDED, SetupGate, Slots, reject_pdu
-from publisher.dicom.storage_association import StorageAcceptor, parse_request, storage_only
+from publisher.dicom.storage_association import StorageAcceptor, mend_requested, parse_request, storage_only
 from publisher.dicom.storage_scp import StorageHandler, handle_echo
 from publisher.dicom.tls import server_context
 
@@ -194,6 +194,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
     storage = StorageHandler(archive)
     handlers: list[Any] = [
         (evt.EVT_REQUESTED, tune_reactor),
+        (evt.EVT_REQUESTED, mend_requested),
         (evt.EVT_REQUESTED, policy.on_requested),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, policy.guard_store(storage)),
