@@ -6,6 +6,7 @@ Handlers are bound to pynetdicom events (``evt.EVT_C_STORE`` ...), one per DIMSE
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 from typing import Any, cast
@@ -27,7 +28,7 @@ from publisher.dicom.sop_classes import (
     transfer_syntax_uids,
 )
 from publisher.dicom.association_setup import LIMIT_EXCEEDED, SetupGate, Slots, reject_pdu
-from publisher.dicom.storage_association import StorageAcceptor, mend_requested, parse_request, storage_only
+from publisher.dicom.storage_association import StorageAcceptor, abort_pdu, mend_requested, parse_request, storage_only
 from publisher.dicom.storage_scp import StorageHandler, handle_echo
 from publisher.dicom.tls import server_context
 
@@ -114,18 +115,30 @@ class PublisherServer(ThreadedAssociationServer):
         """The request is whole (``request``: its bytes; consumed already on TLS only)."""
         address = str(client_address[0])
         unread = 0 if isinstance(sock, ssl.SSLSocket) else len(request)
+        rq = parse_request(request)
+        if rq is None:  # PS3.8 9.3.8: A-ABORT, unrecognized / unexpected PDU or invalid parameter
+            reason = 0x06 if request[:1] == b"\x01" else 0x02 if request[:1] in (b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x07") else 0x01
+            log.warning("aborting the connection from %s: its first PDU (type 0x%02X) is not a well-formed A-ASSOCIATE-RQ",
+                        address, request[0] if request else 0)
+            self.gate.refuse(sock, abort_pdu(2, reason), unread)
+            return
+        if _sent_more(sock, len(request) if unread else 0):  # PS3.8 9.2 Sta3: nothing may follow before our answer
+            log.warning("aborting the connection from %s: it sent more after its A-ASSOCIATE-RQ without waiting for the answer",
+                        address)
+            self.gate.refuse(sock, abort_pdu(2, 0x02), unread)
+            return
         if not self.slots.take():
             log.warning("refusing an association from %s: %d associations already (dicom.max_associations)",
                         address, self.slots.limit)
             self.gate.refuse(sock, reject_pdu(*LIMIT_EXCEEDED), unread)
             return
         try:
-            rq = parse_request(request) if self.lean is not None else None
-            if rq is not None and storage_only(rq, self.other_services):
+            if self.lean is not None and storage_only(rq, self.other_services):
                 self._serve_lean(sock, rq, unread, address)
                 return
             if unread == 0:
                 _Replay.give_back(sock, request)
+            sock.settimeout(self.ae.network_timeout or None)  # a peer that stops mid-PDU cannot hold pynetdicom's reactor
             super().process_request_thread(sock, client_address)
         except Exception:  # never a silent close: the lean path answers its own errors
             log.exception("association from %s failed", address)
@@ -157,6 +170,18 @@ class PublisherServer(ThreadedAssociationServer):
             other.shutdown()
         super().shutdown()
         self.gate.stop()
+
+
+def _sent_more(sock: Any, peeked: int) -> bool:
+    """Whether bytes beyond the request (``peeked`` bytes still unread; 0 on TLS) are there."""
+    if isinstance(sock, ssl.SSLSocket):
+        return sock.pending() > 0  # decrypted bytes already read past the request
+    try:
+        return len(sock.recv(peeked + 1, socket.MSG_PEEK | socket.MSG_DONTWAIT)) > peeked
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return False
 
 
 class _Replay(ssl.SSLSocket):

@@ -96,8 +96,19 @@ def parse_request(pdu: bytes) -> A_ASSOCIATE | None:
         rq = A_ASSOCIATE_RQ()
         rq.decode(pdu)
         return rq.to_primitive()
-    except Exception:  # malformed: pynetdicom's full state machine answers it properly
+    except Exception:  # malformed: the server answers it with an A-ABORT
         return None
+
+
+class _QuietDecodeFailures(logging.Filter):
+    """pynetdicom logs a traceback at ERROR for every UID it cannot decode as ASCII, then
+    raises the error :func:`parse_request` handles (the caller gets an A-ABORT)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], UnicodeDecodeError))
+
+
+logging.getLogger("pynetdicom.utils").addFilter(_QuietDecodeFailures())
 
 
 #: Stands in the transfer syntax list of a proposed presentation context that has none

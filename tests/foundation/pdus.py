@@ -199,6 +199,13 @@ def _serve(blob: str) -> None:
     from publisher.service import Service
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    import threading
+
+    def died(args: threading.ExceptHookArgs) -> None:  # one log line per dead thread, not interleaved stderr
+        name = args.thread.name if args.thread is not None else "?"
+        logging.getLogger("thread").error("THREAD-DIED [%s] %s: %s", name, args.exc_type.__name__, args.exc_value)
+
+    threading.excepthook = died
     settings = pickle.loads(Path(blob).read_bytes())
     service = Service(settings)
     service.prepare()

@@ -120,7 +120,7 @@ def test_over_max_associations_is_always_a_readable_reject(tmp_path: Path, sqlit
     require_tool("echoscu", "findscu")
     storage = pdus.associate_rq("STORESCU", contexts=((1, pdus.CT_IMAGE, (pdus.EXPLICIT_LE,)),))
     query = pdus.associate_rq("STORESCU", contexts=((1, pdus.STUDY_FIND, (pdus.EXPLICIT_LE,)),))
-    settings = settings_for(tmp_path / "svc", sqlite_url, max_associations=2)
+    settings = settings_for(tmp_path / "svc", sqlite_url, max_associations=2, max_pending_per_address=64)  # one address's burst
     with pdus.server_process(settings, tmp_path):
         port = settings.dicom.port
         held = []
