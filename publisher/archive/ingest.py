@@ -86,6 +86,8 @@ class Archive:
 
         ``sop_class_uid``/``sop_instance_uid`` are the C-STORE command's Affected SOP Class and
         Instance UIDs; the dataset must agree with them (PS3.4 B.2.3)."""
+        if self.max_instance_bytes and len(dataset) > self.max_instance_bytes:
+            raise StoreRefused(Status.OUT_OF_RESOURCES, f"instance larger than the largest accepted ({self.max_instance_bytes} bytes)")
         meta = self.parse(dataset, transfer_syntax, sop_class_uid, sop_instance_uid)
         head = file_meta_bytes(meta.sop_class_uid, meta.sop_instance_uid, transfer_syntax, provenance.calling_ae)
         return self.place_and_index(meta, transfer_syntax, provenance, chunks=(head, dataset))
