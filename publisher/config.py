@@ -74,6 +74,13 @@ class DicomSettings:
     duplicate_policy: DuplicatePolicy = "keep-first"
     private_sop_classes: tuple[str, ...] = ()
     min_free_bytes: int = 64 * 1024 * 1024
+    #: The largest data set accepted in one C-STORE, in bytes (0: no limit but ``min_free_bytes``).
+    max_instance_bytes: int = 0
+    #: Seconds a new connection has to deliver its whole A-ASSOCIATE-RQ (the ARTIM timer of
+    #: PS3.8 9.1.5); until then it holds no association slot.
+    request_timeout: float = 10.0
+    #: Connections from one address still waiting for their A-ASSOCIATE-RQ; more are refused.
+    max_pending_per_address: int = 16
     lean_storage: bool = True
     remotes: tuple[RemoteAE, ...] = ()
     #: DICOM TLS for remotes with ``tls = true`` (PS3.15 B.1): CA bundle to verify peers
@@ -370,6 +377,12 @@ def _validate(s: Settings) -> Settings:
             raise ConfigError("dicom.tls_require_client_cert: dicom.tls_ca_file (the CA that signs callers' certificates) is needed")
     if d.max_associations < 1:
         raise ConfigError("dicom.max_associations must be at least 1")
+    if not d.request_timeout > 0:
+        raise ConfigError("dicom.request_timeout must be more than 0 seconds")
+    if d.max_pending_per_address < 1:
+        raise ConfigError("dicom.max_pending_per_address must be at least 1")
+    if d.max_instance_bytes < 0:
+        raise ConfigError("dicom.max_instance_bytes must be 0 (no limit) or more")
     if not s.jobs.tick_seconds > 0:
         raise ConfigError("jobs.tick_seconds must be more than 0")
     return s

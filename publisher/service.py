@@ -40,6 +40,7 @@ class Service:
             self.db,
             duplicate_policy=self.settings.dicom.duplicate_policy,
             min_free_bytes=self.settings.dicom.min_free_bytes,
+            max_instance_bytes=self.settings.dicom.max_instance_bytes,
         )
 
     def prepare(self) -> None:

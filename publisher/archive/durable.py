@@ -10,7 +10,7 @@ import errno
 import hashlib
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +152,25 @@ _KNOWN_DIRS: set[str] = set()
 
 def place(written: WrittenFile, final: Path, root: Path) -> None:
     """Rename ``written`` to ``final`` (replacing any file there) and fsync its directory."""
+    _into(os.replace, written, final, root)
+    fsync_dir(final.parent)
+
+
+def place_new(written: WrittenFile, final: Path, root: Path) -> bool:
+    """Give ``written`` the name ``final`` unless a file already has it (False: nothing
+    changed), and fsync its directory. A hard link, then the temporary name removed: POSIX
+    ``link`` fails on an existing name where ``rename`` would silently replace it."""
+    try:
+        _into(os.link, written, final, root)
+    except FileExistsError:
+        return False
+    os.unlink(written.temp_path)
+    fsync_dir(final.parent)
+    return True
+
+
+def _into(move: Callable[[Path, Path], None], written: WrittenFile, final: Path, root: Path) -> None:
+    """``move(temporary name, final)``, creating the folders on the way (once per folder)."""
     parent = final.parent
     key = str(parent)
     if key not in _KNOWN_DIRS:
@@ -160,14 +179,13 @@ def place(written: WrittenFile, final: Path, root: Path) -> None:
             _KNOWN_DIRS.clear()
         _KNOWN_DIRS.add(key)
     try:
-        os.replace(written.temp_path, final)
+        move(written.temp_path, final)
     except FileNotFoundError:
         if not written.temp_path.exists():
             raise
         _KNOWN_DIRS.discard(key)
         make_dirs(parent, root)
-        os.replace(written.temp_path, final)
-    fsync_dir(parent)
+        move(written.temp_path, final)
 
 
 def clear_incoming(root: Path) -> int:

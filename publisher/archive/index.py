@@ -58,6 +58,14 @@ class ParentCache:
             self._ids.clear()
 
 
+class AlreadyFiled(Exception):
+    """Another copy of this SOP Instance UID is in the index: ``row`` is its (id, path, sha256)."""
+
+    def __init__(self, row: tuple[int, str, str]) -> None:
+        super().__init__(f"instance row {row[0]} already holds this SOP Instance UID")
+        self.row = row
+
+
 def _lookup(table: Table, keys: tuple[str, ...]) -> Select[Any]:
     """``SELECT id WHERE key = :key ...`` built once per table (compiled-statement cache hits)."""
     stmt = _LOOKUPS.get(table.name)
@@ -110,9 +118,11 @@ def file_instance(
 
     Returns (instance id, replaced) inside the caller's transaction; the caller commits and
     only then puts the parent ids collected in ``created`` into the cache, so no other thread
-    ever sees the id of a row that might still roll back. ``known`` is the instance row the
-    caller found just before (None: none); with ``look_up`` False it is trusted and a lost race
-    surfaces as an IntegrityError for the caller to retry with ``look_up``."""
+    ever sees the id of a row that might still roll back. ``known`` is the instance row this
+    filing replaces (None: a new instance). With ``look_up`` the index is asked first, and a
+    row of that UID other than ``known`` raises :class:`AlreadyFiled` (the caller applies its
+    duplicate policy); without, ``known`` is trusted and a lost race surfaces as an
+    IntegrityError for the caller to retry with ``look_up``."""
     now = utcnow()
 
     def parent(key: tuple[str, str], table: Table, where: dict[str, Any], values: Callable[[], dict[str, Any]]) -> int:
@@ -170,6 +180,8 @@ def file_instance(
                              sha256=sha256, calling_ae=calling_ae, peer_address=peer_address, received_at=now)
     if look_up:
         row = conn.execute(_INSTANCE_BY_UID, {"uid": meta.sop_instance_uid}).first()
+        if row is not None and int(row[0]) != known:
+            raise AlreadyFiled((int(row[0]), str(row[1]), str(row[2])))
         known = int(row[0]) if row is not None else None
     if known is not None:
         del values["sop_instance_uid"]

@@ -19,6 +19,11 @@ class MissingAttribute(ValueError):
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 
 
+def valid_uid(value: str) -> bool:
+    """Whether ``value`` is a UID as PS3.5 9.1 has it."""
+    return 0 < len(value) <= 64 and _UID.fullmatch(value) is not None
+
+
 def uid(values: RawValues, tag: int, keyword: str) -> str:
     """A required UID (PS3.5 9.1): present, at most 64 characters of digits and dots."""
     value = values.text(tag, 1000)
@@ -65,18 +70,21 @@ def extract(ds: Dataset) -> InstanceMeta:
     """Read the index values from a header; raises :class:`MissingAttribute` for absent UIDs."""
     v = RawValues(ds)
     other_ids = v.text(0x00101000, 1024)  # Other Patient IDs (retired, still sent)
-    if not other_ids and "OtherPatientIDsSequence" in ds:
-        other_ids = "\\".join(str(item.get("PatientID", "")) for item in ds.OtherPatientIDsSequence)[:1024]
+    if not other_ids and v.get(0x00101002) is not None:
+        try:
+            other_ids = "\\".join(str(item.get("PatientID", "")) for item in ds.OtherPatientIDsSequence)[:1024]
+        except Exception as exc:  # a sequence pydicom cannot read: the file keeps it
+            v.warn(0x00101002, f"cannot be read ({exc.__class__.__name__}): no value indexed")
     return InstanceMeta(
         patient_id=v.text(0x00100020),
         issuer_of_patient_id=v.text(0x00100021),
         patient_name=v.text(0x00100010, 324),
-        patient_birth_date=v.text(0x00100030, 8),
+        patient_birth_date=v.date(0x00100030),
         patient_sex=v.text(0x00100040, 16),
         other_patient_ids=other_ids,
         study_instance_uid=uid(v, 0x0020000D, "StudyInstanceUID"),
-        study_date=v.text(0x00080020, 8),
-        study_time=v.text(0x00080030, 16),
+        study_date=v.date(0x00080020),
+        study_time=v.time(0x00080030),
         accession_number=v.text(0x00080050, 16),
         study_id=v.text(0x00200010, 16),
         referring_physician_name=v.text(0x00080090, 324),
@@ -87,8 +95,8 @@ def extract(ds: Dataset) -> InstanceMeta:
         series_number=v.integer(0x00200011),
         series_description=v.text(0x0008103E),
         body_part_examined=v.text(0x00180015, 16),
-        series_date=v.text(0x00080021, 8),
-        series_time=v.text(0x00080031, 16),
+        series_date=v.date(0x00080021),
+        series_time=v.time(0x00080031),
         sop_class_uid=uid(v, 0x00080016, "SOPClassUID"),
         sop_instance_uid=uid(v, 0x00080018, "SOPInstanceUID"),
         instance_number=v.integer(0x00200013),

@@ -6,16 +6,24 @@ keeps per received instance that was a third of ingest time. Here the raw value 
 decoded directly: text through pydicom's own character set decoder (``decode_bytes`` with the
 Specific Character Set, PS3.5 6.1 and Annex H/I/J), numbers with ``struct`` or ``int``/``float``.
 Sequences and anything unusual fall back to pydicom's full conversion, so results are the same.
+
+A value that breaks its VR (PS3.5 6.2) never stops an instance from being filed: text is kept
+as received (undecodable bytes replaced, cut to its column), a number, date or time that cannot
+be read is no value (None / empty), and each such value is logged as a warning naming its tag.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import math
+import re
 import struct
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydicom.charset import convert_encodings, decode_bytes
-from pydicom.datadict import dictionary_VR
+from pydicom.charset import convert_encodings, decode_bytes, python_encoding
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
@@ -29,6 +37,64 @@ _BINARY = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d"}
 
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: PS3.5 Table 6.2-1: DS is a fixed or floating point number; IS an optionally signed integer.
+_DS = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_IS = re.compile(r"[+-]?\d+")
+#: TM is HH[MM[SS[.F{1,6}]]] (PS3.5 Table 6.2-1); "HH:MM:SS.frac" is the ACR-NEMA form.
+_TM = re.compile(r"(\d\d)(\d\d)?(\d\d)?(\.\d{1,6})?")
+
+
+def parse_ds(text: str) -> float | None:
+    """A DS value as a number, or None when it is not one (a decimal comma, NaN, infinity...)."""
+    text = text.strip(" \0")
+    if not _DS.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def parse_is(text: str) -> int | None:
+    """An IS value as a number, or None when it is not one."""
+    text = text.strip(" \0")
+    return int(text) if _IS.fullmatch(text) else None
+
+
+def valid_date(text: str) -> str | None:
+    """A DA value as YYYYMMDD when it is a real date (the ACR-NEMA form "YYYY.MM.DD" that
+    PS3.5 6.2 recommends reading is accepted), else None."""
+    text = text.strip(" \0")
+    if len(text) == 10 and text[4] == text[7] == ".":
+        text = text[:4] + text[5:7] + text[8:]
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+    return text
+
+
+def valid_time(text: str) -> str | None:
+    """A TM value when hours, minutes and seconds are in range (ACR-NEMA colons removed)."""
+    text = text.strip(" \0").replace(":", "")
+    m = _TM.fullmatch(text)
+    if m is None:
+        return None
+    if int(m.group(1)) > 23 or (m.group(2) and int(m.group(2)) > 59) or (m.group(3) and int(m.group(3)) > 60):
+        return None
+    return text
+
+
+def tag_name(tag: int) -> str:
+    """``(gggg,eeee) Keyword`` for log lines."""
+    try:
+        keyword = keyword_for_tag(tag)
+    except Exception:
+        keyword = ""
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X}){' ' + keyword if keyword else ''}"
 
 #: Decoded values by raw bytes (and character set): most header values repeat from one
 #: instance of a series to the next, and decoding names and numbers is most of the cost.
@@ -65,9 +131,18 @@ class RawValues:
         self.get = self._elements.get
         charset = self._raw(0x00080005)
         names = [v.strip() for v in charset.decode("ascii", "replace").split("\\")] if charset else []
+        unknown = [n for n in names if n and n not in python_encoding]
+        if unknown:
+            self.warn(0x00080005, f"unknown character set {', '.join(unknown)}: text read as the default repertoire")
+            names = [n for n in names if n not in unknown] or [""]
         self.encodings = convert_encodings(names or None)
         self.encodings_key = tuple(self.encodings)
         self.little_endian = bool(ds.original_encoding[1]) if ds.original_encoding[1] is not None else True
+
+    def warn(self, tag: int, problem: str) -> None:
+        """Log a value the index could not keep as it is (the file keeps it as received)."""
+        uid = (self._raw(0x00080018) or b"").rstrip(b" \0").decode("ascii", "replace")
+        log.warning("%s of instance %s: %s (the file keeps the value as received)", tag_name(tag), uid, problem)
 
     def _raw(self, tag: int) -> bytes | None:
         elem = self.get(tag)
@@ -101,17 +176,39 @@ class RawValues:
         raw = elem.value or b""
         if not raw:
             return ""
-        return _remembered(_TEXTS, (tag, raw, self.encodings_key, limit), raw, lambda: self._decode_text(tag, raw, limit))
+        key = (tag, raw, self.encodings_key, limit)
+        found = _TEXTS.get(key)
+        if found is not None:
+            return found
+        text, problem = self._decode_text(tag, raw, limit)
+        if problem:
+            self.warn(tag, problem)  # each time: not remembered
+            return text
+        return _remembered(_TEXTS, key, raw, lambda: text)
 
-    def _decode_text(self, tag: int, raw: bytes, limit: int) -> str:
+    def _decode_text(self, tag: int, raw: bytes, limit: int) -> tuple[str, str]:
+        """(text, what was wrong with it or "")."""
         vr = self.vr(tag)
-        if vr == "PN":
-            text = "\\".join(str(PersonName(part, self.encodings)) for part in raw.rstrip(b" \0").split(b"\\"))
-        elif vr in CHARSET_VRS:
-            text = decode_bytes(raw, self.encodings, _DELIMITERS)
-        else:
+        try:
+            if vr == "PN":
+                text = "\\".join(str(PersonName(part, self.encodings)) for part in raw.rstrip(b" \0").split(b"\\"))
+            elif vr in CHARSET_VRS:
+                text = decode_bytes(raw, self.encodings, _DELIMITERS)
+            else:
+                text = raw.decode("ascii", "replace")
+        except Exception as exc:  # a decoder that gives up: keep what ASCII can say
             text = raw.decode("ascii", "replace")
-        return text.strip(" \0")[:limit].strip()
+            problem = f"cannot be decoded ({exc.__class__.__name__}): undecodable bytes replaced"
+        else:
+            problem = "bytes invalid in its character set replaced" if "\ufffd" in text and b"\xef\xbf\xbd" not in raw else ""
+        if "\0" in text.strip(" \0"):
+            text = text.replace("\0", "\ufffd")
+            problem = problem or "NUL characters inside the value replaced"
+        text = text.strip(" \0").strip()
+        if len(text) > limit:
+            problem = problem or f"{len(text)} characters, more than the index column holds ({limit}): kept the first {limit}"
+            text = text[:limit].strip()
+        return text, problem
 
     def integer(self, tag: int) -> int | None:
         """An IS (or binary integer) value; None when absent or not a number."""
@@ -119,24 +216,59 @@ class RawValues:
         if not raw:
             return None
         vr = self.vr(tag)
-        try:
-            if vr in _BINARY:
+        if vr in _BINARY:
+            try:
                 return int(struct.unpack_from(("<" if self.little_endian else ">") + _BINARY[vr], raw)[0])
-            return int(raw.split(b"\\")[0].strip(b" \0"))
-        except (ValueError, struct.error):
-            return None
+            except struct.error:
+                self.warn(tag, f"{vr} of {len(raw)} bytes is too short for a number: no value indexed")
+                return None
+        first = raw.split(b"\\")[0].decode("ascii", "replace")
+        value = parse_is(first)
+        if value is None and first.strip(" \0"):
+            self.warn(tag, f"{vr} {first.strip()!r} is not an integer: no value indexed")
+        return value
+
+    def date(self, tag: int) -> str:
+        """A DA value as YYYYMMDD, or "" when absent or not a date (logged)."""
+        text = self.text(tag, 64)
+        value = valid_date(text) if text else ""
+        if value is None:
+            self.warn(tag, f"DA {text!r} is not a date: no value indexed")
+            return ""
+        return value
+
+    def time(self, tag: int) -> str:
+        """A TM value, or "" when absent or not a time of day (logged)."""
+        text = self.text(tag, 64)
+        value = valid_time(text) if text else ""
+        if value is None or len(value) > 16:
+            self.warn(tag, f"TM {text!r} is not a time of day: no value indexed")
+            return ""
+        return value
 
     def json_entry(self, tag: int) -> dict[str, Any]:
         """The element in the DICOM JSON model (PS3.18 F.2), as pydicom's ``to_json_dict``."""
         elem = self.get(tag)
         vr = self.vr(tag)
         if not isinstance(elem, RawDataElement) or (vr not in _STRING_VRS and vr not in _BINARY and vr not in ("PN", "IS", "DS")):
-            return self.ds[tag].to_json_dict(None, 4096)  # sequences, binary, odd cases
+            try:
+                return self.ds[tag].to_json_dict(None, 4096)  # sequences, binary, odd cases
+            except Exception as exc:
+                self.warn(tag, f"cannot be converted ({exc.__class__.__name__}: {exc}): no value indexed")
+                return {"vr": vr}
         value: bytes = elem.value or b""
         key = (tag, vr, value, self.encodings_key, self.little_endian)
-        return _remembered(_ENTRIES, key, value, lambda: self._json_value(tag, vr, value))
+        found = _ENTRIES.get(key)
+        if found is not None:
+            return found
+        problems: list[str] = []
+        entry = self._json_value(tag, vr, value, problems)
+        if problems:
+            self.warn(tag, "; ".join(problems))
+            return entry
+        return _remembered(_ENTRIES, key, value, lambda: entry)
 
-    def _json_value(self, tag: int, vr: str, value: bytes) -> dict[str, Any]:
+    def _json_value(self, tag: int, vr: str, value: bytes, problems: list[str]) -> dict[str, Any]:
         raw = value.rstrip(b" \0")
         if not raw:
             return {"vr": vr}
@@ -156,23 +288,30 @@ class RawValues:
             out: list[Any] = []
             for part in parts:
                 s = part.strip(b" \0").decode("ascii", "replace")
-                if not s:
-                    out.append(None)
-                    continue
-                try:
-                    out.append(int(s) if vr == "IS" else _ds_number(s))
-                except ValueError:
-                    return self.ds[tag].to_json_dict(None, 4096)
-            return {"vr": vr, "Value": out}
+                number = (parse_is(s) if vr == "IS" else parse_ds(s)) if s else None
+                if s and number is None:
+                    problems.append(f"{vr} {s!r} is not a number: no value indexed")
+                out.append(number)
+            return {"vr": vr, "Value": out} if any(v is not None for v in out) else {"vr": vr}
+        if vr in ("DA", "TM"):
+            strings = raw.decode("ascii", "replace").split("\\")
+            check = valid_date if vr == "DA" else valid_time
+            kept = [check(x) for x in strings]
+            for x, k in zip(strings, kept):
+                if k is None:
+                    problems.append(f"{vr} {x.strip()!r} is not a {'date' if vr == 'DA' else 'time of day'}: no value indexed")
+            return {"vr": vr, "Value": kept} if any(k is not None for k in kept) else {"vr": vr}
         if vr in CHARSET_VRS:
-            decoded = decode_bytes(raw, self.encodings, _DELIMITERS)
+            try:
+                decoded = decode_bytes(raw, self.encodings, _DELIMITERS)
+            except Exception:
+                decoded = raw.decode("ascii", "replace")
+            if "\ufffd" in decoded and b"\xef\xbf\xbd" not in raw:
+                problems.append("bytes invalid in its character set replaced")
+            decoded = decoded.replace("\0", "\ufffd")
             strings = decoded.split("\\") if vr not in ("ST", "LT", "UT") else [decoded]
         else:
             strings = raw.decode("ascii", "replace").split("\\")
         return {"vr": vr, "Value": [s.strip(" \0") if vr not in ("ST", "LT", "UT") else s.rstrip(" \0") for s in strings]}
 
 
-def _ds_number(s: str) -> float | int:
-    """A DS value as pydicom's JSON writer gives it (a float, or int when written as one)."""
-    value = float(s)
-    return value

@@ -6,8 +6,8 @@ Handlers are bound to pynetdicom events (``evt.EVT_C_STORE`` ...), one per DIMSE
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
-import struct
 import threading
 from typing import Any, cast
 
@@ -27,16 +27,10 @@ from publisher.dicom.sop_classes import (
     storage_sop_class_uids,
     transfer_syntax_uids,
 )
-from publisher.dicom.storage_association import (
-    ActiveCount,
-    StorageAcceptor,
-    parse_request,
-    peek_pdu,
-    reject_pdu,
-    storage_only,
-)
+from publisher.dicom.association_setup import LIMIT_EXCEEDED, SetupGate, Slots, reject_pdu
+from publisher.dicom.storage_association import StorageAcceptor, abort_pdu, mend_requested, parse_request, storage_only
 from publisher.dicom.storage_scp import StorageHandler, handle_echo
-from publisher.dicom.tls import peer_subject, server_context
+from publisher.dicom.tls import server_context
 
 log = logging.getLogger(__name__)
 
@@ -85,25 +79,24 @@ def tune_reactor(event: evt.Event) -> None:
 class PublisherServer(ThreadedAssociationServer):
     """pynetdicom's threaded server, with storage-only associations served by the lean path.
 
-    Each new connection's A-ASSOCIATE-RQ is peeked (not consumed): when the requestor proposes
-    only storage SOP classes and Verification, :class:`StorageAcceptor` serves it; anything
-    else (query/retrieve, commitment, C-GET role selection) goes to pynetdicom untouched.
+    A new connection waits in the :class:`SetupGate` (no thread, no slot) until its whole
+    A-ASSOCIATE-RQ is in; then it takes one of ``max_associations`` slots (shared by every
+    port and both paths) or is refused with A-ASSOCIATE-RJ. When the requestor proposes only
+    storage SOP classes and Verification, :class:`StorageAcceptor` serves it; anything else
+    (query/retrieve, commitment, C-GET role selection) goes to pynetdicom untouched.
 
-    With an ``ssl_context`` (the TLS port) the TLS handshake runs in the connection's own thread
-    with ``acse_timeout`` (pynetdicom does it in the accepting thread, where one silent client
-    would stop every other from connecting). An :class:`ssl.SSLSocket` cannot peek (``recv``
-    refuses ``MSG_PEEK``), so there the request is read (consumed) instead: a storage-only
-    association goes to the lean path as on the plain port, any other to pynetdicom with the
-    bytes already read given back first (:class:`_Replay`).
+    On a plain port the request was only peeked at, so whoever serves reads it afresh. On the
+    TLS port (``ssl_context``) the gate did the handshake and read (consumed) the request: a
+    storage-only association goes to the lean path as on the plain port, any other to
+    pynetdicom with the bytes already read given back first (:class:`_Replay`).
     """
 
     lean: StorageAcceptor | None = None
     policy: AccessPolicy
     storage_classes: frozenset[str] = frozenset()
     other_services: frozenset[str] = frozenset()
-    max_associations: int = 16
-    acse_timeout: float = 30.0
-    lean_active: ActiveCount
+    gate: SetupGate
+    slots: Slots
     #: Servers stopped with this one (the TLS port's, beside the plain port's).
     companions: tuple["PublisherServer", ...] = ()
 
@@ -114,61 +107,57 @@ class PublisherServer(ThreadedAssociationServer):
         client, address = self.socket.accept()
         return self.ssl_context.wrap_socket(client, server_side=True, do_handshake_on_connect=False), address
 
-    def _handshake(self, sock: ssl.SSLSocket, address: str) -> bool:
-        """The TLS handshake of a new connection on the TLS port, at most ``acse_timeout`` long."""
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A connection just accepted: it waits in the gate for its association request."""
+        self.gate.add(request, client_address, tls=self.ssl_context is not None)
+
+    def dispatch(self, sock: Any, client_address: Any, request: bytes) -> None:
+        """The request is whole (``request``: its bytes; consumed already on TLS only)."""
+        address = str(client_address[0])
+        unread = 0 if isinstance(sock, ssl.SSLSocket) else len(request)
+        rq = parse_request(request)
+        if rq is None:  # PS3.8 9.3.8: A-ABORT, unrecognized / unexpected PDU or invalid parameter
+            reason = 0x06 if request[:1] == b"\x01" else 0x02 if request[:1] in (b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x07") else 0x01
+            log.warning("aborting the connection from %s: its first PDU (type 0x%02X) is not a well-formed A-ASSOCIATE-RQ",
+                        address, request[0] if request else 0)
+            self.gate.refuse(sock, abort_pdu(2, reason), unread)
+            return
+        if _sent_more(sock, len(request) if unread else 0):  # PS3.8 9.2 Sta3: nothing may follow before our answer
+            log.warning("aborting the connection from %s: it sent more after its A-ASSOCIATE-RQ without waiting for the answer",
+                        address)
+            self.gate.refuse(sock, abort_pdu(2, 0x02), unread)
+            return
+        if not self.slots.take():
+            log.warning("refusing an association from %s: %d associations already (dicom.max_associations)",
+                        address, self.slots.limit)
+            self.gate.refuse(sock, reject_pdu(*LIMIT_EXCEEDED), unread)
+            return
         try:
-            sock.settimeout(self.acse_timeout)
-            sock.do_handshake()
-            sock.settimeout(None)  # as pynetdicom has accepted sockets: blocking
-        except ssl.SSLCertVerificationError as exc:
-            log.warning("TLS: refused the certificate of %s: %s", address, exc.verify_message or exc.reason)
-            return False
-        except (OSError, ValueError) as exc:  # ssl.SSLError, reset, timeout, a plain-TCP caller
-            log.warning("TLS handshake with %s failed: %s", address, getattr(exc, "reason", None) or exc)
-            return False
-        log.info("TLS connection from %s (certificate %r, %s)", address, peer_subject(sock), sock.version())
-        return True
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        if self.ssl_context is not None:
-            if not self._handshake(request, str(client_address[0])):
-                self.shutdown_request(request)
+            if self.lean is not None and storage_only(rq, self.other_services):
+                self._serve_lean(sock, rq, unread, address)
                 return
-            if self.lean is not None:
-                data = read_request(request, self.acse_timeout)
-                rq = parse_request(data) if data else None
-                if rq is not None and storage_only(rq, self.other_services):
-                    try:
-                        self._serve_lean(request, rq, 0, str(client_address[0]))  # 0: nothing left to consume
-                    finally:
-                        self.shutdown_request(request)
-                    return
-                _Replay.give_back(request, data)
-        elif self.lean is not None:
-            pdu = peek_pdu(request, self.acse_timeout)
-            rq = parse_request(pdu) if pdu else None
-            if pdu and rq is not None and storage_only(rq, self.other_services):
-                try:
-                    self._serve_lean(request, rq, len(pdu), str(client_address[0]))
-                finally:
-                    self.shutdown_request(request)
-                return
-        super().process_request_thread(request, client_address)
+            if unread == 0:
+                _Replay.give_back(sock, request)
+            sock.settimeout(self.ae.network_timeout or None)  # a peer that stops mid-PDU cannot hold pynetdicom's reactor
+            super().process_request_thread(sock, client_address)
+        except Exception:  # never a silent close: the lean path answers its own errors
+            log.exception("association from %s failed", address)
+            self.shutdown_request(sock)
+        finally:
+            self.slots.give_back()
 
-    def _serve_lean(self, sock: Any, rq: Any, length: int, address: str) -> None:
+    def _serve_lean(self, sock: Any, rq: Any, unread: int, address: str) -> None:
         assert self.lean is not None
         reason = self.policy.check(str(rq.calling_ae_title), str(rq.called_ae_title), address)
         if reason is not None:
             log.warning("rejecting association from %s at %s (reason %d)", str(rq.calling_ae_title).strip(), address, reason)
-            sock.sendall(reject_pdu(REJECT_PERMANENT, SOURCE_SERVICE_USER, reason))
-            return
-        busy = self.lean_active.value + sum(1 for a in self.ae.active_associations if a.is_acceptor)
-        if busy >= self.max_associations:
-            sock.sendall(reject_pdu(0x02, 0x03, 0x02))  # transient, presentation related, local limit exceeded
+            self.gate.refuse(sock, reject_pdu(REJECT_PERMANENT, SOURCE_SERVICE_USER, reason), unread)
             return
         contexts = permitted(self.lean.supported, self.policy.services(str(rq.calling_ae_title), address))
-        with self.lean_active:
-            self.lean.serve(sock, rq, length, address, contexts)
+        try:
+            self.lean.serve(sock, rq, unread, address, contexts)
+        finally:
+            self.shutdown_request(sock)
 
     _stopped: bool = False
 
@@ -180,32 +169,19 @@ class PublisherServer(ThreadedAssociationServer):
         for other in self.companions:
             other.shutdown()
         super().shutdown()
+        self.gate.stop()
 
 
-def read_request(sock: ssl.SSLSocket, timeout: float, limit: int = 1 << 20) -> bytes:
-    """The first PDU on ``sock`` (consumed), or the bytes read before the peer stopped, the
-    ``timeout`` passed or the PDU proved longer than ``limit`` (pynetdicom then answers)."""
-    data = bytearray()
-    want = 6
+def _sent_more(sock: Any, peeked: int) -> bool:
+    """Whether bytes beyond the request (``peeked`` bytes still unread; 0 on TLS) are there."""
+    if isinstance(sock, ssl.SSLSocket):
+        return sock.pending() > 0  # decrypted bytes already read past the request
     try:
-        sock.settimeout(timeout)
-        while len(data) < want:
-            chunk = sock.recv(want - len(data))
-            if not chunk:
-                break
-            data += chunk
-            if len(data) == 6:
-                want = 6 + struct.unpack(">I", bytes(data[2:6]))[0]
-                if want > limit:
-                    break
-    except (OSError, ValueError):
-        pass
-    finally:
-        try:
-            sock.settimeout(None)
-        except OSError:
-            pass
-    return bytes(data)
+        return len(sock.recv(peeked + 1, socket.MSG_PEEK | socket.MSG_DONTWAIT)) > peeked
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return False
 
 
 class _Replay(ssl.SSLSocket):
@@ -243,6 +219,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
     storage = StorageHandler(archive)
     handlers: list[Any] = [
         (evt.EVT_REQUESTED, tune_reactor),
+        (evt.EVT_REQUESTED, mend_requested),
         (evt.EVT_REQUESTED, policy.on_requested),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, policy.guard_store(storage)),
@@ -252,11 +229,11 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
         (evt.EVT_C_GET, GetHandler(db, archive.root)),
         (evt.EVT_SOP_EXTENDED, handle_sop_extended),
     ]
-    server = _listen(ae, settings, settings.port, handlers, policy, storage, None)
+    slots = Slots(settings.max_associations)
+    server = _listen(ae, settings, settings.port, handlers, policy, storage, None, slots)
     if tls is not None:
         try:
-            server.companions = (_listen(ae, settings, settings.tls_port, handlers, policy, storage, tls),)
-            server.companions[0].lean_active = server.lean_active  # one max_associations for both ports
+            server.companions = (_listen(ae, settings, settings.tls_port, handlers, policy, storage, tls, slots),)
         except BaseException:
             server.shutdown()
             raise
@@ -264,7 +241,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
 
 
 def _listen(ae: AE, settings: DicomSettings, port: int, handlers: list[Any], policy: AccessPolicy,
-            storage: StorageHandler, tls: ssl.SSLContext | None) -> PublisherServer:
+            storage: StorageHandler, tls: ssl.SSLContext | None, slots: Slots) -> PublisherServer:
     """One listening port (plain or TLS) with ``handlers``, served in a background thread."""
     server = ae.make_server((settings.bind, port), evt_handlers=handlers, ssl_context=tls, server_class=PublisherServer)
     assert isinstance(server, PublisherServer)
@@ -273,9 +250,9 @@ def _listen(ae: AE, settings: DicomSettings, port: int, handlers: list[Any], pol
     server.other_services = frozenset(
         str(cx.abstract_syntax) for cx in ae.supported_contexts if str(cx.abstract_syntax) not in server.storage_classes | {VERIFICATION}
     )
-    server.max_associations = settings.max_associations
-    server.acse_timeout = settings.acse_timeout
-    server.lean_active = ActiveCount()
+    server.slots = slots
+    server.gate = SetupGate(settings.request_timeout, settings.max_pending_per_address, server.dispatch)
+    server.gate.start()
     if settings.lean_storage:
         server.lean = StorageAcceptor(
             settings.ae_title,

@@ -19,11 +19,9 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydicom.uid import UID
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
@@ -90,35 +88,6 @@ def read_exact(sock: socket.socket, view: memoryview) -> None:
         view = view[n:]
 
 
-def peek_pdu(sock: socket.socket, timeout: float, limit: int = 1 << 20) -> bytes | None:
-    """The first PDU waiting on ``sock`` without consuming it (MSG_PEEK), or None if the peer
-    sends nothing whole within ``timeout`` seconds or it is larger than ``limit``."""
-    deadline = time.monotonic() + timeout
-    want = 6
-    previous = sock.gettimeout()
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            sock.settimeout(left)
-            data = sock.recv(want, socket.MSG_PEEK)
-            if not data:
-                return None
-            if len(data) >= 6:
-                want = 6 + struct.unpack(">I", data[2:6])[0]
-                if want > limit:
-                    return None
-                if len(data) >= want:
-                    return data[:want]
-            if len(data) < want:
-                time.sleep(0.001)
-    except (OSError, TimeoutError):
-        return None
-    finally:
-        sock.settimeout(previous)
-
-
 def parse_request(pdu: bytes) -> A_ASSOCIATE | None:
     """The A-ASSOCIATE-RQ primitive of ``pdu``, or None when it is not a well-formed request."""
     if not pdu or pdu[0] != A_ASSOCIATE_RQ_TYPE:
@@ -127,8 +96,41 @@ def parse_request(pdu: bytes) -> A_ASSOCIATE | None:
         rq = A_ASSOCIATE_RQ()
         rq.decode(pdu)
         return rq.to_primitive()
-    except Exception:  # malformed: pynetdicom's full state machine answers it properly
+    except Exception:  # malformed: the server answers it with an A-ABORT
         return None
+
+
+class _QuietDecodeFailures(logging.Filter):
+    """pynetdicom logs a traceback at ERROR for every UID it cannot decode as ASCII, then
+    raises the error :func:`parse_request` handles (the caller gets an A-ABORT)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], UnicodeDecodeError))
+
+
+logging.getLogger("pynetdicom.utils").addFilter(_QuietDecodeFailures())
+
+
+#: Stands in the transfer syntax list of a proposed presentation context that has none
+#: (PS3.8 9.3.2.2 asks for at least one): no transfer syntax has this UID, so negotiation
+#: answers that context "transfer syntaxes not supported" (result 4, PS3.8 9.3.3.2) and goes on
+#: with the others, where pynetdicom's negotiation would fail and leave the caller unanswered.
+NO_TRANSFER_SYNTAX = IMPLEMENTATION_CLASS_UID
+
+
+def mend_contexts(request: A_ASSOCIATE) -> None:
+    """Give every proposed context without a transfer syntax :data:`NO_TRANSFER_SYNTAX`."""
+    for cx in request.presentation_context_definition_list:
+        if not cx.transfer_syntax:
+            log.warning("presentation context %s (%s) proposes no transfer syntax: rejecting it", cx.context_id, cx.abstract_syntax)
+            cx.add_transfer_syntax(UID(NO_TRANSFER_SYNTAX))
+
+
+def mend_requested(event: Any) -> None:
+    """EVT_REQUESTED (pynetdicom's path): :func:`mend_contexts` before negotiation."""
+    primitive = getattr(event.assoc.requestor, "primitive", None)
+    if primitive is not None:
+        mend_contexts(primitive)
 
 
 def storage_only(request: A_ASSOCIATE, other_services: frozenset[str]) -> bool:
@@ -150,8 +152,9 @@ def _element(tag: int, value: bytes) -> bytes:
     return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, len(value)) + value
 
 
-def _uid(value: str) -> bytes:
-    raw = value.encode("ascii")
+def _uid(value: str | bytes) -> bytes:
+    """A UI value padded to even length; bytes are echoed as received (a request's UID)."""
+    raw = value if isinstance(value, bytes) else value.encode("ascii", "replace")
     return raw + b"\0" if len(raw) % 2 else raw
 
 
@@ -160,7 +163,8 @@ def _text(value: str) -> bytes:
     return raw + b" " if len(raw) % 2 else raw
 
 
-def encode_response(command: int, sop_class: str, message_id: int, status: int, sop_instance: str = "", comment: str = "") -> bytes:
+def encode_response(command: int, sop_class: str | bytes, message_id: int, status: int, sop_instance: str | bytes = "",
+                    comment: str = "") -> bytes:
     """A C-STORE-RSP or C-ECHO-RSP command set (PS3.7 9.3.1.2, 9.3.5.2)."""
     body = [
         _element(0x00000002, _uid(sop_class)),
@@ -208,11 +212,6 @@ def p_data_pdu(context_id: int, command: bytes) -> bytes:
     return struct.pack(">BBI", P_DATA_TF_TYPE, 0, len(item)) + item
 
 
-def reject_pdu(result: int, source: int, reason: int) -> bytes:
-    """A-ASSOCIATE-RJ (PS3.8 9.3.4)."""
-    return struct.pack(">BBIBBBB", A_ASSOCIATE_RJ_TYPE, 0, 4, 0, result, source, reason)
-
-
 def abort_pdu(source: int, reason: int) -> bytes:
     """A-ABORT (PS3.8 9.3.8): source 0 = service user, 2 = service provider."""
     return struct.pack(">BBIBBBB", A_ABORT_TYPE, 0, 4, 0, 0, source, reason)
@@ -235,6 +234,7 @@ class StorageAcceptor:
         """The A-ASSOCIATE-AC for ``request`` and the accepted contexts {id: (abstract, transfer)};
         ``supported`` narrows what may be accepted (the caller's services, :mod:`publisher.dicom.access`)."""
         offered = self.supported if supported is None else supported
+        mend_contexts(request)
         results, _roles = negotiate_as_acceptor(request.presentation_context_definition_list, offered, None)
         accepted = {
             int(cx.context_id): (str(cx.abstract_syntax), str(cx.transfer_syntax[0]))
@@ -279,6 +279,12 @@ class StorageAcceptor:
                 pass
         except (ConnectionError, TimeoutError, OSError) as exc:
             log.info("association from %s at %s ended: %s", calling, address, exc)
+        except Exception:  # never a silent close: whatever went wrong, the peer learns it ended
+            log.exception("aborting association from %s at %s after an unexpected error", calling, address)
+            try:
+                sock.sendall(abort_pdu(2, 0x00))
+            except OSError:
+                pass
 
     def _run(self, sock: socket.socket, accepted: dict[int, tuple[str, str]], calling: str, address: str) -> None:
         receipt: list[Receiving] = []  # the instance in flight, discarded if we leave early
@@ -339,18 +345,31 @@ class StorageAcceptor:
                             values, context_id = None, None
                         elif _us(values, 0x00000100) == C_STORE_RQ:
                             abstract, transfer = accepted[pcid]
-                            receipt.append(self.begin(abstract, _str(values, 0x00001000), transfer, calling, address))
+                            receipt.append(self._begin(abstract, _str(values, 0x00001000), transfer, calling, address))
                 else:
                     if values is None:
                         raise AbortAssociation(0x05, "a data fragment before its command")
                     if receipt:
-                        receipt[0].write(fragment)  # body is a new buffer per PDU: no copy needed
+                        try:
+                            receipt[0].write(fragment)  # body is a new buffer per PDU: no copy needed
+                        except Exception as exc:
+                            log.exception("receiving %s failed", _str(values, 0x00001000))
+                            receipt[0].discard()
+                            receipt[0] = Failed(f"processing failure: {exc.__class__.__name__}")
                     if last:
                         current = receipt.pop() if receipt else None
                         self._answer(sock, accepted[pcid], pcid, values, current)
                         command.clear()
                         values, context_id = None, None
                 pos = end
+
+    def _begin(self, abstract: str, sop_instance: str, transfer: str, calling: str, address: str) -> Receiving:
+        """Start receiving one instance; whatever goes wrong, the C-STORE still gets a status."""
+        try:
+            return self.begin(abstract, sop_instance, transfer, calling, address)
+        except Exception as exc:
+            log.exception("cannot receive %s", sop_instance)
+            return Failed(f"processing failure: {exc.__class__.__name__}")
 
     def _answer(
         self,
@@ -368,31 +387,30 @@ class StorageAcceptor:
         elif field == C_STORE_RQ:
             if current is None:
                 raise AbortAssociation(0x06, "C-STORE-RQ without a data set")
-            sop_instance = _str(values, 0x00001000)
+            sop_instance = values.get(0x00001000, b"")
             try:
                 status, comment = current.finish()
             except Exception as exc:  # never leave the requestor without an answer
-                log.exception("storing %s failed", sop_instance)
+                log.exception("storing %s failed", _str(values, 0x00001000))
                 current.discard()
                 status, comment = 0xA700, f"processing failure: {exc.__class__.__name__}"
-            rsp = encode_response(C_STORE_RSP, _str(values, 0x00000002) or abstract, message_id, status, sop_instance, comment)
+            rsp = encode_response(C_STORE_RSP, values.get(0x00000002) or abstract, message_id, status, sop_instance, comment)
         else:
             raise AbortAssociation(0x02, f"DIMSE command 0x{field:04X} on a storage association")
         sock.sendall(p_data_pdu(pcid, rsp))
 
 
-class ActiveCount:
-    """Associations currently served by the lean path (for the maximum-associations limit)."""
+class Failed:
+    """An instance that cannot be received: its data is dropped, the answer is 0xA700."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
-    def __enter__(self) -> "ActiveCount":
-        with self._lock:
-            self.value += 1
-        return self
+    def write(self, fragment: bytes | memoryview) -> None:
+        pass
 
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self.value -= 1
+    def finish(self) -> tuple[int, str]:
+        return 0xA700, self.reason
+
+    def discard(self) -> None:
+        pass

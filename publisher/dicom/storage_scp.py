@@ -48,6 +48,9 @@ class StorageHandler:
         except StoreRefused as exc:
             log.warning("C-STORE from %s refused (0x%04X): %s", calling_ae, exc.status, exc.reason)
             return int(exc.status), exc.reason
+        except Exception as exc:  # never leave the requestor without an answer
+            log.exception("storing %s from %s failed", sop_instance, calling_ae)
+            return 0xA700, f"processing failure: {exc.__class__.__name__}"
         return 0x0000, ""
 
     def begin(self, abstract_syntax: str, sop_instance: str, transfer_syntax: str, calling_ae: str, address: str) -> "Receipt":

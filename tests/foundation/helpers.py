@@ -50,3 +50,11 @@ def pixel_bytes(path: Path) -> bytes:
 
     ds = dcmread(path)
     return bytes(ds.PixelData)
+
+
+def archive_files(root: Path) -> list[Path]:
+    """Every file under an archive root (instances and partial files in ``.incoming``) except
+    the lock files of ``.locks`` (publisher.archive.uid_lock), which are not data."""
+    from publisher.archive.uid_lock import LOCKS
+
+    return [p for p in root.rglob("*") if p.is_file() and LOCKS not in p.relative_to(root).parts]

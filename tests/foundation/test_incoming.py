@@ -23,9 +23,11 @@ from pydicom.uid import (
 )
 
 from publisher import samples
-from publisher.archive.ingest import Archive, Outcome, Provenance, StoreRefused, _dataset_bytes
+from publisher.archive.file_meta import dataset_bytes
+from publisher.archive.ingest import Archive, Outcome, Provenance, StoreRefused
 from publisher.db import migrate
 from publisher.db.session import Database
+from tests.foundation.helpers import archive_files
 
 TRANSFER_SYNTAXES = [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian, RLELossless]
 
@@ -42,7 +44,7 @@ def _encoded(tmp: Path, ts: str, kind: str = "ct") -> tuple[bytes, str, Dataset]
     buf = BytesIO()
     f.save_as(buf, enforce_file_format=True)
     buf.seek(0)
-    data, found = _dataset_bytes(buf)
+    data, found = dataset_bytes(buf)
     assert found == ts
     return data, ts, ds
 
@@ -94,7 +96,7 @@ def test_every_truncation_is_refused_and_leaves_nothing(tmp_path: Path, ts: str)
             with pytest.raises(StoreRefused) as refused:
                 _receive(archive, data[:cut], ts, ds, step)
             assert 0xC000 <= refused.value.status <= 0xCFFF, (cut, step, refused.value.reason)
-    assert [p for p in archive.root.rglob("*") if p.is_file()] == []
+    assert archive_files(archive.root) == []
     with archive.db.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM instance").scalar() == 0
 
@@ -107,7 +109,7 @@ def test_header_without_pixel_data_and_refusals_from_the_early_parse(tmp_path: P
     buf = BytesIO()
     samples.as_file(ds).save_as(buf, enforce_file_format=True)
     buf.seek(0)
-    data, ts = _dataset_bytes(buf)
+    data, ts = dataset_bytes(buf)
     archive = _archive(tmp_path)
     assert _receive(archive, data, ts, ds, 97).read_bytes().endswith(data)
     ct, ts, ct_ds = _encoded(tmp_path, ExplicitVRLittleEndian)
@@ -147,7 +149,7 @@ def test_broken_header_is_refused_early_and_leaves_nothing(tmp_path: Path) -> No
     with pytest.raises(StoreRefused) as refused:
         incoming.finish()
     assert refused.value.status == 0xC000 and "invalid VR" in refused.value.reason
-    assert [p for p in archive.root.rglob("*") if p.is_file()] == []
+    assert archive_files(archive.root) == []
 
 
 def test_series_folder_removed_behind_our_back_is_made_again(tmp_path: Path) -> None:
@@ -160,7 +162,7 @@ def test_series_folder_removed_behind_our_back_is_made_again(tmp_path: Path) -> 
         buf = BytesIO()
         samples.as_file(ds).save_as(buf, enforce_file_format=True)
         buf.seek(0)
-        data, ts = _dataset_bytes(buf)
+        data, ts = dataset_bytes(buf)
         path = _receive(archive, data, ts, ds, 4096)
         assert path.is_file()
         shutil.rmtree(path.parent)  # the series folder goes before the next instance arrives
@@ -186,7 +188,7 @@ def test_index_connection_killed_between_instances(tmp_path: Path, backend: str)
             buf = BytesIO()
             samples.as_file(ds).save_as(buf, enforce_file_format=True)
             buf.seek(0)
-            data, ts = _dataset_bytes(buf)
+            data, ts = dataset_bytes(buf)
             with db.engine.connect() as admin:  # kill every other session of ours
                 if backend == "postgresql":
                     admin.exec_driver_sql(

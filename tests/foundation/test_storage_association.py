@@ -17,10 +17,10 @@ from pynetdicom.presentation import build_context
 from sqlalchemy import func, select
 
 from publisher import samples
-from publisher.archive.ingest import _meta_end
+from publisher.archive.file_meta import meta_end
 from publisher.db.models import Instance
 from tests.conftest import require_tool
-from tests.foundation.helpers import DCMTK_ENV, running_service, settings_for, storescu
+from tests.foundation.helpers import DCMTK_ENV, archive_files, running_service, settings_for, storescu
 
 
 def _files(tmp: Path, count: int = 3, size: int = 64) -> list[Path]:
@@ -92,7 +92,7 @@ def _wait_closed(sock: socket.socket) -> bytes:
 def test_peer_abort_mid_data_set_leaves_nothing(tmp_path: Path, sqlite_url: str) -> None:
     f = _files(tmp_path, 1, 128)[0]
     data = f.read_bytes()
-    dataset = data[_meta_end(data):]
+    dataset = data[meta_end(data):]
     with running_service(settings_for(tmp_path / "svc", sqlite_url)) as svc:
         sock = _associate(svc.settings.dicom.port)
         sock.sendall(_pdata(0x03, _command(str(dcmread(f).SOPInstanceUID))))
@@ -102,7 +102,7 @@ def test_peer_abort_mid_data_set_leaves_nothing(tmp_path: Path, sqlite_url: str)
         _wait_closed(sock)
         time.sleep(0.3)
         assert _count(svc) == 0
-        assert [p for p in svc.archive.root.rglob("*") if p.is_file()] == []
+        assert archive_files(svc.archive.root) == []
 
 
 def test_oversize_pdu_is_aborted(tmp_path: Path, sqlite_url: str) -> None:
@@ -151,7 +151,7 @@ def test_both_paths_store_the_same_bytes(tmp_path: Path, sqlite_url: str, lean: 
     for f in files:
         ours = stored[str(dcmread(f, stop_before_pixels=True).SOPInstanceUID)].read_bytes()
         src = f.read_bytes()
-        assert ours[_meta_end(ours):] == src[_meta_end(src):]
+        assert ours[meta_end(ours):] == src[meta_end(src):]
 
 
 def test_association_limit_on_the_lean_path(tmp_path: Path, sqlite_url: str) -> None:

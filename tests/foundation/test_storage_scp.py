@@ -41,10 +41,10 @@ def _convert(tool: list[str], files: list[Path], out: Path) -> list[Path]:
 
 
 def _dataset_after_meta(path: Path) -> bytes:
-    from publisher.archive.ingest import _meta_end
+    from publisher.archive.file_meta import meta_end
 
     data = path.read_bytes()
-    return data[_meta_end(data):]
+    return data[meta_end(data):]
 
 
 def test_echo(tmp_path: Path, sqlite_url: str) -> None:

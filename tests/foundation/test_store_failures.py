@@ -19,7 +19,7 @@ from publisher.db import migrate
 from publisher.db.models import Instance
 from publisher.db.session import Database
 from tests.conftest import unavailable
-from tests.foundation.helpers import running_service, settings_for
+from tests.foundation.helpers import archive_files, running_service, settings_for
 
 
 def _one(tmp: Path, key: str = "bad", kind: str = "ct") -> Path:
@@ -51,7 +51,7 @@ def _send(port: int, path: Path, contexts: list[str]) -> int:
 
 
 def _archive_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file()]
+    return archive_files(root)
 
 
 def _assert_nothing_stored(svc) -> None:  # type: ignore[no-untyped-def]
@@ -178,7 +178,7 @@ def test_disk_full_answers_out_of_resources_and_keeps_what_was_stored(tmp_path: 
         with archive.db.session() as s:
             rows = s.scalars(select(Instance)).all()
         assert len(rows) == len(stored)
-        files = [p for p in archive.root.rglob("*") if p.is_file()]
+        files = archive_files(archive.root)
         assert len(files) == len(stored)  # no partial file left in .incoming or elsewhere
         from publisher.archive.durable import sha256_file
         assert all(sha256_file(archive.root / r.path) == r.sha256 for r in rows)
