@@ -159,8 +159,13 @@ class _Packer:
         self.put(items, cost)
         return True
 
-    def series(self, items: list[MediaInstance]) -> None:
-        if not self.place_whole(items, self.cost(items)):
+    def series(self, items: list[MediaInstance], keep_whole: bool = True) -> None:
+        """Place a series whole (on a new volume if need be), or with ``keep_whole`` False
+        split it to fill the current volume when it does not fit there."""
+        cost = self.cost(items)
+        if not keep_whole and self.used + cost > self.capacity:
+            self.split(items)
+        elif not self.place_whole(items, cost):
             self.split(items)
 
     def split(self, items: list[MediaInstance]) -> None:
@@ -179,7 +184,7 @@ class _Packer:
                 self.used += part
             self.put([inst], cost)
 
-    def study(self, series: list[list[MediaInstance]], keep_together: bool) -> None:
+    def study(self, series: list[list[MediaInstance]], keep_together: bool, keep_whole: bool = True) -> None:
         if keep_together:
             items = [i for s in series for i in s]
             if self.place_whole(items, self.cost(items, 2) + PAGE_OVERHEAD):
@@ -187,17 +192,18 @@ class _Packer:
         self.context = 2 * FOLDER_OVERHEAD + PAGE_OVERHEAD
         self.used += self.context
         for s in series:
-            self.series(s)
+            self.series(s, keep_whole)
         self.context = 0
 
 
 def _pack(studies: list[list[list[MediaInstance]]], usable: int, udf: bool, extras: VolumeExtras) -> list[list[MediaInstance]]:
-    """The fewer volumes of keeping each study on one volume (where it fits) or not."""
+    """The fewest volumes of: studies kept on one volume where they fit, else series kept
+    whole, else series split to fill each volume (the first of these on a tie)."""
     best: list[list[MediaInstance]] | None = None
-    for keep_together in (True, False):
+    for keep_together, keep_whole in ((True, True), (False, True), (False, False)):
         packer = _Packer(usable, udf, extras)
         for study in studies:
-            packer.study(study, keep_together)
+            packer.study(study, keep_together, keep_whole)
         volumes = [v for v in packer.volumes if v]
         if best is None or len(volumes) < len(best):
             best = volumes
