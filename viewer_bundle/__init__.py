@@ -2,25 +2,33 @@
 
 Standalone: imports nothing from ``publisher``. The media engine lays the DICOM files out on
 the disc tree, describes them as a :class:`DiscContent` and calls :func:`write_viewer`; it
-reserves :func:`estimate_size` bytes in its volume plan beforehand, and links the root
-``INDEX.HTM`` (IHE PDI) to ``ViewerResult.start_page`` (``VIEWER/INDEX.HTM``).
+reserves :func:`estimate_parts` (per disc: fixed files, per series, per instance) in its volume
+plan beforehand, and links the root ``INDEX.HTM`` (IHE PDI) to ``ViewerResult.start_page``
+(``VIEWER/INDEX.HTM``).
 """
 
-from .content import DiscContent, Instance, Patient, Series, Study, ThirdPartyViewer, ViewerResult
+from .content import (DiscContent, Instance, OtherDisc, Patient, Series, SeriesElsewhere, Study, ThirdPartyViewer,
+                      ViewerResult)
+from .estimate import Part, SizeEstimate, estimate_parts, estimate_size
 from .reference import render_reference
 from .scan import content_from_files
-from .writer import START_PAGE, estimate_size, languages, write_viewer
+from .writer import START_PAGE, languages, write_viewer
 
 __all__ = [
     "DiscContent",
     "Instance",
+    "OtherDisc",
+    "Part",
     "Patient",
     "Series",
+    "SeriesElsewhere",
+    "SizeEstimate",
     "START_PAGE",
     "Study",
     "ThirdPartyViewer",
     "ViewerResult",
     "content_from_files",
+    "estimate_parts",
     "estimate_size",
     "languages",
     "render_reference",

@@ -87,8 +87,39 @@ class Patient:
 
 
 @dataclass
+class SeriesElsewhere:
+    """A series (or the part of a split series) that is on another disc of the set.
+
+    ``count`` is the number of its instances on that disc. The viewer lists these so a reader
+    of one disc knows which disc to insert for the rest of the set.
+    """
+
+    series_instance_uid: str
+    patient_name: str = ""
+    patient_id: str = ""
+    study_date: str = ""
+    study_description: str = ""
+    modality: str = ""
+    series_number: int | None = None
+    description: str = ""
+    count: int = 0
+
+
+@dataclass
+class OtherDisc:
+    """Another disc of a spanned set (``volume`` of the same ``volumes``) and what it holds."""
+
+    volume: int
+    label: str = ""
+    series: list[SeriesElsewhere] = field(default_factory=list)
+
+
+@dataclass
 class DiscContent:
-    """Everything on one disc (one volume of a spanned set: ``volume`` of ``volumes``)."""
+    """Everything on one disc (one volume of a spanned set: ``volume`` of ``volumes``).
+
+    ``others`` names the other discs of the set and their series (shown, not loaded).
+    """
 
     patients: list[Patient] = field(default_factory=list)
     label: str = ""
@@ -96,6 +127,7 @@ class DiscContent:
     created: str = ""
     volume: int = 1
     volumes: int = 1
+    others: list[OtherDisc] = field(default_factory=list)
 
     def instances(self) -> list[Instance]:
         """Every instance, in disc order (patient, study, series, instance)."""

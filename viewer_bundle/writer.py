@@ -1,4 +1,4 @@
-"""Write the viewer and its data scripts into a disc tree; estimate their size beforehand.
+"""Write the viewer and its data scripts into a disc tree (sizes estimated in :mod:`.estimate`).
 
 Layout written under the disc root (ISO 9660 level 1 names, at most 4 directory levels)::
 
@@ -29,7 +29,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import iter_pixels
 
 from . import codec, documents
-from .content import DiscContent, Instance, Series, ThirdPartyViewer, ViewerResult
+from .content import DiscContent, Instance, OtherDisc, Patient, Series, SeriesElsewhere, Study, ThirdPartyViewer, ViewerResult
 from .reference import default_window, frame_array, frame_info, render_reference
 
 STATIC = Path(__file__).parent / "static"
@@ -230,10 +230,39 @@ def _series_entries(w: _Writer, series: Series) -> list[dict[str, object]]:
         else:
             entry = w.document_series(series, groups[kind], kind)
         if entry:
-            entry.update({"modality": series.modality, "number": series.series_number,
+            entry.update({"uid": series.series_instance_uid, "modality": series.modality, "number": series.series_number,
                           "desc": series.description, "body": series.body_part})
             out.append(entry)
     return out
+
+
+def patient_entry(p: Patient) -> dict[str, object]:
+    """A patient of the catalogue, without its studies."""
+    return {"name": p.name, "id": p.patient_id, "birth": p.birth_date, "sex": p.sex, "issuer": p.issuer}
+
+
+def study_entry(st: Study) -> dict[str, object]:
+    """A study of the catalogue, without its series."""
+    return {"uid": st.study_instance_uid, "date": st.study_date, "time": st.study_time, "desc": st.description,
+            "acc": st.accession_number, "id": st.study_id, "ref": st.referring_physician, "inst": st.institution}
+
+
+def elsewhere_entry(s: SeriesElsewhere) -> dict[str, object]:
+    """A series on another disc, as the list of the other discs shows it."""
+    return {"uid": s.series_instance_uid, "pname": s.patient_name, "pid": s.patient_id, "date": s.study_date,
+            "sdesc": s.study_description, "mod": s.modality, "num": s.series_number, "desc": s.description,
+            "count": s.count}
+
+
+def other_disc_entry(d: OtherDisc) -> dict[str, object]:
+    return {"volume": d.volume, "label": d.label, "series": [elsewhere_entry(s) for s in d.series]}
+
+
+def catalog_frame(content: DiscContent) -> dict[str, object]:
+    """The catalogue without its patients: the disc, its place in the set and the other discs."""
+    return {"label": content.label, "institution": content.institution, "created": content.created,
+            "volume": content.volume, "volumes": content.volumes,
+            "others": [other_disc_entry(d) for d in content.others], "patients": []}
 
 
 def _catalog(w: _Writer, content: DiscContent) -> dict[str, object]:
@@ -243,14 +272,10 @@ def _catalog(w: _Writer, content: DiscContent) -> dict[str, object]:
         for st in p.studies:
             series = [e for se in st.series for e in _series_entries(w, se)]
             if series:
-                studies.append({"uid": st.study_instance_uid, "date": st.study_date, "time": st.study_time,
-                                "desc": st.description, "acc": st.accession_number, "id": st.study_id,
-                                "ref": st.referring_physician, "inst": st.institution, "series": series})
+                studies.append({**study_entry(st), "series": series})
         if studies:
-            patients.append({"name": p.name, "id": p.patient_id, "birth": p.birth_date, "sex": p.sex,
-                             "issuer": p.issuer, "studies": studies})
-    return {"label": content.label, "institution": content.institution, "created": content.created,
-            "volume": content.volume, "volumes": content.volumes, "patients": patients}
+            patients.append({**patient_entry(p), "studies": studies})
+    return {**catalog_frame(content), "patients": patients}
 
 
 def _start_page(langs: list[str], language: str | None) -> str:
@@ -301,67 +326,3 @@ def write_viewer(
     w.put(f"{VIEWER_DIR}/DATA/INDEX.JS", _js("DV.catalog", catalog))
     autorun = _third_party(w, third_party_dir) if third_party_dir else None
     return ViewerResult(START_PAGE, w.files, w.size, langs, autorun, w.skipped)
-
-
-# -- size estimate ---------------------------------------------------------------------------
-
-_STATIC_OVERHEAD = 8_192  # start page config, catalogue framing
-_PER_SERIES = 12_000  # catalogue entry with thumbnail, chunk file framing
-_PER_FRAME = 400  # frame record keys
-_MARGIN = 1.15
-
-
-def _pixel_bytes(inst: Instance) -> int | None:
-    if not (inst.rows and inst.columns):
-        return None
-    size = 1 if (inst.bits_allocated or 16) <= 8 else (2 if (inst.bits_allocated or 16) <= 16 else 4)
-    samples = 3 if (inst.samples_per_pixel or 1) > 1 else 1
-    if samples == 3:
-        size = 1
-    return inst.rows * inst.columns * samples * size
-
-
-def estimate_size(content: DiscContent) -> int:
-    """Bytes :func:`write_viewer` will write for ``content``, rounded up (for the volume plan).
-
-    Exact for the static files; for pixels, the first and middle image of each series are
-    encoded and their ratio applied to the series, plus a 15 % margin.
-    """
-    total = _STATIC_OVERHEAD + sum(p.stat().st_size for p in STATIC.rglob("*") if p.is_file())
-    for p in content.patients:
-        for st in p.studies:
-            for se in st.series:
-                total += _PER_SERIES
-                images = [i for i in se.instances if _kind(i) == "image"]
-                total += _estimate_images(images)
-                for inst in se.instances:
-                    kind = _kind(inst)
-                    if kind == "sr":
-                        total += 2_000 + Path(inst.source).stat().st_size
-                    elif kind == "doc":
-                        total += 1_000 + Path(inst.source).stat().st_size
-    return int(total * _MARGIN) + 1
-
-
-def _estimate_images(images: list[Instance]) -> int:
-    if not images:
-        return 0
-    samples = {0: images[0], len(images) // 2: images[len(images) // 2]}
-    ratio_num = ratio_den = 0
-    for inst in samples.values():
-        try:
-            ds = dcmread(inst.source)
-            _, values = next(_frames(ds))
-            encoded = len(codec.encode_b64(values, codec.choose_predictor(values)))
-            ratio_num += encoded
-            ratio_den += values.nbytes
-        except Exception:
-            continue
-    ratio = ratio_num / ratio_den if ratio_den else 1.4  # base64 of incompressible data
-    total = 0
-    for inst in images:
-        raw = _pixel_bytes(inst)
-        if raw is None:
-            raw = Path(inst.source).stat().st_size
-        total += int(raw * inst.number_of_frames * ratio) + _PER_FRAME * inst.number_of_frames
-    return total

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from publisher.config import DiscRule as Rule
 from publisher.db.models import DiscJob, Instance, Patient, Series, Study
 from publisher.jobs.selection import Selection, select_instances
-from publisher.jobs.viewer import estimate
+from publisher.jobs.viewer import estimate_parts, volume_extras
 from publisher.media import MediaError, MediaType
 from publisher.media.plan import plan_volumes
 
@@ -178,12 +178,13 @@ def media_for(session: Session, rule: Rule, selection: Selection, archive_root: 
     try:
         instances, rejected = select_instances(session, selection, archive_root)
         kept = [i for i in instances if i.sop_instance_uid not in rejected]
-        reserve = estimate(kept) if viewer and kept else 0
+        parts = estimate_parts(kept) if viewer and kept else None
     except (OSError, ValueError):
         return candidates[0]  # the size is unknown: mastering will tell what is wrong
     for media in candidates:
         try:
-            if len(plan_volumes(kept, MediaType(media), viewer_size_estimate=reserve)) == 1:
+            extras = volume_extras(parts, MediaType(media)) if parts else None
+            if len(plan_volumes(kept, MediaType(media), extras=extras)) == 1:
                 return media
         except MediaError:
             continue

@@ -8,22 +8,62 @@ calls a hook and knows nothing of the viewer. This module joins them, from index
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 import viewer_bundle as vb
 from publisher import __version__
 from publisher.media import DiscContent as MediaContent
-from publisher.media import MediaInstance, Viewer, Volume, master
-from publisher.media.model import PatientKey, Progress
-from publisher.media.plan import VolumePlan
+from publisher.media import MediaInstance, MediaType, Viewer, Volume, master
+from publisher.media.model import OtherVolume, PatientKey, Progress
+from publisher.media.plan import FOLDER_OVERHEAD, SECTOR, VolumeExtras, VolumePlan, file_cost
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _image_keys(inst: MediaInstance) -> dict[str, object]:
+    """Rows, Columns, frames, bits and photometric from the index's record keys (PS3.3 F.5),
+    so the estimate sizes every image from its own matrix rather than from its file size."""
+    keys = inst.record_keys
+    out: dict[str, object] = {"rows": _int(keys.get("Rows")), "columns": _int(keys.get("Columns")),
+                              "bits_allocated": _int(keys.get("BitsAllocated")),
+                              "samples_per_pixel": _int(keys.get("SamplesPerPixel"))}
+    out["number_of_frames"] = _int(keys.get("NumberOfFrames")) or 1
+    out["photometric_interpretation"] = str(keys.get("PhotometricInterpretation", "") or "")
+    return out
+
+
+def elsewhere(others: Sequence[OtherVolume]) -> list[vb.OtherDisc]:
+    """The other volumes of a set as the viewer names them: each series (part) and its count."""
+    discs = []
+    for other in others:
+        disc = vb.OtherDisc(other.volume, other.file_set_id)
+        by_series: dict[str, vb.SeriesElsewhere] = {}
+        for i in other.instances:
+            entry = by_series.get(i.series_instance_uid)
+            if entry is None:
+                entry = by_series[i.series_instance_uid] = vb.SeriesElsewhere(
+                    i.series_instance_uid, i.patient_name, i.patient_id, i.study_date, i.study_description,
+                    i.modality, i.series_number, i.series_description)
+                disc.series.append(entry)
+            entry.count += 1
+        discs.append(disc)
+    return discs
 
 
 def viewer_content(instances: Sequence[MediaInstance], file_ids: dict[str, str] | None = None,
-                   *, volume: int = 1, volumes: int = 1, institution: str = "", label: str = "") -> vb.DiscContent:
-    """The viewer's view of ``instances`` (in disc order); ``file_ids`` maps SOP UID -> File ID."""
+                   *, volume: int = 1, volumes: int = 1, institution: str = "", label: str = "",
+                   others: Sequence[OtherVolume] = ()) -> vb.DiscContent:
+    """The viewer's view of ``instances`` (in disc order); ``file_ids`` maps SOP UID -> File ID;
+    ``others`` are the other volumes of the set, named on this one."""
     content = vb.DiscContent(label=label, institution=institution, created=_dt.date.today().strftime("%Y%m%d"),
-                             volume=volume, volumes=volumes)
+                             volume=volume, volumes=volumes, others=elsewhere(others))
     patients: dict[PatientKey, vb.Patient] = {}
     studies: dict[str, vb.Study] = {}
     series: dict[str, vb.Series] = {}
@@ -47,13 +87,44 @@ def viewer_content(instances: Sequence[MediaInstance], file_ids: dict[str, str] 
         path = (file_ids or {}).get(i.sop_instance_uid, i.sop_instance_uid)
         se.instances.append(vb.Instance(path=path, source=i.path, sop_class_uid=i.sop_class_uid,
                                         sop_instance_uid=i.sop_instance_uid, instance_number=i.instance_number,
-                                        transfer_syntax_uid=i.transfer_syntax_uid))
+                                        transfer_syntax_uid=i.transfer_syntax_uid, **_image_keys(i)))  # type: ignore[arg-type]
     return content
 
 
 def estimate(instances: Sequence[MediaInstance]) -> int:
-    """Bytes the viewer adds for ``instances`` (reserved in the volume plan)."""
+    """Bytes the viewer writes for ``instances`` on one disc."""
     return vb.estimate_size(viewer_content(instances))
+
+
+def estimate_parts(instances: Sequence[MediaInstance]) -> vb.SizeEstimate:
+    """The viewer's bytes for ``instances`` by part (reads a few images of each series)."""
+    return vb.estimate_parts(viewer_content(instances))
+
+
+def _on_medium(part: vb.Part, udf: bool) -> int:
+    """Bytes ``part`` takes on the medium: each file rounded up to a whole sector, with its
+    directory entries (as :func:`publisher.media.plan.file_cost`), each folder as the plan's."""
+    per_file = file_cost(0, udf) + SECTOR
+    return part.bytes + math.ceil(part.files * per_file) + part.dirs * FOLDER_OVERHEAD
+
+
+def volume_extras(parts: vb.SizeEstimate, media_type: MediaType) -> VolumeExtras:
+    """The viewer's reserve for the volume plan: code on every volume; per series part, its
+    catalogue entries and thumbnail; per instance, its pixel data; and on every volume the
+    lines naming the other volumes' series (all of them, plus one split part per volume)."""
+    udf = media_type.uses_udf
+    listed = sum(parts.elsewhere.values())
+    return VolumeExtras(
+        fixed=_on_medium(parts.fixed, udf) + listed,
+        per_volume=parts.other_disc + max(parts.elsewhere.values(), default=0),
+        series={uid: _on_medium(p, udf) for uid, p in parts.series.items()},
+        instances={uid: _on_medium(p, udf) for uid, p in parts.instances.items()},
+    )
+
+
+def viewer_extras(selection: Sequence[MediaInstance], media_type: MediaType) -> VolumeExtras:
+    """:data:`publisher.media.master.Extras` for the bundled viewer."""
+    return volume_extras(estimate_parts(selection), media_type)
 
 
 def master_with_viewer(
@@ -71,15 +142,13 @@ def master_with_viewer(
     check: Callable[[list[VolumePlan]], None] | None = None,
     progress: Progress | None = None,
 ) -> list[Volume]:
-    """:func:`publisher.media.master` with the bundled viewer on every disc (its size reserved
-    in the volume plan), as both ``publisher master`` and disc jobs make discs; ``exclude``,
-    ``compress`` and ``check`` go to :func:`~publisher.media.master` as they are."""
-    hook, reserve = None, 0
-    if viewer:
-        hook = viewer_hook(institution=institution)
-        reserve = estimate([i for i in instances if i.sop_instance_uid not in rejected])
+    """:func:`publisher.media.master` with the bundled viewer on every disc (each volume's plan
+    reserving the viewer data of what it holds), as both ``publisher master`` and disc jobs
+    make discs. Each disc's viewer shows that disc's series and names the other discs';
+    ``exclude``, ``compress`` and ``check`` go to :func:`~publisher.media.master` as they are."""
+    hook = viewer_hook(institution=institution) if viewer else None
     return master(instances, media, out_dir, profile=profile, rejected=rejected, capacity=capacity,
-                  institution=institution, viewer=hook, viewer_size_estimate=reserve, exclude=exclude,
+                  institution=institution, viewer=hook, extras=viewer_extras if viewer else None, exclude=exclude,
                   compress=compress, check=check, progress=progress)
 
 
@@ -88,7 +157,7 @@ def viewer_hook(*, institution: str = "", language: str | None = None) -> Viewer
 
     def write(content: MediaContent, root: Path) -> list[Path]:
         vc = viewer_content(content.instances, content.file_ids, volume=content.volume, volumes=content.volumes,
-                            institution=institution, label=content.file_set_id)
+                            institution=institution, label=content.file_set_id, others=content.others)
         result = vb.write_viewer(vc, root, language=language)
         # The start page first (README.TXT and INDEX.HTM point at it), then the rest.
         ordered = [result.start_page] + [f for f in result.files if f != result.start_page]

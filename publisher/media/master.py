@@ -15,8 +15,9 @@ import pydicom
 
 from publisher.media import dicomdir, fileset, pdi
 from publisher.media.iso import udf_revision, write_folder, write_image
-from publisher.media.model import DiscContent, DiscFile, MediaError, MediaInstance, MediaType, Progress, Volume
-from publisher.media.plan import VolumePlan, plan_volumes
+from publisher.media.model import (DiscContent, DiscFile, MediaError, MediaInstance, MediaType, OtherVolume, Progress,
+                                   Volume)
+from publisher.media.plan import VolumeExtras, VolumePlan, plan_volumes
 from publisher.media.preflight import Problem, leave_out, prepare
 from publisher.media.profile import MediaProfile, profile_for
 from publisher.media.rejection import is_rejection_note, rejected_uids
@@ -25,6 +26,9 @@ from publisher.media.scan import sha256_file
 #: ``viewer(content, dest_root) -> paths written under dest_root``; the first path is the start
 #: page. Optional attributes ``name`` and ``version`` are shown in README.TXT.
 Viewer = Callable[[DiscContent, Path], list[Path]]
+#: ``extras(selection, media_type)``: what each volume will carry besides DICOM files for the
+#: instances it holds (the viewer's data), estimated on the selection as it will be written.
+Extras = Callable[[Sequence[MediaInstance], MediaType], VolumeExtras]
 
 _RESERVED_ROOT = {"DICOMDIR", "README.TXT", "INDEX.HTM", "AUTORUN.INF"}
 _RESERVED_DIRS = {fileset.DICOM_FOLDER, pdi.PDI_FOLDER}
@@ -55,6 +59,7 @@ def master(
     profile: str | None = None,
     viewer: Viewer | None = None,
     viewer_size_estimate: int = 0,
+    extras: Extras | None = None,
     rejected: Collection[str] = (),
     capacity: int | None = None,
     institution: str = "",
@@ -79,6 +84,8 @@ def master(
     losslessly where it allows) and :class:`~publisher.media.preflight.SelectionRefused` names
     every one that cannot go on the medium; ``check`` sees the volume plans last (e.g. that each
     label fits) and may raise to stop before anything is written.
+    The plan reserves ``viewer_size_estimate`` bytes on every volume and, per volume, what
+    ``extras`` estimates for the instances that volume holds.
     """
     media_type = MediaType(media_type) if isinstance(media_type, str) else media_type
     prof = profile_for(media_type, profile)
@@ -88,17 +95,17 @@ def master(
     selection, left_out = leave_out(exclude_rejected(instances, rejected), exclude or {})
     selection = prepare(selection, media_type, prof, out_dir / ".transcoded", compress=compress, capacity=capacity,
                         viewer_size_estimate=viewer_size_estimate, progress=progress)
-    plans = plan_volumes(selection, media_type, capacity=capacity, viewer_size_estimate=viewer_size_estimate)
+    reserve = extras(selection, media_type) if extras is not None and selection else None
+    plans = plan_volumes(selection, media_type, capacity=capacity, viewer_size_estimate=viewer_size_estimate,
+                         extras=reserve)
     if check is not None:
         check(plans)
     total = sum(i.size for i in selection)
     done = 0
     volumes = []
-    for vp in plans:
-        fsid = file_set_id or fileset.file_set_id(vp.instances, vp.number, vp.count, created.date())
-        if file_set_id and vp.count > 1:
-            suffix = f"_{vp.number}"
-            fsid = file_set_id[: 16 - len(suffix)] + suffix
+    fsids = [_file_set_id(file_set_id, vp.instances, vp.number, vp.count, created) for vp in plans]
+    for vp, fsid in zip(plans, fsids):
+        others = tuple(OtherVolume(p.number, f, p.instances) for p, f in zip(plans, fsids) if p is not vp)
 
         def vol_progress(d: int, _t: int, msg: str, base: int = done) -> None:
             if progress is not None:
@@ -107,13 +114,23 @@ def master(
         volume = _master_volume(
             vp.instances, media_type, prof, out_dir, fsid, vp.number, vp.count,
             viewer=viewer, institution=institution, contact=contact, created=created,
-            capacity=capacity, left_out=left_out, progress=vol_progress if progress else None,
+            capacity=capacity, left_out=left_out, progress=vol_progress if progress else None, others=others,
         )
         volumes.append(volume)
         done += sum(i.size for i in vp.instances)
     if progress is not None:
         progress(total, total, f"{len(volumes)} volume(s) done")
     return volumes
+
+
+def _file_set_id(given: str | None, instances: Sequence[MediaInstance], number: int, count: int,
+                 created: _dt.datetime) -> str:
+    if not given:
+        return fileset.file_set_id(instances, number, count, created.date())
+    if count == 1:
+        return given
+    suffix = f"_{number}"
+    return given[: 16 - len(suffix)] + suffix
 
 
 def _master_volume(
@@ -132,6 +149,7 @@ def _master_volume(
     capacity: int | None,
     left_out: Sequence[Problem],
     progress: Progress | None,
+    others: tuple[OtherVolume, ...] = (),
 ) -> Volume:
     root = out_dir / fsid
     if root.exists():
@@ -142,7 +160,7 @@ def _master_volume(
 
     viewer_rel: list[str] = []
     if viewer is not None:
-        content = DiscContent(number, count, fsid, prof.name, tuple(instances), ids)
+        content = DiscContent(number, count, fsid, prof.name, tuple(instances), ids, others=others)
         for p in viewer(content, root):
             rel = Path(p).absolute().relative_to(root.absolute()).as_posix()
             top = rel.split("/")[0]

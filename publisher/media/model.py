@@ -125,8 +125,18 @@ class DiscFile:
 
 
 @dataclass(frozen=True)
+class OtherVolume:
+    """Another volume of the same set: its number, File-set ID and instances."""
+
+    volume: int
+    file_set_id: str
+    instances: tuple[MediaInstance, ...]
+
+
+@dataclass(frozen=True)
 class DiscContent:
-    """What one volume carries; handed to the viewer hook so it can index the disc."""
+    """What one volume carries; handed to the viewer hook so it can index the disc (and name
+    what the other volumes of a spanned set hold)."""
 
     volume: int
     volumes: int
@@ -135,6 +145,7 @@ class DiscContent:
     instances: tuple[MediaInstance, ...]
     file_ids: dict[str, str]  #: SOP Instance UID -> File ID path on the medium ("/" separated)
     files: tuple[DiscFile, ...] = ()
+    others: tuple[OtherVolume, ...] = ()
 
 
 @dataclass

@@ -70,7 +70,8 @@ def test_newest_study_first_and_dicomdir_order(selection) -> None:
 
 def test_series_larger_than_a_volume_is_split_by_instance(selection) -> None:
     one_series = [i for i in selection if i.series_number == 1 and i.study_date == "20260101"]
-    capacity = _capacity_for(one_series, 3.0)
+    # (every volume of the split series also holds the patient and study folders and pages)
+    capacity = _capacity_for(one_series, 2.0)
     plans = plan_volumes(one_series, MediaType.CD, capacity=capacity)
     assert len(plans) >= 3
     assert [i.sop_instance_uid for p in plans for i in p.instances] == [
@@ -97,3 +98,44 @@ def test_viewer_size_is_reserved(selection) -> None:
     capacity = _capacity_for(selection, 0.9)
     assert len(plan_volumes(selection, MediaType.CD, capacity=capacity)) == 1
     assert len(plan_volumes(selection, MediaType.CD, capacity=capacity, viewer_size_estimate=capacity // 3)) >= 2
+
+
+def test_a_large_ct_study_with_its_viewer_spans_cds(selection) -> None:
+    """1.5 GB of CT whose viewer data is 60 % of it (more than a CD alone) still spans CDs:
+    each volume reserves the viewer data of its own instances only (issue 18)."""
+    from dataclasses import replace
+
+    from publisher.media.plan import VolumeExtras, file_cost
+
+    template = selection[0]
+    study = [replace(template, sop_instance_uid=f"1.2.826.0.1.3680043.2.1143.{n}", instance_number=n,
+                     series_instance_uid=f"1.2.826.0.1.3680043.2.1144.{n // 1000}", series_number=n // 1000,
+                     size=526_000) for n in range(3000)]
+    per_instance = 316_000
+    extras = VolumeExtras(fixed=150_000, per_volume=300, series={s.series_instance_uid: 20_000 for s in study},
+                          instances={i.sop_instance_uid: per_instance for i in study})
+    assert sum(extras.instances.values()) > MediaType.CD.capacity
+    plans = plan_volumes(study, MediaType.CD, extras=extras)
+    usable = usable_capacity(MediaType.CD)
+    need = sum(file_cost(i.size, False) + per_instance for i in study)
+    assert len(plans) <= -(-need // usable) + 1
+    assert [i.sop_instance_uid for p in plans for i in p.instances] == [i.sop_instance_uid for i in dicomdir_order(study)]
+    for p in plans:
+        assert p.cost + p.extra <= usable
+        assert p.extra >= 150_000 + sum(extras.instances[i.sop_instance_uid] for i in p.instances)
+
+
+def test_series_are_split_to_fill_volumes_when_keeping_them_whole_costs_a_volume(selection) -> None:
+    """Three series of 0.6 volume each: whole, they take three volumes; filled, two."""
+    from dataclasses import replace
+
+    template = selection[0]
+    study = [replace(template, sop_instance_uid=f"1.2.826.0.1.3680043.2.1145.{n}", instance_number=n,
+                     series_instance_uid=f"1.2.826.0.1.3680043.2.1146.{n // 60}", series_number=n // 60,
+                     size=100_000) for n in range(180)]
+    usable = 60 * instance_cost(study[0], False) * 100 // 60  # a series is 0.6 of a volume
+    probe = 10 * 1024 * 1024
+    capacity = usable + probe - usable_capacity(MediaType.CD, probe)
+    plans = plan_volumes(study, MediaType.CD, capacity=capacity)
+    assert len(plans) == 2
+    assert sorted(i.sop_instance_uid for p in plans for i in p.instances) == sorted(i.sop_instance_uid for i in study)
