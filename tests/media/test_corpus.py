@@ -36,10 +36,7 @@ from tests.media.peers import dciodvfy_errors, need, run
 
 #: Files the archive cannot store today because of a bug outside issue 12 (stored as received is
 #: what it should do): the test fails when one of them starts being stored, to be moved on.
-ARCHIVE_BUGS: dict[str, str] = {
-    "badVR.dcm": "the archive raises ValueError on the IS value '1A' (publisher/archive/raw_values.py), "
-                 "so the whole `publisher import` stops there",
-}
+ARCHIVE_BUGS: dict[str, str] = {}  # none left: badVR.dcm (IS '1A') is stored since issue 11
 
 #: Instances no decoder decodes (checked against GDCM's gdcmconv too), left out where the profile
 #: needs them decoded: the refusal must name them, and only them.
