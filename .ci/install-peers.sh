@@ -6,6 +6,7 @@ PACKAGES=(
   dcmtk dicom3tools orthanc            # DICOM peers and validators
   libgdcm-tools                        # gdcmconv: a second decoder to cross-check undecodable files
   xorriso genisoimage udftools         # ISO/UDF mastering checks, pseudo drives
+  7zip udfclient                       # independent UDF readers: 7zz extracts, udfdump walks the tree
   poppler-utils                        # pdftotext / pdftoppm for labels
   chromium                             # the on-disc viewer opened by a real browser
   firefox-esr                          # ... in Firefox (WebDriver BiDi, built in)

@@ -117,10 +117,20 @@ logging.getLogger("pynetdicom.utils").addFilter(_QuietDecodeFailures())
 #: with the others, where pynetdicom's negotiation would fail and leave the caller unanswered.
 NO_TRANSFER_SYNTAX = IMPLEMENTATION_CLASS_UID
 
+#: Stands for the abstract syntax of a proposed presentation context that has no Abstract
+#: Syntax sub-item (PS3.8 9.3.2.2 asks for exactly one): no SOP class has this UID, so the
+#: context is answered "abstract syntax not supported" (result 3, PS3.8 9.3.3.2).
+NO_ABSTRACT_SYNTAX = IMPLEMENTATION_CLASS_UID
+
 
 def mend_contexts(request: A_ASSOCIATE) -> None:
-    """Give every proposed context without a transfer syntax :data:`NO_TRANSFER_SYNTAX`."""
+    """Give every proposed context without an abstract syntax :data:`NO_ABSTRACT_SYNTAX` and
+    every one without a transfer syntax :data:`NO_TRANSFER_SYNTAX`, so that negotiation answers
+    each of them with a result instead of failing on the whole request."""
     for cx in request.presentation_context_definition_list:
+        if not cx.abstract_syntax:
+            log.warning("presentation context %s proposes no abstract syntax: rejecting it", cx.context_id)
+            cx.abstract_syntax = UID(NO_ABSTRACT_SYNTAX)
         if not cx.transfer_syntax:
             log.warning("presentation context %s (%s) proposes no transfer syntax: rejecting it", cx.context_id, cx.abstract_syntax)
             cx.add_transfer_syntax(UID(NO_TRANSFER_SYNTAX))

@@ -33,13 +33,14 @@ def _ae(title: str) -> bytes:
 
 
 def associate_rq(calling: str = "STORESCU", called: str = "DISCPUB",
-                 contexts: Sequence[tuple[int, str, Sequence[str]]] = ((1, VERIFICATION, (IMPLICIT_LE,)),),
+                 contexts: Sequence[tuple[int, str | None, Sequence[str]]] = ((1, VERIFICATION, (IMPLICIT_LE,)),),
                  max_pdu: int = 16384) -> bytes:
-    """A-ASSOCIATE-RQ (PS3.8 9.3.2): contexts are (id, abstract syntax, transfer syntaxes)."""
+    """A-ASSOCIATE-RQ (PS3.8 9.3.2): contexts are (id, abstract syntax, transfer syntaxes); an
+    abstract syntax of None leaves that context's Abstract Syntax sub-item out (malformed)."""
     body = struct.pack(">HH", 1, 0) + _ae(called) + _ae(calling) + b"\0" * 32
     body += _item(0x10, APPLICATION_CONTEXT)
     for pcid, abstract, syntaxes in contexts:
-        sub = _item(0x30, abstract.encode()) + b"".join(_item(0x40, ts.encode()) for ts in syntaxes)
+        sub = (b"" if abstract is None else _item(0x30, abstract.encode())) + b"".join(_item(0x40, ts.encode()) for ts in syntaxes)
         body += _item(0x20, struct.pack(">BBBB", pcid, 0, 0, 0) + sub)
     user = _item(0x51, struct.pack(">I", max_pdu)) + _item(0x52, b"1.2.826.0.1.3680043.9.7433.1")
     body += _item(0x50, user)

@@ -167,7 +167,7 @@ def test_one_association_of_malformed_values_is_stored_and_indexed(
     assert by_case["valid"][0].instance_number == 1
 
 
-def _storage_association(port: int, contexts: tuple[tuple[int, str, tuple[str, ...]], ...]) -> tuple[object, dict[int, tuple[int, str]]]:
+def _storage_association(port: int, contexts: tuple[tuple[int, str | None, tuple[str, ...]], ...]) -> tuple[object, dict[int, tuple[int, str]]]:
     s, kind, ac = pdus.associate(port, pdus.associate_rq("STORESCU", contexts=contexts))
     assert kind == 0x02, ac
     return s, pdus.accepted_contexts(ac)
@@ -196,6 +196,24 @@ def test_non_ascii_affected_sop_instance_uid_gets_a_status(tmp_path: Path, sqlit
             assert kind == 0x04 and pdus.status_of(pdu) == 0x0000
         s.close()
         assert not [p for p in svc.archive.root.rglob("*.dcm")]
+
+
+@pytest.mark.parametrize("service", [pdus.VERIFICATION, pdus.STUDY_FIND], ids=["lean", "pynetdicom"])
+def test_presentation_context_without_abstract_syntax_is_rejected_not_dropped(tmp_path: Path, sqlite_url: str, service: str) -> None:
+    """A proposed presentation context with no Abstract Syntax sub-item (found by the PDU
+    fuzzer: it made negotiation raise and the caller got no answer) is answered "abstract
+    syntax not supported" (result 3, PS3.8 9.3.3.2); the other contexts are accepted and work."""
+    settings = settings_for(tmp_path / "svc", sqlite_url)
+    with running_service(settings):
+        s, accepted = _storage_association(settings.dicom.port, ((1, None, (pdus.EXPLICIT_LE,)), (3, service, (pdus.IMPLICIT_LE,)),
+                                                                 (5, pdus.VERIFICATION, (pdus.IMPLICIT_LE,))))
+        assert accepted[1][0] == 3 and accepted[5][0] == 0, accepted
+        s.sendall(pdus.p_data(5, 0x03, pdus.c_echo_rq(1)))
+        kind, pdu = pdus.read_pdu(s)
+        assert kind == 0x04 and pdus.status_of(pdu) == 0x0000
+        s.sendall(pdus.RELEASE_RQ)
+        assert pdus.read_pdu(s)[0] == 0x06
+        s.close()
 
 
 @pytest.mark.parametrize("service", [pdus.VERIFICATION, pdus.STUDY_FIND], ids=["lean", "pynetdicom"])
