@@ -581,7 +581,7 @@ def cmd_burn(args: argparse.Namespace) -> int:
 def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
     from robot_drivers import RobotError
 
-    from publisher.db.models import DiscJob
+    from publisher.archive.lookup import disc_job
     from publisher.jobs.disc_job import run_job
     from publisher.jobs.state import InvalidTransition, JobState
 
@@ -595,7 +595,7 @@ def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
         except InvalidTransition:
             sys.exit(f"disc job {job_id} is being run elsewhere (another publisher process took it)")
     with service.db.session() as s:
-        job = s.get(DiscJob, job_id)
+        job = disc_job(s, job_id)
         assert job is not None
         for d in json.loads(job.discs):
             mark = "ok" if d["ok"] else f"REJECTED ({d['error']})"
@@ -612,22 +612,20 @@ def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from publisher.db.models import DiscJob
+    from publisher.archive.lookup import disc_job, recent_jobs
     from publisher.jobs.disc_job import resubmit
     from publisher.jobs.state import InvalidTransition
 
     with _prepared(_settings(args)) as service:
         if args.run is None:
             with service.db.session() as s:
-                for job in s.scalars(select(DiscJob).order_by(DiscJob.id.desc()).limit(args.limit)):
+                for job in recent_jobs(s, args.limit):
                     pct = f"{100 * job.progress_done // job.progress_total}%" if job.progress_total else ""
                     print(f"{job.id:6d}  {job.state:9s} {pct:>4s}  {job.media:5s} x{job.copies}  {job.created_at:%Y-%m-%d %H:%M}"
                           f"  {job.created_by}  {job.comment}" + (f"  [{job.error}]" if job.error else ""))
             return 0
         with service.db.session() as s:
-            found = s.get(DiscJob, args.run)
+            found = disc_job(s, args.run)
             state = found.state if found is not None else None
         if state is None:
             sys.exit(f"publisher jobs: no disc job {args.run}")

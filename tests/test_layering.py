@@ -1,7 +1,8 @@
 """DESIGN.md section 3: dependencies point one way.
 
 web, cli -> jobs -> media, labels, dicom, archive -> db, config; robot_drivers and
-viewer_bundle know nothing of publisher; nothing imports web or cli.
+viewer_bundle know nothing of publisher; nothing imports web or cli. web, cli and dicom read the
+index through publisher.archive.lookup (and publisher.archive.query), never with SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "publisher.archive": ("publisher.dicom", "publisher.jobs", "publisher.media", "publisher.labels", "publisher.web", "publisher.cli"),
     "publisher.media": ("publisher.db", "publisher.dicom", "publisher.jobs", "publisher.web", "publisher.cli", "viewer_bundle"),
     "publisher.labels": ("publisher.db", "publisher.dicom", "publisher.jobs", "publisher.media", "publisher.web", "publisher.cli"),
-    "publisher.dicom": ("publisher.jobs", "publisher.media", "publisher.web", "publisher.cli"),
+    "publisher.dicom": ("publisher.jobs", "publisher.media", "publisher.web", "publisher.cli", "sqlalchemy"),
+    "publisher.web": ("publisher.cli", "sqlalchemy"),
+    "publisher.cli": ("sqlalchemy",),
     "publisher.jobs": ("publisher.web", "publisher.cli"),
     "publisher.service": ("publisher.web", "publisher.cli"),
 }

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+#: The handle :meth:`Database.session` yields: web, cli and dicom pass it on to the functions that
+#: read (:mod:`publisher.archive.lookup`) and write (:mod:`publisher.jobs.audit`, ...) inside one
+#: transaction, and never query with it themselves.
+Transaction: TypeAlias = Session
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -71,6 +76,11 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (the web's ``/health``)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -145,6 +145,14 @@ def get_user(db: Database, user_id: int) -> User | None:
         return _user(row) if row is not None else None
 
 
+def password_hash_of(db: Database, user_id: int) -> str:
+    """The stored hash of user ``user_id``'s password, "" when there is no such user (which no
+    password verifies)."""
+    with db.session() as s:
+        row = s.get(WebUser, user_id)
+        return row.password_hash if row is not None else ""
+
+
 def count_users(db: Database) -> int:
     with db.session() as s:
         return int(s.scalar(select(func.count(WebUser.id))) or 0)

@@ -21,10 +21,9 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pynetdicom import AE, build_role, evt
 from pynetdicom.dimse_primitives import N_ACTION
-from sqlalchemy import select
 
+from publisher.archive import lookup
 from publisher.config import DicomSettings, RemoteAE
-from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.sop_classes import STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE
 from publisher.dicom.tls import tls_args
@@ -67,27 +66,16 @@ def check_commitment(db: Database, archive_root: Path, transaction_uid: str, ref
     """Which of ``refs`` (SOP Class, SOP Instance) are durably stored, answered by the index."""
     committed: list[tuple[str, str]] = []
     failed: list[tuple[str, str, int]] = []
-    uids = [i for _, i in refs]
-    rows: dict[str, tuple[str, str, int]] = {}
-    with db.session() as s:
-        for start in range(0, len(uids), 500):
-            chunk = uids[start : start + 500]
-            for uid, cls, path, size in s.execute(
-                select(Instance.sop_instance_uid, Instance.sop_class_uid, Instance.path, Instance.size).where(
-                    Instance.sop_instance_uid.in_(chunk)
-                )
-            ):
-                rows[uid] = (cls, path, size)
+    rows = lookup.stored_instances(db, [i for _, i in refs])
     for sop_class, sop_instance in refs:
         row = rows.get(sop_instance)
         if row is None:
             failed.append((sop_class, sop_instance, NO_SUCH_OBJECT_INSTANCE))
             continue
-        cls, path, size = row
-        f = archive_root / path
-        if cls != sop_class:
+        f = archive_root / row.path
+        if row.sop_class_uid != sop_class:
             failed.append((sop_class, sop_instance, CLASS_INSTANCE_CONFLICT))
-        elif not f.is_file() or f.stat().st_size != size:
+        elif not f.is_file() or f.stat().st_size != row.size:
             failed.append((sop_class, sop_instance, NO_SUCH_OBJECT_INSTANCE))
         else:
             committed.append((sop_class, sop_instance))

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pynetdicom import build_context
-from sqlalchemy import or_, select
 
+from publisher.archive import lookup
 from publisher.config import DicomSettings, RemoteAE
-from publisher.db.models import Study
 from publisher.db.session import Database
 from publisher.dicom.qr_scu import RemoteError
 from publisher.dicom.sop_classes import MODALITY_WORKLIST_FIND
@@ -138,20 +137,11 @@ def match_studies(db: Database, entries: Sequence[WorklistEntry]) -> list[Workli
     accessions = [e.accession_number for e in entries if e.accession_number]
     by_uid: set[str] = set()
     by_accession: dict[str, list[tuple[str, str]]] = {}
-    with db.session() as s:
-        if uids or accessions:
-            from publisher.db.models import Patient
-
-            stmt = (
-                select(Study.study_instance_uid, Study.accession_number, Patient.patient_id)
-                .join(Patient, Study.patient_fk == Patient.id)
-                .where(or_(Study.study_instance_uid.in_(uids or [""]), Study.accession_number.in_(accessions or [""])))
-            )
-            for uid, acc, pid in s.execute(stmt):
-                if uid in uids:
-                    by_uid.add(uid)
-                if acc:
-                    by_accession.setdefault(acc, []).append((uid, pid))
+    for study in lookup.studies_by_uid_or_accession(db, uids, accessions):
+        if study.study_instance_uid in uids:
+            by_uid.add(study.study_instance_uid)
+        if study.accession_number:
+            by_accession.setdefault(study.accession_number, []).append((study.study_instance_uid, study.patient_id))
     out = []
     for e in entries:
         if e.study_instance_uid and e.study_instance_uid in by_uid:

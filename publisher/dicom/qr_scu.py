@@ -21,12 +21,11 @@ from pynetdicom import build_context, build_role, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.transport import ThreadedAssociationServer
-from sqlalchemy import select
 
+from publisher.archive import lookup
 from publisher.archive.ingest import Archive, Provenance, StoreRefused
 from publisher.archive.query import Level
 from publisher.config import DicomSettings, RemoteAE
-from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.qr_models import CLASSES, LEVELS, Model
 from publisher.dicom.sop_classes import UNCOMPRESSED_TRANSFER_SYNTAXES, storage_sop_class_uids, transfer_syntax_uids
@@ -166,12 +165,7 @@ def enumerate_instances(settings: DicomSettings, remote: RemoteAE, selection: Re
 
 def present_in_index(db: Database, uids: Sequence[str]) -> set[str]:
     """Which of ``uids`` the index already holds."""
-    found: set[str] = set()
-    with db.session() as s:
-        for start in range(0, len(uids), 500):
-            chunk = list(uids[start : start + 500])
-            found.update(s.scalars(select(Instance.sop_instance_uid).where(Instance.sop_instance_uid.in_(chunk))))
-    return found
+    return lookup.present_instances(db, uids)
 
 
 @dataclass(frozen=True)

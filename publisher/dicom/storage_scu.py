@@ -22,11 +22,9 @@ from pydicom.uid import UID
 from pynetdicom import AE, build_context
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext
-from sqlalchemy import or_, select
 
-from publisher.archive.identity import resolve_patients
+from publisher.archive import lookup
 from publisher.config import DicomSettings, RemoteAE
-from publisher.db.models import Instance, Patient, Series, Study
 from publisher.db.session import Database
 from publisher.dicom.sop_classes import UNCOMPRESSED_TRANSFER_SYNTAXES
 from publisher.dicom.tls import tls_args
@@ -122,28 +120,8 @@ def instances_of(db: Database, archive_root: Path, patients: Sequence[str] = (),
     """The archived instances of any mix of patients (``ID`` or ``ID\\ISSUER``), study, series and
     SOP instance UIDs; a patient that cannot be named safely raises
     :class:`~publisher.archive.identity.PatientSelectionError`."""
-    cond = []
-    if patients:
-        with db.session() as s:
-            cond.append(Patient.id.in_(resolve_patients(s, patients)))
-    if studies:
-        cond.append(Study.study_instance_uid.in_(list(studies)))
-    if series:
-        cond.append(Series.series_instance_uid.in_(list(series)))
-    if instances:
-        cond.append(Instance.sop_instance_uid.in_(list(instances)))
-    if not cond:
-        return []
-    stmt = (
-        select(Instance.sop_instance_uid, Instance.sop_class_uid, Instance.transfer_syntax_uid, Instance.path)
-        .join(Series, Instance.series_fk == Series.id)
-        .join(Study, Series.study_fk == Study.id)
-        .join(Patient, Study.patient_fk == Patient.id)
-        .where(or_(*cond))
-        .order_by(Study.id, Series.series_number, Series.id, Instance.instance_number, Instance.id)
-    )
-    with db.session() as s:
-        return [InstanceRef(u, c, t, archive_root / p) for u, c, t, p in s.execute(stmt)]
+    found = lookup.instances_of_selection(db, patients, studies, series, instances)
+    return [InstanceRef(i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, archive_root / i.path) for i in found]
 
 
 # -- sending ------------------------------------------------------------------------------------

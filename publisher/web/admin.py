@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
+from publisher.archive import lookup
 from publisher.db import logins
 from publisher.db.models import AuditEvent
 from publisher.db.users import ROLES, Role, User, UserError, add_user, list_users, normalise_username, set_disabled, set_password
@@ -164,17 +164,8 @@ def _summary(e: AuditEvent, d: dict[str, Any]) -> Safe:
 def audit_page(request: Request, action: str = "", actor: str = "", subject: str = "", before: Count = 0,
                session: Session = Depends(require(Permission.READ_AUDIT))) -> HTMLResponse:
     with web(request).db.session() as s:
-        stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)
-        if action:
-            stmt = stmt.where(AuditEvent.action == action)
-        if actor:
-            stmt = stmt.where(AuditEvent.actor == actor)
-        if subject:
-            stmt = stmt.where(AuditEvent.subject == subject)
-        if before > 0:
-            stmt = stmt.where(AuditEvent.id < before)
-        events = list(s.scalars(stmt))
-        actions = sorted(a for (a,) in s.execute(select(AuditEvent.action).distinct()))
+        events = lookup.audit_events(s, AUDIT_PAGE, action=action, actor=actor, subject=subject, before=before)
+        actions = lookup.audit_actions(s)
 
     def detail(e: AuditEvent) -> dict[str, Any]:
         try:

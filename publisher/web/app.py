@@ -15,10 +15,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import func, select, text
 
 from publisher import __version__
-from publisher.db.models import DiscJob, Instance, Patient, Series, Study
+from publisher.archive import lookup
+from publisher.db.models import DiscJob
 from publisher.db.session import Database
 from publisher.web import admin, api_docs, login
 from publisher.web import jobs as job_pages
@@ -42,8 +42,7 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        db.ping()
         return {"status": "ok", "version": __version__, "ae_title": ae_title, "dicom_port": dicom_port}
 
     browse = APIRouter(dependencies=[Depends(require(Permission.BROWSE))])
@@ -51,89 +50,45 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
 
     @browse.get("/api/patients")
     def patients(limit: Count = 200, offset: Count = 0) -> list[dict[str, Any]]:
-        with db.session() as s:
-            n_studies = func.count(func.distinct(Study.id))
-            rows = s.execute(
-                select(Patient, n_studies)
-                .outerjoin(Study, Study.patient_fk == Patient.id)
-                .group_by(Patient.id)
-                .order_by(Patient.patient_name_norm, Patient.id)
-                .limit(min(limit, 1000))
-                .offset(offset)
-            ).all()
-            return [
-                {
-                    "id": p.id,
-                    "patient_id": p.patient_id,
-                    "issuer": p.issuer_of_patient_id,
-                    "name": p.patient_name,
-                    "birth_date": p.patient_birth_date,
-                    "sex": p.patient_sex,
-                    "studies": int(n),
-                }
-                for p, n in rows
-            ]
+        return [
+            {"id": p.pk, "patient_id": p.patient_id, "issuer": p.issuer, "name": p.name, "birth_date": p.birth_date,
+             "sex": p.sex, "studies": p.studies}
+            for p in lookup.patients_page(db, limit=min(limit, 1000), offset=offset)
+        ]
 
     @browse.get("/api/patients/{patient_pk}/studies")
     def studies(patient_pk: RowId) -> list[dict[str, Any]]:
-        with db.session() as s:
-            if s.get(Patient, patient_pk) is None:
-                raise HTTPException(404, f"no patient {patient_pk}")
-            rows = s.execute(
-                select(Study, func.count(func.distinct(Series.id)), func.count(Instance.id))
-                .outerjoin(Series, Series.study_fk == Study.id)
-                .outerjoin(Instance, Instance.series_fk == Series.id)
-                .where(Study.patient_fk == patient_pk)
-                .group_by(Study.id)
-                .order_by(Study.study_date.desc())
-            ).all()
-            return [
-                {
-                    "study_instance_uid": st.study_instance_uid,
-                    "date": st.study_date,
-                    "time": st.study_time,
-                    "accession_number": st.accession_number,
-                    "description": st.study_description,
-                    "series": int(ns),
-                    "instances": int(ni),
-                }
-                for st, ns, ni in rows
-            ]
+        found = lookup.studies_of_patient(db, patient_pk)
+        if found is None:
+            raise HTTPException(404, f"no patient {patient_pk}")
+        return [
+            {"study_instance_uid": st.study_instance_uid, "date": st.date, "time": st.time,
+             "accession_number": st.accession_number, "description": st.description, "series": st.series,
+             "instances": st.instances}
+            for st in found
+        ]
 
     @browse.get("/api/studies/{study_uid}/series")
     def series(study_uid: str) -> list[dict[str, Any]]:
-        with db.session() as s:
-            study = s.scalar(select(Study).where(Study.study_instance_uid == study_uid))
-            if study is None:
-                raise HTTPException(404, f"no study {study_uid}")
-            rows = s.execute(
-                select(Series, func.count(Instance.id))
-                .outerjoin(Instance, Instance.series_fk == Series.id)
-                .where(Series.study_fk == study.id)
-                .group_by(Series.id)
-                .order_by(Series.series_number)
-            ).all()
-            return [
-                {
-                    "series_instance_uid": se.series_instance_uid,
-                    "modality": se.modality,
-                    "number": se.series_number,
-                    "description": se.series_description,
-                    "instances": int(n),
-                }
-                for se, n in rows
-            ]
+        found = lookup.series_of_study(db, study_uid)
+        if found is None:
+            raise HTTPException(404, f"no study {study_uid}")
+        return [
+            {"series_instance_uid": se.series_instance_uid, "modality": se.modality, "number": se.number,
+             "description": se.description, "instances": se.instances}
+            for se in found
+        ]
 
     @see_jobs.get("/api/jobs")
     def jobs(limit: Count = 50) -> list[dict[str, Any]]:
         """Disc jobs, newest first, with live progress (written by the runner a few times a second)."""
         with db.session() as s:
-            return [_job(j) for j in s.scalars(select(DiscJob).order_by(DiscJob.id.desc()).limit(min(limit, 500)))]
+            return [_job(j) for j in lookup.recent_jobs(s, min(limit, 500))]
 
     @see_jobs.get("/api/jobs/{job_id}")
     def job(job_id: RowId) -> dict[str, Any]:
         with db.session() as s:
-            j = s.get(DiscJob, job_id)
+            j = lookup.disc_job(s, job_id)
             if j is None:
                 raise HTTPException(404, f"no disc job {job_id}")
             return _job(j) | {"volumes": json.loads(j.volumes), "discs": json.loads(j.discs)}

@@ -11,11 +11,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session as DbSession
 
+from publisher.archive import lookup
 from publisher.archive.identity import parse_ref
-from publisher.db.models import AuditEvent, DiscJob, Patient, Series, Study, utcnow
+from publisher.db.models import AuditEvent, DiscJob, utcnow
+from publisher.db.session import Transaction as DbSession
 from publisher.jobs import audit
 from publisher.jobs.disc_job import resubmit
 from publisher.jobs.preflight import exclusions
@@ -81,15 +81,8 @@ def job_patients(s: DbSession, jobs: Sequence[DiscJob]) -> dict[int, list[tuple[
         pids = {parse_ref(x)[0] for sel in pending.values() for x in sel.get("patients", [])}
         studies = {x for sel in pending.values() for x in sel.get("studies", [])}
         series = {x for sel in pending.values() for x in sel.get("series", [])}
-        by_pid = {p: (p, n) for p, n in s.execute(select(Patient.patient_id, Patient.patient_name)
-                                                   .where(Patient.patient_id.in_(pids)))} if pids else {}
-        by_study = {u: (p, n) for u, p, n in s.execute(
-            select(Study.study_instance_uid, Patient.patient_id, Patient.patient_name)
-            .join(Patient, Study.patient_fk == Patient.id).where(Study.study_instance_uid.in_(studies)))} if studies else {}
-        by_series = {u: (p, n) for u, p, n in s.execute(
-            select(Series.series_instance_uid, Patient.patient_id, Patient.patient_name)
-            .join(Study, Series.study_fk == Study.id).join(Patient, Study.patient_fk == Patient.id)
-            .where(Series.series_instance_uid.in_(series)))} if series else {}
+        names = lookup.patient_names(s, pids, studies, series)
+        by_pid, by_study, by_series = names.by_patient_id, names.by_study, names.by_series
         for job_id, sel in pending.items():
             found = [by_pid.get(parse_ref(x)[0]) for x in sel.get("patients", [])] + [by_study.get(x) for x in sel.get("studies", [])] + \
                     [by_series.get(x) for x in sel.get("series", [])]
@@ -102,7 +95,7 @@ def _handouts_by_job(s: DbSession, job_ids: Sequence[int]) -> dict[int, set[str]
     out: dict[int, set[str]] = {i: set() for i in job_ids}
     if not subjects:
         return out
-    for e in s.scalars(select(AuditEvent).where(AuditEvent.action == audit.HANDOUT, AuditEvent.subject.in_(list(subjects)))):
+    for e in lookup.audit_events_of(s, audit.HANDOUT, list(subjects)):
         out[subjects[e.subject]] |= handed_keys([(e, json.loads(e.detail or "{}"))])
     return out
 
@@ -132,10 +125,7 @@ def _handout_state(job: DiscJob, handed: set[str]) -> str:
 def jobs_page(request: Request, view: str = "", session: Session = Depends(require(Permission.VIEW_JOBS))) -> HTMLResponse:
     ready = view == "ready"
     with web(request).db.session() as s:
-        stmt = select(DiscJob).order_by(DiscJob.id.desc()).limit(LIST_LIMIT)
-        if ready:
-            stmt = stmt.where(DiscJob.state == JobState.DONE.value)
-        jobs = list(s.scalars(stmt))
+        jobs = lookup.recent_jobs(s, LIST_LIMIT, state=JobState.DONE.value if ready else None)
         patients = job_patients(s, jobs)
         handed = _handouts_by_job(s, [j.id for j in jobs])
     if ready:
@@ -163,7 +153,7 @@ def jobs_page(request: Request, view: str = "", session: Session = Depends(requi
 
 
 def _load(s: DbSession, job_id: int, *, lock: bool = False) -> DiscJob:
-    job = s.get(DiscJob, job_id, with_for_update=lock)
+    job = lookup.disc_job(s, job_id, lock=lock)
     if job is None:
         raise HTTPException(404, f"no disc job {job_id}")
     return job

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.db import logins
-from publisher.db.users import UserError, authenticate, set_password, verify_password
-from publisher.db.models import WebUser
+from publisher.db.users import UserError, authenticate, password_hash_of, set_password, verify_password
 from publisher.jobs import audit
 from publisher.web.auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Permission, Session, forget_initial_password, may
 from publisher.web.context import Form, Posted, current_session, form_data, posted, web
@@ -129,9 +128,7 @@ def account(request: Request, changed: str = "", session: Session = Depends(curr
 def change_password(request: Request, p: Posted = Depends(posted())) -> Response:
     ctx, user = web(request), p.session.user
     current, new, repeat = p.form.get("current"), p.form.get("new"), p.form.get("repeat")
-    with ctx.db.session() as s:
-        row = s.get(WebUser, user.id)
-        stored = row.password_hash if row is not None else ""
+    stored = password_hash_of(ctx.db, user.id)
     if not verify_password(current, stored):
         return _account_page(request, p.session, error="The current password is wrong.", status=400)
     if new != repeat:

@@ -4,16 +4,15 @@ the burn form that turns a selection of studies and series into a queued disc jo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
 
+from publisher.archive.lookup import SeriesSummary, series_of_studies
 from publisher.archive.query import Level, Query, QueryError, search
-from publisher.db.models import Instance, Series
 from publisher.jobs.disc_job import ROBOT_MEDIA, create_job
 from publisher.jobs.selection import EmptySelection, Selection
 from publisher.web.auth import Permission, Session
@@ -104,22 +103,6 @@ def _studies(db: Any, s: StudySearch) -> tuple[list[dict[str, Any]], bool]:
     return rows, False
 
 
-def _series(db: Any, study_pks: Iterable[int]) -> dict[int, list[tuple[Series, int]]]:
-    pks = list(study_pks)
-    out: dict[int, list[tuple[Series, int]]] = {pk: [] for pk in pks}
-    with db.session() as s:
-        for start in range(0, len(pks), 500):
-            rows = s.execute(
-                select(Series, func.count(Instance.id)).outerjoin(Instance, Instance.series_fk == Series.id)
-                .where(Series.study_fk.in_(pks[start:start + 500])).group_by(Series.id)
-            ).all()
-            for se, n in rows:
-                out[se.study_fk].append((se, int(n)))
-    for items in out.values():
-        items.sort(key=lambda x: (x[0].series_number is None, x[0].series_number or 0, x[0].id))
-    return out
-
-
 def _search_form(s: StudySearch) -> Safe:
     return fmt(
         '<form method="get" action="/studies" class="search">'
@@ -139,7 +122,7 @@ def _checked(on: bool) -> Safe:
     return Safe(" checked") if on else Safe("")
 
 
-def _study_rows(rows: list[dict[str, Any]], series: dict[int, list[tuple[Series, int]]], form: BurnForm) -> Safe:
+def _study_rows(rows: list[dict[str, Any]], series: dict[int, list[SeriesSummary]], form: BurnForm) -> Safe:
     out = []
     for r in rows:
         uid = r["StudyInstanceUID"]
@@ -147,8 +130,8 @@ def _study_rows(rows: list[dict[str, Any]], series: dict[int, list[tuple[Series,
             fmt('<li><label><input type="checkbox" name="series" value="{uid}"{chk}> {mod} #{num} {desc} '
                 '<span class="count">({n} instances)</span></label></li>',
                 uid=se.series_instance_uid, chk=_checked(se.series_instance_uid in form.series), mod=se.modality,
-                num="" if se.series_number is None else se.series_number, desc=se.series_description, n=n)
-            for se, n in series.get(int(r["study_pk"]), [])
+                num="" if se.number is None else se.number, desc=se.description, n=se.instances)
+            for se in series.get(int(r["study_pk"]), [])
         )
         out.append(fmt(
             '<tr data-study="{uid}"><td><input type="checkbox" name="study" value="{uid}" aria-label="select study"{chk}></td>'
@@ -173,7 +156,7 @@ def render_studies(request: Request, session: Session, s: StudySearch, *, form: 
     except (SearchError, QueryError) as exc:
         rows, more, error = [], False, error or str(exc)
         status = 400 if status == 200 else status
-    series = _series(db, (int(r["study_pk"]) for r in rows))
+    series = series_of_studies(db, (int(r["study_pk"]) for r in rows))
     hidden = join(fmt('<input type="hidden" name="q_{}" value="{}">', k, v) for k, v in s.fields().items())
     if rows:
         table = fmt(
