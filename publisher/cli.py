@@ -439,7 +439,7 @@ def _cell(value: object) -> str:
 
 
 def cmd_remote_find(args: argparse.Namespace) -> int:
-    from publisher.archive.query import QueryError
+    from publisher.archive.query.keys import QueryError
     from publisher.dicom.qr_models import parse_level, parse_model
     from publisher.dicom.qr_scu import RemoteError, find
 

@@ -24,7 +24,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy import select
 
 from publisher.archive.ingest import Archive, Provenance, StoreRefused
-from publisher.archive.query import Level
+from publisher.archive.query.keys import Level
 from publisher.config import DicomSettings, RemoteAE
 from publisher.db.models import Instance
 from publisher.db.session import Database
