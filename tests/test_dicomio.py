@@ -60,3 +60,13 @@ def test_part10_header() -> None:
     assert start == len(data) - 2 and ds.TransferSyntaxUID == "1.2.840.10008.1.2.1"
     with pytest.raises(ValueError):
         split_part10(b"\0" * 200)
+
+
+def test_the_pynetdicom_acceptor_carries_the_same_identity() -> None:
+    """Associations pynetdicom accepts (query/retrieve, commitment) answer as the lean path does."""
+    from publisher.config import DicomSettings
+    from publisher.dicom.server import build_ae
+
+    ae = build_ae(DicomSettings())
+    assert (ae.implementation_class_uid, ae.implementation_version_name) == (
+        IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME)
