@@ -28,7 +28,8 @@ from sqlalchemy import insert  # noqa: E402
 
 from bench._common import best_of  # noqa: E402
 from bench._peers import DCMTK_ENV, free_port  # noqa: E402
-from publisher.archive.query import Level, Query, search  # noqa: E402
+from publisher.archive.query.keys import Level, Query  # noqa: E402
+from publisher.archive.query.search import search  # noqa: E402
 from publisher.config import AllowedCaller, load_settings  # noqa: E402
 from publisher.db.models import Instance, Patient, Series, Study  # noqa: E402
 from publisher.dicom.sop_classes import STUDY_ROOT_FIND  # noqa: E402

@@ -20,7 +20,7 @@ from publisher.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from publisher.jobs.disc_import import PatientPolicy
-    from publisher.media.reader import FileSet
+    from publisher.media.read.entries import FileSet
     from publisher.service import Service
 
 
@@ -283,7 +283,8 @@ def cmd_import_disc(args: argparse.Namespace) -> int:
     """Import a disc from elsewhere: read its File-set, reconcile patient IDs, store, forward."""
     from publisher.jobs.audit import current_user
     from publisher.jobs.disc_import import DiscImportError, Forward, check_policy, import_fileset
-    from publisher.media.reader import MediumError, open_medium, read_fileset
+    from publisher.media.read.fileset import read_fileset
+    from publisher.media.read.medium import MediumError, open_medium
 
     settings = _settings(args)
     policy = _disc_policy(args)
@@ -439,7 +440,7 @@ def _cell(value: object) -> str:
 
 
 def cmd_remote_find(args: argparse.Namespace) -> int:
-    from publisher.archive.query import QueryError
+    from publisher.archive.query.keys import QueryError
     from publisher.dicom.qr_models import parse_level, parse_model
     from publisher.dicom.qr_scu import RemoteError, find
 

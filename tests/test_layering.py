@@ -3,14 +3,24 @@
 web, cli -> jobs -> media, labels, dicom, archive -> db, config; robot_drivers and
 viewer_bundle know nothing of publisher; nothing imports web or cli. web, cli and dicom read the
 index through publisher.archive.lookup (and publisher.archive.query), never with SQLAlchemy.
+publisher.dicomio (and publisher.progress) sit below everything: they import nothing of ours,
+and anyone may import them.
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: Every top-level module and package of ours (a rule that bans them all bans "publisher" too).
+_OURS: tuple[str, ...] = (
+    "publisher.archive", "publisher.cli", "publisher.config", "publisher.db", "publisher.dicom", "publisher.jobs",
+    "publisher.labels", "publisher.media", "publisher.progress", "publisher.samples", "publisher.sample_ct",
+    "publisher.service", "publisher.web", "robot_drivers", "viewer_bundle",
+)
 
 #: package -> packages of ours it must not import (the longest matching owner applies too)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
@@ -29,6 +39,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "publisher.cli": ("sqlalchemy",),
     "publisher.jobs": ("publisher.web", "publisher.cli"),
     "publisher.service": ("publisher.web", "publisher.cli"),
+    # the shared DICOM encoding imports nothing of ours (and every package may import it)
+    "publisher.dicomio": (*_OURS,),
+    "publisher.progress": (*_OURS,),
 }
 
 
@@ -80,3 +93,24 @@ def test_dependencies_point_one_way() -> None:
                         if any(imported == b or imported.startswith(b + ".") for b in banned):
                             violations.append(f"{module} imports {imported}")
     assert not violations, "\n".join(sorted(violations))
+
+
+def test_dicomio_imports_only_pydicom_and_the_standard_library() -> None:
+    """publisher.dicomio is below every package: pydicom, the standard library and itself only."""
+    allowed = set(sys.stdlib_module_names) | {"pydicom", "publisher.dicomio"}
+    found = []
+    for path in (ROOT / "publisher" / "dicomio").rglob("*.py"):
+        for imported in _imports(path):
+            if imported.split(".")[0] not in allowed and not imported.startswith("publisher.dicomio") \
+                    and imported not in ("__future__",):
+                found.append(f"{_module(path)} imports {imported}")
+    assert not found, "\n".join(sorted(found))
+
+
+def test_every_package_may_import_dicomio() -> None:
+    """No rule of a publisher package bans publisher.dicomio (it is the bottom of the dependency
+    order); robot_drivers and viewer_bundle know nothing of publisher at all."""
+    for owner, banned in FORBIDDEN.items():
+        if not owner.startswith("publisher"):
+            continue
+        assert not any("publisher.dicomio" == b or "publisher.dicomio".startswith(b + ".") for b in banned), owner

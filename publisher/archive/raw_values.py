@@ -28,21 +28,16 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
-#: VRs whose text follows the Specific Character Set (PS3.5 6.1.2.3).
-CHARSET_VRS = frozenset({"SH", "LO", "ST", "LT", "UC", "UT"})
+from publisher.dicomio.vr import CHARSET_VRS, DS_PATTERN, IS_PATTERN, NUMBER_FORMATS, TEXT_VRS
+
 #: Characters that reset ISO 2022 code extensions in text (PS3.5 6.1.2.5.3), plus backslash.
 _DELIMITERS = {0x0D, 0x0A, 0x09, 0x0C, 0x5C}
-_STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR"}) | CHARSET_VRS
-_BINARY = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d"}
 
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-#: PS3.5 Table 6.2-1: DS is a fixed or floating point number; IS an optionally signed integer.
-_DS = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_IS = re.compile(r"[+-]?\d+")
 #: TM is HH[MM[SS[.F{1,6}]]] (PS3.5 Table 6.2-1); "HH:MM:SS.frac" is the ACR-NEMA form.
 _TM = re.compile(r"(\d\d)(\d\d)?(\d\d)?(\.\d{1,6})?")
 
@@ -50,7 +45,7 @@ _TM = re.compile(r"(\d\d)(\d\d)?(\d\d)?(\.\d{1,6})?")
 def parse_ds(text: str) -> float | None:
     """A DS value as a number, or None when it is not one (a decimal comma, NaN, infinity...)."""
     text = text.strip(" \0")
-    if not _DS.fullmatch(text):
+    if not DS_PATTERN.fullmatch(text):
         return None
     value = float(text)
     return value if math.isfinite(value) else None
@@ -59,7 +54,7 @@ def parse_ds(text: str) -> float | None:
 def parse_is(text: str) -> int | None:
     """An IS value as a number, or None when it is not one."""
     text = text.strip(" \0")
-    return int(text) if _IS.fullmatch(text) else None
+    return int(text) if IS_PATTERN.fullmatch(text) else None
 
 
 def valid_date(text: str) -> str | None:
@@ -216,9 +211,9 @@ class RawValues:
         if not raw:
             return None
         vr = self.vr(tag)
-        if vr in _BINARY:
+        if vr in NUMBER_FORMATS:
             try:
-                return int(struct.unpack_from(("<" if self.little_endian else ">") + _BINARY[vr], raw)[0])
+                return int(struct.unpack_from(("<" if self.little_endian else ">") + NUMBER_FORMATS[vr], raw)[0])
             except struct.error:
                 self.warn(tag, f"{vr} of {len(raw)} bytes is too short for a number: no value indexed")
                 return None
@@ -250,7 +245,7 @@ class RawValues:
         """The element in the DICOM JSON model (PS3.18 F.2), as pydicom's ``to_json_dict``."""
         elem = self.get(tag)
         vr = self.vr(tag)
-        if not isinstance(elem, RawDataElement) or (vr not in _STRING_VRS and vr not in _BINARY and vr not in ("PN", "IS", "DS")):
+        if not isinstance(elem, RawDataElement) or (vr not in TEXT_VRS and vr not in NUMBER_FORMATS):
             try:
                 return self.ds[tag].to_json_dict(None, 4096)  # sequences, binary, odd cases
             except Exception as exc:
@@ -272,8 +267,8 @@ class RawValues:
         raw = value.rstrip(b" \0")
         if not raw:
             return {"vr": vr}
-        if vr in _BINARY:
-            fmt = ("<" if self.little_endian else ">") + _BINARY[vr]
+        if vr in NUMBER_FORMATS:
+            fmt = ("<" if self.little_endian else ">") + NUMBER_FORMATS[vr]
             size = struct.calcsize(fmt)
             return {"vr": vr, "Value": [v for (v,) in struct.iter_unpack(fmt, value[: len(value) // size * size])]}
         parts = raw.split(b"\\")

@@ -15,13 +15,13 @@ import struct
 from dataclasses import dataclass
 from typing import Protocol
 
+from publisher.dicomio.vr import LONG_VRS
+
 
 class MalformedDataset(ValueError):
     """The encoded dataset cannot be understood (C-STORE status 0xC000 family)."""
 
 
-#: VRs with a 4-byte length after two reserved bytes in explicit VR (PS3.5 Table 7.1-1).
-LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
 ITEM, ITEM_END, SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 UNDEFINED = 0xFFFFFFFF
 #: Deeper nesting than this is refused rather than followed (no IOD nests a tenth as deep).

@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 
-from publisher.archive.query import KEY_BY_KEYWORD, UNIQUE_KEY, Kind, Level, Query, QueryError
+from publisher.archive.query.keys import KEY_BY_KEYWORD, UNIQUE_KEY, Kind, Level, Query, QueryError
 from publisher.dicom.sop_classes import QUERY_RETRIEVE_SOP_CLASSES
 
 

@@ -26,7 +26,8 @@ from typing import Any, cast
 from pydicom.dataset import Dataset
 from pynetdicom import build_context, evt
 
-from publisher.archive.query import Level, Query, QueryError, search
+from publisher.archive.query.keys import Level, Query, QueryError
+from publisher.archive.query.search import search
 from publisher.config import DicomSettings, RemoteAE
 from publisher.db.session import Database
 from publisher.dicom.qr_models import (

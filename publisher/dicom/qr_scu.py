@@ -24,7 +24,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from publisher.archive import lookup
 from publisher.archive.ingest import Archive, Provenance, StoreRefused
-from publisher.archive.query import Level
+from publisher.archive.query.keys import Level
 from publisher.config import DicomSettings, RemoteAE
 from publisher.db.session import Database
 from publisher.dicom.qr_models import CLASSES, LEVELS, Model

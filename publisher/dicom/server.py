@@ -31,6 +31,7 @@ from publisher.dicom.association_setup import LIMIT_EXCEEDED, SetupGate, Slots, 
 from publisher.dicom.storage_association import StorageAcceptor, abort_pdu, mend_requested, parse_request, storage_only
 from publisher.dicom.storage_scp import StorageHandler, handle_echo
 from publisher.dicom.tls import server_context
+from publisher.dicomio.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 def build_ae(settings: DicomSettings) -> AE:
     """An AE accepting every storage SOP class in every listed transfer syntax."""
     ae = AE(ae_title=settings.ae_title)
+    # the identity the lean path and our files carry too (PS3.7 D.3.3.2), not pynetdicom's
+    ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
+    ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
     ae.maximum_associations = settings.max_associations
     ae.acse_timeout = settings.acse_timeout
     ae.dimse_timeout = settings.dimse_timeout

@@ -35,8 +35,9 @@ from pynetdicom.pdu_primitives import (
 )
 from pynetdicom.presentation import PresentationContext, negotiate_as_acceptor
 
-from publisher import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from publisher.dicom.sop_classes import VERIFICATION
+from publisher.dicomio.encode import ascii_value, implicit_element, uid_value
+from publisher.dicomio.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 log = logging.getLogger(__name__)
 
@@ -157,38 +158,22 @@ def storage_only(request: A_ASSOCIATE, other_services: frozenset[str]) -> bool:
     return not any(str(cx.abstract_syntax) in other_services for cx in contexts)
 
 
-def _element(tag: int, value: bytes) -> bytes:
-    """Implicit VR little endian element (command sets are always so encoded, PS3.7 6.3.1)."""
-    return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, len(value)) + value
-
-
-def _uid(value: str | bytes) -> bytes:
-    """A UI value padded to even length; bytes are echoed as received (a request's UID)."""
-    raw = value if isinstance(value, bytes) else value.encode("ascii", "replace")
-    return raw + b"\0" if len(raw) % 2 else raw
-
-
-def _text(value: str) -> bytes:
-    raw = value.encode("ascii", "replace")
-    return raw + b" " if len(raw) % 2 else raw
-
-
 def encode_response(command: int, sop_class: str | bytes, message_id: int, status: int, sop_instance: str | bytes = "",
                     comment: str = "") -> bytes:
     """A C-STORE-RSP or C-ECHO-RSP command set (PS3.7 9.3.1.2, 9.3.5.2)."""
     body = [
-        _element(0x00000002, _uid(sop_class)),
-        _element(0x00000100, struct.pack("<H", command)),
-        _element(0x00000120, struct.pack("<H", message_id)),
-        _element(0x00000800, struct.pack("<H", NO_DATASET)),
-        _element(0x00000900, struct.pack("<H", status)),
+        implicit_element(0x00000002, uid_value(sop_class)),
+        implicit_element(0x00000100, struct.pack("<H", command)),
+        implicit_element(0x00000120, struct.pack("<H", message_id)),
+        implicit_element(0x00000800, struct.pack("<H", NO_DATASET)),
+        implicit_element(0x00000900, struct.pack("<H", status)),
     ]
     if comment and status:
-        body.append(_element(0x00000902, _text(comment[:64])))
+        body.append(implicit_element(0x00000902, ascii_value(comment[:64])))
     if sop_instance:
-        body.append(_element(0x00001000, _uid(sop_instance)))
+        body.append(implicit_element(0x00001000, uid_value(sop_instance)))
     data = b"".join(body)
-    return _element(0x00000000, struct.pack("<I", len(data))) + data
+    return implicit_element(0x00000000, struct.pack("<I", len(data))) + data
 
 
 def decode_command(data: bytes) -> dict[int, bytes]:

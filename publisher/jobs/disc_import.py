@@ -1,6 +1,6 @@
 """Importing discs that come in from elsewhere (DESIGN section 1.7): read, reconcile, store, forward.
 
-A File-set read by :mod:`publisher.media.reader` is filed instance by instance through
+A File-set read by :mod:`publisher.media.read` is filed instance by instance through
 :meth:`Archive.store_encoded`, so the archive's durability and duplicate rules apply unchanged
 (DESIGN section 7): a file is refused with its reason, and nothing stops the rest.
 
@@ -26,7 +26,7 @@ import copy
 import datetime as _dt
 import io
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -41,22 +41,15 @@ from pydicom.uid import UID
 from publisher.archive.ingest import Archive, Outcome, Provenance, StoreRefused
 from publisher.config import DicomSettings, RemoteAE
 from publisher.dicom.storage_scu import InstanceRef, SendReport, instances_of, send
+from publisher.dicomio.part10 import is_part10, split_part10
 from publisher.jobs import audit
-from publisher.media.reader import (
-    FileEntry,
-    FileSet,
-    Problem,
-    ProblemKind,
-    is_part10,
-    open_medium,
-    read_fileset,
-    split_part10,
-)
+from publisher.media.read.entries import FileEntry, FileSet, Problem, ProblemKind
+from publisher.media.read.fileset import read_fileset
+from publisher.media.read.medium import open_medium
+from publisher.progress import Progress
 
 log = logging.getLogger(__name__)
 
-#: ``progress(done, total, message)``; files first, then instances forwarded.
-Progress = Callable[[int, int, str], None]
 
 #: Calling AE title recorded for imported instances (index and file meta (0002,0016)).
 IMPORT_AE = "DISCIMPORT"

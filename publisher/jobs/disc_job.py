@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from publisher.jobs.viewer import master_with_viewer
 from publisher.labels import LabelDoesNotFit
 from publisher.media import MediaError, MediaType, Volume
 from publisher.media.preflight import SelectionRefused
+from publisher.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,6 @@ ROBOT_MEDIA = {
 }
 #: Media written as a folder: no robot involved.
 FOLDER_MEDIA = frozenset(m.value for m in MediaType if not m.is_image)
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ import viewer_bundle as vb
 from publisher import __version__
 from publisher.media import DiscContent as MediaContent
 from publisher.media import MediaInstance, MediaType, Viewer, Volume, master
-from publisher.media.model import OtherVolume, PatientKey, Progress
+from publisher.media.model import OtherVolume, PatientKey
 from publisher.media.plan import FOLDER_OVERHEAD, SECTOR, VolumeExtras, VolumePlan, file_cost
+from publisher.progress import Progress
 
 
 def _int(value: object) -> int | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import struct
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 from dataclasses import dataclass, field
@@ -33,6 +32,10 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
+from publisher.dicomio.encode import explicit_header
+from publisher.dicomio.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from publisher.dicomio.part10 import MEDIA_STORAGE_DIRECTORY
+from publisher.dicomio.vr import CHARSET_VRS, NUMBER_FORMATS, TEXT_VRS
 from publisher.media import vr_values
 from publisher.media.dicomdir_keys import (
     DEFAULTS,
@@ -47,19 +50,11 @@ from publisher.media.model import MediaError, MediaInstance, PatientKey
 __all__ = ["DEFAULTS", "IMAGE_KEYS_DVD", "RECORD_KEYS", "RECORD_TYPE_OF_SOP_CLASS", "build_records", "record_type",
            "write_dicomdir"]
 
-MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
-#: Our Implementation Class UID (PS3.7 D.3.3.2), UUID-derived (PS3.5 B.2).
-IMPLEMENTATION_CLASS_UID = "2.25." + str(uuid.uuid5(uuid.NAMESPACE_URL, "urn:disc-publisher:dicomdir").int)
-IMPLEMENTATION_VERSION_NAME = "DISCPUB_01"
-
 # --------------------------------------------------------------------------------------------
-# Element encoding (PS3.5 7.1.2, Explicit VR Little Endian)
+# Element encoding (PS3.5 7.1.2, Explicit VR Little Endian; VR tables in publisher.dicomio.vr)
 # --------------------------------------------------------------------------------------------
 
-_LONG_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"}
-_TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
-_CHARSET_VRS = {"LO", "LT", "PN", "SH", "ST", "UC", "UT"}  # VRs affected by Specific Character Set
-_NUM_FMT = {"US": "<H", "UL": "<I", "SS": "<h", "SL": "<i", "FL": "<f", "FD": "<d"}
+_NUM_FMT = {vr: "<" + code for vr, code in NUMBER_FORMATS.items()}
 
 
 @lru_cache(maxsize=None)
@@ -71,11 +66,10 @@ def _tag_vr(keyword: str) -> tuple[int, str]:
 
 
 def _header(tag: int, vr: str, length: int) -> bytes:
-    if vr in _LONG_VRS:
-        return struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, vr.encode(), 0, length)
-    if length > 0xFFFF:
-        raise MediaError(f"value of ({tag >> 16:04X},{tag & 0xFFFF:04X}) too long for VR {vr}")
-    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), length)
+    try:
+        return explicit_header(tag, vr, length)
+    except ValueError as exc:
+        raise MediaError(str(exc)) from None
 
 
 def _text_value(value: object) -> str:
@@ -90,13 +84,13 @@ def _text_value(value: object) -> str:
 
 def encode_element(tag: int, vr: str, value: object) -> tuple[bytes, bool]:
     """Bytes of one element (not SQ) and whether its text needs a Specific Character Set."""
-    if vr in _TEXT_VRS:
+    if vr in TEXT_VRS:
         text = _text_value(value)
         wide = not text.isascii()
         raw = text.encode("utf-8") if wide else text.encode("ascii")
         if len(raw) % 2:
             raw += b"\0" if vr == "UI" else b" "
-        return _header(tag, vr, len(raw)) + raw, wide and vr in _CHARSET_VRS
+        return _header(tag, vr, len(raw)) + raw, wide and vr in CHARSET_VRS
     if vr in _NUM_FMT:
         if value is None:
             values: object = []
@@ -121,7 +115,7 @@ def _needs_charset(value: object) -> bool:
 
 def encode_dataset_element(elem: DataElement) -> tuple[bytes, bool]:
     """Bytes of an element taken from a pydicom Dataset (sequences through pydicom's writer)."""
-    if elem.VR != "SQ" and (elem.VR in _TEXT_VRS or elem.VR in _NUM_FMT):
+    if elem.VR != "SQ" and (elem.VR in TEXT_VRS or elem.VR in _NUM_FMT):
         value = elem.value
         return encode_element(elem.tag, elem.VR, value)
     wide = _needs_charset(elem.value)
@@ -209,7 +203,7 @@ def _put(b: _Builder, keyword: str, ktype: str, value: object, inst: MediaInstan
     if vr != "SQ":
         value = vr_values.clean(vr, value)
     if _present(value):
-        if elem is not None and (vr == "SQ" or (vr not in _TEXT_VRS and vr not in _NUM_FMT)):
+        if elem is not None and (vr == "SQ" or (vr not in TEXT_VRS and vr not in _NUM_FMT)):
             b.add_elem(elem)
         else:
             b.add(keyword, value, vr)

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from publisher.media.image import image_size, iso_names, write_image
 from publisher.media.image.names import MAX_LEVELS
-from publisher.media.model import DiscFile, MediaType, Progress
+from publisher.media.model import DiscFile, MediaType
+from publisher.progress import Progress
 
 __all__ = ["MAX_LEVELS", "image_size", "iso_names", "udf_revision", "write_folder", "write_image"]
 

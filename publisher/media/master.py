@@ -15,13 +15,13 @@ import pydicom
 
 from publisher.media import dicomdir, fileset, pdi
 from publisher.media.iso import udf_revision, write_folder, write_image
-from publisher.media.model import (DiscContent, DiscFile, MediaError, MediaInstance, MediaType, OtherVolume, Progress,
-                                   Volume)
+from publisher.media.model import DiscContent, DiscFile, MediaError, MediaInstance, MediaType, OtherVolume, Volume
 from publisher.media.plan import VolumeExtras, VolumePlan, plan_volumes
 from publisher.media.preflight import Problem, leave_out, prepare
 from publisher.media.profile import MediaProfile, profile_for
 from publisher.media.rejection import is_rejection_note, rejected_uids
 from publisher.media.scan import sha256_file
+from publisher.progress import Progress
 
 #: ``viewer(content, dest_root) -> paths written under dest_root``; the first path is the start
 #: page. Optional attributes ``name`` and ``version`` are shown in README.TXT.

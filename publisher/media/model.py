@@ -8,15 +8,10 @@ the mapping from index rows (and from PS3.6 keywords) is obvious.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydicom.dataset import Dataset
-
-#: ``progress(done_bytes, total_bytes, message)``; called from the thread doing the work.
-Progress = Callable[[int, int, str], None]
-
 
 class MediaError(Exception):
     """A selection cannot be mastered as asked (with the reason in the message)."""

@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.media.model import MediaError, MediaInstance, MediaType, Progress
+from publisher.media.model import MediaError, MediaInstance, MediaType
 from publisher.media.plan import FOLDER_OVERHEAD, instance_cost, usable_capacity
 from publisher.media.profile import MediaProfile
 from publisher.media.transcode import TranscodeError, conversion, convert, refusal
+from publisher.progress import Progress
 
 #: How many problems a refusal's message spells out (all are in :attr:`SelectionRefused.problems`).
 SHOWN = 10

@@ -18,13 +18,10 @@ from typing import Any, cast
 
 from pydicom.valuerep import format_number_as_ds
 
-#: Maximum length in characters per value (PS3.5 Table 6.2-1); PN per component group.
-MAX_CHARS: dict[str, int] = {"AE": 16, "AS": 4, "CS": 16, "DA": 8, "DS": 16, "DT": 26, "IS": 12, "LO": 64,
-                             "LT": 10240, "PN": 64, "SH": 16, "ST": 1024, "TM": 14}
+from publisher.dicomio.vr import DS_PATTERN, IS_PATTERN, MAX_CHARS
+
 #: VRs whose value may not contain a backslash (it separates values), PS3.5 6.2.
 _SINGLE_TEXT = {"AE", "CS", "LO", "PN", "SH", "UC"}
-_DS = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_IS = re.compile(r"^[+-]?\d+$")
 _TM = re.compile(r"^([01]\d|2[0-3])([0-5]\d([0-5]\d|60)?)?(\.\d{1,6})?$")
 _DT = re.compile(r"^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?$")
 _AS = re.compile(r"^\d{3}[DWMY]$")
@@ -54,7 +51,7 @@ def decimal_string(x: object) -> str | None:
     original = getattr(x, "original_string", None)
     text = str(original if isinstance(original, str) else x).strip()
     if isinstance(x, str) or isinstance(original, str):
-        if _DS.match(text) and len(text) <= 16:
+        if DS_PATTERN.fullmatch(text) and len(text) <= 16:
             return text
         try:
             x = float(text)
@@ -70,7 +67,7 @@ def decimal_string(x: object) -> str | None:
     short = repr(number)
     if short.endswith(".0"):
         short = short[:-2]
-    return short if len(short) <= 16 and _DS.match(short) else format_number_as_ds(number)
+    return short if len(short) <= 16 and DS_PATTERN.fullmatch(short) else format_number_as_ds(number)
 
 
 def integer_string(x: object) -> str | None:
@@ -79,7 +76,7 @@ def integer_string(x: object) -> str | None:
         return None
     if isinstance(x, str):
         text = x.strip()
-        if not _IS.match(text):
+        if not IS_PATTERN.fullmatch(text):
             try:
                 number = float(text)
             except ValueError:

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.archive.lookup import SeriesSummary, series_of_studies
-from publisher.archive.query import Level, Query, QueryError, search
+from publisher.archive.query.keys import Level, Query, QueryError
+from publisher.archive.query.search import search
 from publisher.jobs.disc_job import ROBOT_MEDIA, create_job
 from publisher.jobs.selection import EmptySelection, Selection
 from publisher.web.auth import Permission, Session

@@ -8,7 +8,7 @@ from sqlalchemy import func, inspect, select
 
 from publisher import samples
 from publisher.archive.ingest import Archive
-from publisher.archive.query import find_patients
+from publisher.archive.query.search import find_patients
 from publisher.db import migrate
 from publisher.db.models import Instance, Patient, Series, Study
 from publisher.db.session import Database

@@ -20,7 +20,7 @@ from pydicom import dcmread
 from sqlalchemy import select
 
 from publisher import samples
-from publisher.archive.file_meta import meta_end
+from publisher.dicomio.part10 import meta_end
 from publisher.db.models import Instance, Patient, Series, Study
 from tests.conftest import storescp
 from tests.foundation import pdus

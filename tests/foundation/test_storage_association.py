@@ -17,7 +17,7 @@ from pynetdicom.presentation import build_context
 from sqlalchemy import func, select
 
 from publisher import samples
-from publisher.archive.file_meta import meta_end
+from publisher.dicomio.part10 import meta_end
 from publisher.db.models import Instance
 from tests.conftest import require_tool
 from tests.foundation.helpers import DCMTK_ENV, archive_files, running_service, settings_for, storescu

@@ -41,7 +41,7 @@ def _convert(tool: list[str], files: list[Path], out: Path) -> list[Path]:
 
 
 def _dataset_after_meta(path: Path) -> bytes:
-    from publisher.archive.file_meta import meta_end
+    from publisher.dicomio.part10 import meta_end
 
     data = path.read_bytes()
     return data[meta_end(data):]

@@ -295,7 +295,7 @@ def test_find_and_move_over_tls_with_orthanc(tmp_path: Path, certs: Certs) -> No
     """qr_scu C-FIND and C-MOVE to Orthanc over TLS; Orthanc's C-STORE sub-operations come back
     over TLS to our TLS port with its certificate (signed by our CA)."""
     require_tool("Orthanc", "echoscu")
-    from publisher.archive.query import Level
+    from publisher.archive.query.keys import Level
     from publisher.dicom.qr_scu import find, retrieve, RetrieveSelection
 
     files = _files(tmp_path, 3)
@@ -372,7 +372,7 @@ def test_query_over_tls(tmp_path: Path, certs: Certs) -> None:
     """Associations that are not storage-only (C-FIND) reach pynetdicom on the TLS port with the
     request the lean path read first: DCMTK findscu +tls, and our own QR SCU to ourselves."""
     require_tool("findscu")
-    from publisher.archive.query import Level
+    from publisher.archive.query.keys import Level
     from publisher.dicom.qr_scu import find
     from tests.qr.conftest import QR_CALLERS
     from tests.qr.helpers import findscu

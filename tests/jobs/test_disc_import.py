@@ -27,7 +27,8 @@ from publisher.jobs.disc_import import (
     import_disc,
 )
 from publisher.media import master
-from publisher.media.reader import ProblemKind, split_part10
+from publisher.dicomio.part10 import split_part10
+from publisher.media.read.entries import ProblemKind
 from tests.conftest import DCMTK_ENV, free_port, require_tool, storescp
 from tests.media import builders
 from tests.media.test_reader import foreign_studies, iso_with, latin1_study, write_foreign_fileset

@@ -23,7 +23,8 @@ from publisher.db import migrate
 from publisher.db.models import Instance, Patient, Series, Study
 from publisher.db.session import Database
 from publisher.jobs.disc_import import import_disc
-from publisher.media.reader import open_medium, read_fileset
+from publisher.media.read.fileset import read_fileset
+from publisher.media.read.medium import open_medium
 
 
 def _flat_fileset(root: Path) -> list[Dataset]:

@@ -9,7 +9,9 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
-from publisher.media import MediaError, dicomdir, fileset
+from publisher.dicomio.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from publisher.dicomio.part10 import MEDIA_STORAGE_DIRECTORY
+from publisher.media import MediaError, fileset
 from publisher.media.dicomdir import record_type, write_dicomdir
 from tests.media.peers import dciodvfy_errors, need, run
 
@@ -57,7 +59,10 @@ def test_every_offset_points_at_a_record(cd_volume) -> None:
     assert sorted(links) == sorted(items - {first})
     assert ds.FileSetConsistencyFlag == 0
     assert all(rec.RecordInUseFlag == 0xFFFF for rec in ds.DirectoryRecordSequence)
-    assert ds.file_meta.MediaStorageSOPClassUID == dicomdir.MEDIA_STORAGE_DIRECTORY
+    assert ds.file_meta.MediaStorageSOPClassUID == MEDIA_STORAGE_DIRECTORY
+    # the one implementation identity, as in received files and associations (PS3.10 7.1)
+    assert (ds.file_meta.ImplementationClassUID, ds.file_meta.ImplementationVersionName) == (
+        IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME)
     assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
 
 

@@ -13,14 +13,9 @@ import pydicom
 import pytest
 
 from publisher import samples as S
-from publisher.media.reader import (
-    FileSet,
-    MediumError,
-    ProblemKind,
-    normalise,
-    open_medium,
-    read_fileset,
-)
+from publisher.media.read.entries import FileSet, ProblemKind
+from publisher.media.read.fileset import read_fileset
+from publisher.media.read.medium import MediumError, normalise, open_medium
 from tests.media.conftest import extract
 from tests.media.peers import need, run
 

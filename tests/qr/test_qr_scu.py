@@ -15,7 +15,7 @@ from pydicom import dcmread
 from sqlalchemy import select
 
 from publisher import samples
-from publisher.archive.query import Level
+from publisher.archive.query.keys import Level
 from publisher.config import RemoteAE, Settings
 from publisher.db.models import Instance
 from publisher.dicom.qr_models import Model

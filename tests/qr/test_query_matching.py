@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from publisher.archive.ingest import Archive
-from publisher.archive.query import Level, Query, QueryError, search, time_upper
+from publisher.archive.query.keys import Level, Query, QueryError
+from publisher.archive.query.matching import time_upper
+from publisher.archive.query.search import search
 from publisher.db import migrate
 from publisher.db.session import Database
 from tests.qr.helpers import STUDIES, load

@@ -19,7 +19,8 @@ from publisher.media.image.allocation import Allocation, allocate
 from publisher.media.image.ecma167 import Revision
 from publisher.media.image.tree import Tree, build
 from publisher.media.image.udf import ANCHOR_AT, INTEGRITY_AT, MAIN_VDS, RESERVE_VDS, UdfWriter
-from publisher.media.model import DiscFile, MediaError, Progress
+from publisher.media.model import DiscFile, MediaError
+from publisher.progress import Progress
 
 SECTOR = 2048
 CHUNK = 64 << 20  #: bytes per copy call (and between progress reports) for large files
