@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 from pydicom.dataelem import DataElement
@@ -70,3 +72,32 @@ def test_the_pynetdicom_acceptor_carries_the_same_identity() -> None:
     ae = build_ae(DicomSettings())
     assert (ae.implementation_class_uid, ae.implementation_version_name) == (
         IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME)
+
+
+def test_our_outgoing_associations_announce_the_same_identity(tmp_path: Path) -> None:
+    """DCMTK storescp, debug-logging the A-ASSOCIATE-RQ, sees our implementation class UID and
+    version name (PS3.7 D.3.3.2) on an association our storage SCU opens, not pynetdicom's."""
+    from pynetdicom.presentation import build_context
+
+    from publisher.config import DicomSettings, RemoteAE
+    from publisher.dicom.storage_scu import associate
+    from tests.conftest import DCMTK_ENV, free_port, require_tool, wait_echo
+
+    require_tool("storescp", "echoscu")
+    port, log = free_port(), tmp_path / "storescp.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(["storescp", "-d", "-aet", "PEER", "-od", str(tmp_path), str(port)], env=DCMTK_ENV,
+                                stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_echo(port, "PEER")
+            assoc = associate(DicomSettings(ae_title="DISCPUB"), RemoteAE("PEER", "127.0.0.1", port),
+                              [build_context("1.2.840.10008.1.1")])
+            assert assoc.is_established
+            assoc.release()
+        finally:
+            proc.terminate()
+            proc.wait()
+    text = log.read_text(errors="replace")
+    seen = re.findall(r"Their Implementation Class UID:\s+(\S+)", text)
+    versions = re.findall(r"Their Implementation Version Name:\s+(\S+)", text)
+    assert IMPLEMENTATION_CLASS_UID in seen and IMPLEMENTATION_VERSION_NAME in versions, (seen, versions)

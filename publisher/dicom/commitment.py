@@ -27,6 +27,7 @@ from publisher.config import DicomSettings, RemoteAE
 from publisher.db.session import Database
 from publisher.dicom.sop_classes import STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE
 from publisher.dicom.tls import tls_args
+from publisher.dicomio.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ class CommitmentHandler:
             log.error("storage commitment for %s: no remote entry to report back to", calling_ae)
             return
         ae = AE(ae_title=self.our_ae_title)
+        ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID  # ours, not pynetdicom's (PS3.7 D.3.3.2)
+        ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
         ae.add_requested_context(STORAGE_COMMITMENT_PUSH)
         role = build_role(STORAGE_COMMITMENT_PUSH, scp_role=True, scu_role=False)
         tls = tls_args(remote, self.settings) if self.settings is not None else None

@@ -28,6 +28,7 @@ from publisher.config import DicomSettings, RemoteAE
 from publisher.db.session import Database
 from publisher.dicom.sop_classes import UNCOMPRESSED_TRANSFER_SYNTAXES
 from publisher.dicom.tls import tls_args
+from publisher.dicomio.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ class SendReport:
 def associate(settings: DicomSettings, remote: RemoteAE, contexts: list[PresentationContext], **kwargs: object) -> Association:
     """An association from our AE title to ``remote`` proposing ``contexts``."""
     ae = AE(ae_title=settings.ae_title)
+    ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID  # ours, not pynetdicom's (PS3.7 D.3.3.2)
+    ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
     ae.acse_timeout = settings.acse_timeout
     ae.dimse_timeout = settings.dimse_timeout
     ae.network_timeout = settings.network_timeout
