@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from publisher import samples as S
+from publisher.demo import samples as S
 
 
 def write_fileset(root: Path, patients: int, studies: int, series: int, per_series: int, rows: int) -> list[Path]:

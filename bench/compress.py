@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from publisher import samples as S  # noqa: E402
+from publisher.demo import samples as S  # noqa: E402
 from publisher.media import master  # noqa: E402
 from publisher.media.model import MediaType  # noqa: E402
 from publisher.media.plan import plan_volumes  # noqa: E402

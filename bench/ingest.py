@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._peers import DCMTK_ENV, orthanc, publisher, storescp  # noqa: E402
-from publisher import samples  # noqa: E402
+from publisher.demo import samples  # noqa: E402
 
 
 def make_files(folder: Path, count: int, size: int) -> list[Path]:

@@ -3,7 +3,7 @@
     .venv/bin/python bench/robot_throughput.py [--jobs 24] [--scale 0.02] [--no-old]
 
 A stream of jobs (1 and 2 copies, CD and DVD, each a small study generated with
-``publisher.samples`` and stored in a real archive, so mastering is real work) is queued at
+``publisher.demo.samples`` and stored in a real archive, so mastering is real work) is queued at
 once and run by the real :class:`publisher.jobs.worker.JobWorker` (its scheduler, its runner)
 on the :class:`robot_drivers.sim.timing.TimingSimulator` (2 drives, default ``Timings``), whose
 moves take ``scale`` x the robot's seconds. The makespan runs from the worker's start to the
@@ -33,7 +33,7 @@ from robot_drivers.sim.drive_pool import DiscTimes, LowerBound, StreamJob, lower
 from robot_drivers.sim.timing import TimingSimulator  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from publisher import samples as S  # noqa: E402
+from publisher.demo import samples as S  # noqa: E402
 from publisher.archive.ingest import Archive, Provenance  # noqa: E402
 from publisher.db import migrate  # noqa: E402
 from publisher.db.models import DiscJob  # noqa: E402

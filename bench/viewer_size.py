@@ -4,9 +4,9 @@
 
 Two studies of ``count`` CT slices (``size`` x ``size`` x 16 bit, Explicit VR LE):
 
-* ``samples``: ``publisher.samples.ct_volume`` as is; its phantom is piecewise constant with a
+* ``samples``: ``publisher.demo.samples.ct_volume`` as is; its phantom is piecewise constant with a
   periodic texture, so it compresses far better than a patient does;
-* ``noisy``: the same slices plus correlated noise (sigma about 8 HU, ``publisher.sample_ct``),
+* ``noisy``: the same slices plus correlated noise (sigma about 8 HU, ``publisher.demo.ct``),
   closer to real CT, to keep the figure honest.
 
 For each it prints the DICOM bytes, the viewer bytes (code + data scripts + thumbnails), the
@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from publisher.sample_ct import noisy_volume  # noqa: E402
-from publisher.samples import as_file, ct_volume  # noqa: E402
+from publisher.demo.ct import noisy_volume  # noqa: E402
+from publisher.demo.samples import as_file, ct_volume  # noqa: E402
 from viewer_bundle import content_from_files, estimate_size, write_viewer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

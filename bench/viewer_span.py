@@ -3,7 +3,7 @@
     .venv/bin/python bench/viewer_span.py [--slices 80] [--size 512] [--media cd] [--capacity-mb 40]
 
 Two patients, each one CT study of two series (5/8 and 3/8 of ``slices``, ``size`` square,
-noisy as ``publisher.sample_ct``), mastered with the viewer onto ``capacity``-byte media as
+noisy as ``publisher.demo.ct``), mastered with the viewer onto ``capacity``-byte media as
 ``publisher master`` does. Per disc it prints the instances, the image size against the
 capacity, and the viewer bytes the plan reserved against those written (the reserve is an
 upper bound: the ratio must stay >= 1; the closer to 1, the fewer discs). Then the disc count
@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from publisher import samples as S  # noqa: E402
+from publisher.demo import samples as S  # noqa: E402
 from publisher.jobs.viewer import estimate, master_with_viewer, viewer_extras  # noqa: E402
 from publisher.media import MediaError, MediaType  # noqa: E402
 from publisher.media.plan import plan_volumes, usable_capacity  # noqa: E402
 from publisher.media.scan import instances_from_files  # noqa: E402
-from publisher.sample_ct import noisy_study  # noqa: E402
+from publisher.demo.ct import noisy_study  # noqa: E402
 
 
 def lay_out(root: Path, slices: int, size: int) -> list[Path]:

@@ -19,7 +19,7 @@ from publisher import __version__
 from publisher.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from publisher.jobs.disc_import import PatientPolicy
+    from publisher.intake.coercion import PatientPolicy
     from publisher.media.read.entries import FileSet
     from publisher.service import Service
 
@@ -152,7 +152,7 @@ def _read_password(args: argparse.Namespace) -> str:
 def cmd_user(args: argparse.Namespace) -> int:
     """Web UI users: add, list, passwd (a new password), disable, enable."""
     from publisher.db.users import UserError, add_user, list_users, set_disabled, set_password
-    from publisher.jobs.audit import current_user, record
+    from publisher.audit import current_user, record
 
     with _prepared(_settings(args)) as service:
         try:
@@ -184,7 +184,7 @@ def cmd_user(args: argparse.Namespace) -> int:
 def cmd_user_unlock(args: argparse.Namespace) -> int:
     """Lift a web login lockout of a user name or an address (publisher.db.logins); audited."""
     from publisher.db import logins
-    from publisher.jobs.audit import current_user, record
+    from publisher.audit import current_user, record
 
     if bool(args.name) == bool(args.address):
         sys.exit("publisher user unlock: name one user, or one --address")
@@ -244,8 +244,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _disc_policy(args: argparse.Namespace) -> "PatientPolicy":
-    """The patient ID reconciliation chosen on the command line (publisher.jobs.disc_import)."""
-    from publisher.jobs.disc_import import AssignIssuer, DiscImportError, KeepPatientIds, MapToLocalPatient
+    """The patient ID reconciliation chosen on the command line (publisher.intake.disc_import)."""
+    from publisher.intake.coercion import AssignIssuer, DiscImportError, KeepPatientIds, MapToLocalPatient
 
     try:
         if args.issuer is not None:
@@ -281,8 +281,9 @@ def _print_disc(fileset: "FileSet") -> None:
 
 def cmd_import_disc(args: argparse.Namespace) -> int:
     """Import a disc from elsewhere: read its File-set, reconcile patient IDs, store, forward."""
-    from publisher.jobs.audit import current_user
-    from publisher.jobs.disc_import import DiscImportError, Forward, check_policy, import_fileset
+    from publisher.audit import current_user
+    from publisher.intake.coercion import DiscImportError
+    from publisher.intake.disc_import import Forward, check_policy, import_fileset
     from publisher.media.read.fileset import read_fileset
     from publisher.media.read.medium import MediumError, open_medium
 
@@ -367,7 +368,7 @@ PATIENT_HELP = ("a patient by Patient ID, or ID\\ISSUER when the ID is used by s
 
 
 def cmd_master(args: argparse.Namespace) -> int:
-    from publisher.jobs.audit import current_user, record_volumes
+    from publisher.audit import current_user, record_volumes
     from publisher.jobs.selection import EmptySelection, Selection, select_instances
     from publisher.jobs.viewer import master_with_viewer
     from publisher.media import MediaError
@@ -563,7 +564,7 @@ def cmd_echo(args: argparse.Namespace) -> int:
 
 
 def cmd_burn(args: argparse.Namespace) -> int:
-    from publisher.jobs.audit import current_user
+    from publisher.audit import current_user
     from publisher.jobs.disc_job import create_job
     from publisher.jobs.selection import EmptySelection, Selection
 

@@ -9,7 +9,7 @@ import robot_drivers
 from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy import func, select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive import durable
 from publisher.archive.ingest import Archive, Provenance, StoreRefused
 from publisher.config import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from publisher import samples
+from publisher.demo import samples
 from tests.conftest import require_tool
 
 

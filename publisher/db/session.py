@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 #: The handle :meth:`Database.session` yields: web, cli and dicom pass it on to the functions that
-#: read (:mod:`publisher.archive.lookup`) and write (:mod:`publisher.jobs.audit`, ...) inside one
+#: read (:mod:`publisher.archive.lookup`) and write (:mod:`publisher.audit`, ...) inside one
 #: transaction, and never query with it themselves.
 Transaction: TypeAlias = Session
 

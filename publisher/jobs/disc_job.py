@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from publisher.db.models import DiscJob, utcnow
 from publisher.db.session import Database
-from publisher.jobs import audit
+from publisher import audit
 from publisher.jobs.labels import label_for, merge_fields, render_labels, summary
 from publisher.jobs.preflight import exclude_more, exclusions, label_check, problems_json
 from publisher.jobs.selection import EmptySelection, Selection, select_instances

@@ -49,7 +49,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from publisher.db.models import DiscJob, utcnow
-from publisher.jobs import audit
+from publisher import audit
 from publisher.jobs.disc_job import ROBOT_MEDIA, JobContext, burn_job, create_job, master_job, run_job
 from publisher.jobs.rules import AUTO_MEDIA, Group, Rule, creator, due_groups, media_for
 from publisher.jobs.selection import EmptySelection

@@ -13,7 +13,7 @@ from publisher.archive import lookup
 from publisher.db import logins
 from publisher.db.models import AuditEvent
 from publisher.db.users import ROLES, Role, User, UserError, add_user, list_users, normalise_username, set_disabled, set_password
-from publisher.jobs import audit
+from publisher import audit
 from publisher.web.auth import ROLE_NAMES, Permission, Session
 from publisher.web.context import Count, Posted, posted, require, web
 from publisher.web.render import Safe, csrf_field, fmt, join, messages, options, page, person_name, post_button, pretty_json

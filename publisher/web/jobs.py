@@ -16,7 +16,7 @@ from publisher.archive import lookup
 from publisher.archive.identity import parse_ref
 from publisher.db.models import AuditEvent, DiscJob, utcnow
 from publisher.db.session import Transaction as DbSession
-from publisher.jobs import audit
+from publisher import audit
 from publisher.jobs.disc_job import resubmit
 from publisher.jobs.preflight import exclusions
 from publisher.jobs.state import InvalidTransition, JobState, check

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.db import logins
 from publisher.db.users import UserError, authenticate, password_hash_of, set_password, verify_password
-from publisher.jobs import audit
+from publisher import audit
 from publisher.web.auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Permission, Session, forget_initial_password, may
 from publisher.web.context import Form, Posted, current_session, form_data, posted, web
 from publisher.web.render import csrf_field, fmt, messages, page

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from publisher import samples
+from publisher.demo import samples
 from tests.conftest import DCMTK_ENV, require_tool
 from tests.foundation import pdus
 from tests.foundation.helpers import settings_for, storescu

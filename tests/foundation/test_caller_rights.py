@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, build_role, evt
 from sqlalchemy import func, select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.config import AllowedCaller, ConfigError, RemoteAE, load_settings
 from publisher.db.models import Instance
 from publisher.dicom.sop_classes import STUDY_ROOT_FIND, STUDY_ROOT_GET

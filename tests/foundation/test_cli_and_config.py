@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.config import ConfigError, load_settings
 from publisher.db.models import Instance
 from publisher.db.session import Database

@@ -12,7 +12,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.config import RemoteAE
 from publisher.dicom.sop_classes import STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE
 from tests.conftest import free_port

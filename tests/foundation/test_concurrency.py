@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.db.models import Instance, Patient, Series, Study
 from tests.conftest import require_tool
 from tests.foundation.helpers import DCMTK_ENV, running_service, settings_for

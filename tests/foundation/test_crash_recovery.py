@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.durable import sha256_file
 from tests.conftest import free_port, require_tool, wait_echo
 from tests.foundation.helpers import DCMTK_ENV

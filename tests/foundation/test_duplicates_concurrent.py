@@ -21,7 +21,7 @@ import pytest
 from pydicom import dcmread
 from sqlalchemy import select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.durable import sha256_file
 from publisher.db.models import Instance, Patient, Series, Study
 from tests.conftest import require_tool

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive import record_keys
 from publisher.archive.metadata import MissingAttribute, extract
 from publisher.archive.parse import header_prefix, lenient_reading, read_header

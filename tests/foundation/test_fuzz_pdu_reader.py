@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive
 from publisher.config import DicomSettings
 from publisher.db import migrate

@@ -21,7 +21,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from publisher import samples
+from publisher.demo import samples
 from tests.conftest import DCMTK_ENV, require_tool
 from tests.foundation import pdus
 from tests.foundation.helpers import archive_files, settings_for, storescu

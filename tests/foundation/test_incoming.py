@@ -22,7 +22,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.file_meta import dataset_bytes
 from publisher.archive.ingest import Archive, Outcome, Provenance, StoreRefused
 from publisher.db import migrate

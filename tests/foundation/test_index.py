@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, inspect, select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive
 from publisher.archive.query.search import find_patients
 from publisher.db import migrate

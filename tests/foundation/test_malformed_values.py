@@ -19,7 +19,7 @@ import pytest
 from pydicom import dcmread
 from sqlalchemy import select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.dicomio.part10 import meta_end
 from publisher.db.models import Instance, Patient, Series, Study
 from tests.conftest import storescp

@@ -17,7 +17,7 @@ import pytest
 from pydicom import dcmread
 from sqlalchemy import Connection, column, func, select, table, text
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive
 from publisher.db import migrate
 from publisher.db.models import Patient, Study

@@ -7,7 +7,7 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive import record_keys
 from publisher.archive.parse import lenient_reading, read_header
 from publisher.archive.raw_values import RawValues

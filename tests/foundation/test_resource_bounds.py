@@ -24,7 +24,7 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 from sqlalchemy import create_engine, func, select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.db.models import Instance
 from tests.conftest import unavailable
 from tests.foundation import pdus

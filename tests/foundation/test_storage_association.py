@@ -16,7 +16,7 @@ from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
 from pynetdicom.presentation import build_context
 from sqlalchemy import func, select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.dicomio.part10 import meta_end
 from publisher.db.models import Instance
 from tests.conftest import require_tool

@@ -9,7 +9,7 @@ import pytest
 from pydicom import dcmread
 from sqlalchemy import func, select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.parse import inflate
 from publisher.db.models import Instance
 from tests.conftest import require_tool

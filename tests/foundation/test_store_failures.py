@@ -13,7 +13,7 @@ from pydicom import dcmread
 from pynetdicom import AE, _config
 from sqlalchemy import func, select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive, StoreRefused
 from publisher.db import migrate
 from publisher.db.models import Instance

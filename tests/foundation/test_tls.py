@@ -25,7 +25,7 @@ import pytest
 from pydicom import dcmread
 from sqlalchemy import select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.config import ConfigError, RemoteAE, Settings, load_settings
 from publisher.db.models import Instance
 from publisher.dicom.storage_scu import InstanceRef, send

@@ -11,7 +11,7 @@ import robot_drivers
 from PIL import Image
 from sqlalchemy import select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive
 from publisher.db import migrate
 from publisher.db.models import AuditEvent, DiscJob

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydicom import dcmread
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive
 from publisher.db import migrate
 from publisher.db.session import Database

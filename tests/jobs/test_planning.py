@@ -18,7 +18,7 @@ import robot_drivers
 from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGLSLossless
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.archive.ingest import Archive
 from publisher.db import migrate
 from publisher.db.models import DiscJob

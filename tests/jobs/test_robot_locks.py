@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive
 from publisher.config import Settings
 from publisher.db import migrate

@@ -1,6 +1,6 @@
 """Unattended burn rules on a real archive: quiet periods, grouping, filters, burning once.
 
-Instances are really stored (publisher.samples -> Archive); where a test needs an arrival in
+Instances are really stored (publisher.demo.samples -> Archive); where a test needs an arrival in
 the past it moves the stored ``received_at`` back, and ``now`` is passed explicitly, so no test
 waits for minutes.
 """
@@ -17,7 +17,7 @@ import pytest
 import robot_drivers
 from sqlalchemy import func, select, update
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive, Provenance
 from publisher.config import ConfigError, DiscRule, load_settings
 from publisher.db import migrate

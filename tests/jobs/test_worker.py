@@ -22,7 +22,7 @@ import pytest
 import robot_drivers
 from sqlalchemy import select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.config import DiscRule
 from publisher.db.models import DiscJob, Instance, Series, Study, utcnow
 from publisher.jobs.disc_job import create_job, recover

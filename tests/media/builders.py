@@ -8,7 +8,7 @@ from pathlib import Path
 import pydicom
 from pydicom.dataset import Dataset
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.media.model import MediaInstance
 from publisher.media.scan import instances_from_files
 

@@ -16,7 +16,7 @@ import pydicom
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.media import master
 from tests.media import builders
 from tests.media.conftest import extract

@@ -17,7 +17,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.media import master
 from publisher.media.dicomdir_keys import RECORD_KEYS, RECORD_TYPE_OF_SOP_CLASS
 from publisher.media.model import MediaInstance

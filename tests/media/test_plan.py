@@ -8,7 +8,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.media import MediaError, master, verify
 from publisher.media.plan import dicomdir_order, instance_cost, plan_volumes, usable_capacity
 from publisher.media.model import MediaType

@@ -9,7 +9,7 @@ import pydicom
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, JPEGLosslessSV1
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.media import MediaError, master
 from publisher.media.profile import PROFILES, profile_for
 from publisher.media.model import MediaType

@@ -12,7 +12,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.media.read.entries import FileSet, ProblemKind
 from publisher.media.read.fileset import read_fileset
 from publisher.media.read.medium import MediumError, normalise, open_medium

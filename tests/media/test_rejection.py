@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydicom
 import pytest
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.media import exclude_rejected
 from publisher.media.rejection import REJECTION_TITLES, is_rejection_note, rejected_uids
 from tests.media.test_iso import _isoinfo_files

@@ -23,11 +23,11 @@ import numpy as np
 import pydicom
 import pytest
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.jobs.viewer import master_with_viewer, viewer_extras
 from publisher.media import MediaType, Volume
 from publisher.media.plan import plan_volumes, usable_capacity
-from publisher.sample_ct import noisy_study
+from publisher.demo.ct import noisy_study
 from tests.media import builders
 from tests.media.conftest import extract
 from tests.media.peers import dciodvfy_errors

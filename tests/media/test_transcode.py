@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGExtended12Bit, JPEGLSNearLossless
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.media import master
 from publisher.media.preflight import SelectionRefused
 from publisher.media.scan import instances_from_files

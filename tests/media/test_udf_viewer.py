@@ -9,7 +9,7 @@ import pytest
 
 from publisher.media.iso import write_image
 from publisher.media.model import DiscFile
-from publisher.samples import ASCII_PATIENT, SeriesSpec, StudySpec
+from publisher.demo.samples import ASCII_PATIENT, SeriesSpec, StudySpec
 from tests.media.test_udf import extract
 from tests.viewer.conftest import ROOT_INDEX, lay_out, open_viewer
 from viewer_bundle import content_from_files, write_viewer

@@ -10,9 +10,9 @@ from pathlib import Path
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive
-from publisher.samples import PatientSpec, SeriesSpec, StudySpec
+from publisher.demo.samples import PatientSpec, SeriesSpec, StudySpec
 from tests.conftest import DCMTK_ENV
 
 SMITH = PatientSpec("Smith^Anna", "PAT-SMITH", "19700315", "F", "ISO_IR 100")

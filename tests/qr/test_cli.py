@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.cli import main
 from publisher.dicom.qr_scu import present_in_index
 from publisher.db.session import Database

@@ -14,7 +14,7 @@ import pytest
 from pydicom import dcmread
 from sqlalchemy import select
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.query.keys import Level
 from publisher.config import RemoteAE, Settings
 from publisher.db.models import Instance

@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE
 from sqlalchemy import insert
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.config import RemoteAE
 from publisher.db.models import Instance, Patient, Series, Study
 from publisher.dicom.sop_classes import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, STUDY_ROOT_MOVE

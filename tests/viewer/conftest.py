@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.samples import (
+from publisher.demo.samples import (
     ASCII_PATIENT,
     SeriesSpec,
     StudySpec,

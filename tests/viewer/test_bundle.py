@@ -15,7 +15,7 @@ from PIL import Image
 from pydicom import dcmread
 from pydicom.uid import JPEGLSLossless, RLELossless
 
-from publisher.samples import CR_IMAGE, SeriesSpec, StudySpec, LATIN1_PATIENT, as_file, build_study
+from publisher.demo.samples import CR_IMAGE, SeriesSpec, StudySpec, LATIN1_PATIENT, as_file, build_study
 from tests.viewer.conftest import lay_out
 from viewer_bundle import (
     DiscContent,

@@ -13,7 +13,7 @@ import robot_drivers
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from publisher import samples
+from publisher.demo import samples
 from publisher.archive.ingest import Archive
 from publisher.db import migrate
 from publisher.db.session import Database

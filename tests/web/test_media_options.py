@@ -12,7 +12,7 @@ from publisher.jobs.selection import Selection
 from publisher.jobs.state import JobState
 from publisher.media.preflight import Problem
 from publisher.jobs.preflight import problems_json
-from publisher.samples import CJK_PATIENT, LATIN1_PATIENT
+from publisher.demo.samples import CJK_PATIENT, LATIN1_PATIENT
 from tests.conftest import require_tool
 from tests.web.conftest import Site, csrf_of
 

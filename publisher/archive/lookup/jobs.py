@@ -1,7 +1,7 @@
 """Disc job rows, the patients a job's selection names, and the audit trail, read inside the
 caller's transaction (a job page reads them together; the hand-out locks the job row while it
 checks and writes). The writes stay with their owners: :mod:`publisher.jobs` and
-:mod:`publisher.jobs.audit`."""
+:mod:`publisher.audit`."""
 
 from __future__ import annotations
 

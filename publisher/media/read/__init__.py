@@ -2,7 +2,7 @@
 
 Patients bring CDs, DVDs and USB sticks made by other hospitals' publishers, and many of them
 bend the rules. This package only reads: it knows nothing of the archive or the database (the
-import into the archive is :mod:`publisher.jobs.disc_import`).
+import into the archive is :mod:`publisher.intake.disc_import`).
 
 * :mod:`.medium` - a :class:`~.medium.Medium` is where the files are: a folder (a mounted disc,
   a copied tree) or an ISO 9660 image read with pycdlib (Joliet, Rock Ridge or plain ISO 9660

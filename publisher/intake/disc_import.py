@@ -1,51 +1,46 @@
-"""Importing discs that come in from elsewhere (DESIGN section 1.7): read, reconcile, store, forward.
+"""Importing discs that come in from elsewhere (docs/architecture.md, section 2): read, reconcile, store, forward.
 
 A File-set read by :mod:`publisher.media.read` is filed instance by instance through
 :meth:`Archive.store_encoded`, so the archive's durability and duplicate rules apply unchanged
-(DESIGN section 7): a file is refused with its reason, and nothing stops the rest.
+(docs/architecture.md, section 7): a file is refused with its reason, and nothing stops the rest.
 
-Patient IDs from another hospital are not ours. Per import the operator chooses
-(:data:`PatientPolicy`):
-
-* :class:`KeepPatientIds` - store as they are;
-* :class:`AssignIssuer` - fill an empty Issuer of Patient ID (0010,0021) with the source's name,
-  so a foreign "12345" never merges with a local "12345" (the index keys patients by ID and
-  issuer);
-* :class:`MapToLocalPatient` - replace Patient ID (and optionally name, birth date, sex) with
-  the local patient's, the foreign ID kept in Other Patient IDs Sequence (0010,1002).
-
-A coerced instance keeps its SOP Instance UID and gets an item in Original Attributes Sequence
-(0400,0561) holding the replaced values (PS3.3 C.12.1.1.9, PS3.4 B.4.1.3): Modifying System,
-Reason "COERCE", Attribute Modification DateTime and Source of Previous Values, plus Instance
-Coercion DateTime (0008,0015). Each import writes one ``disc-import`` audit event.
+Patient IDs from another hospital are not ours: the operator's :data:`PatientPolicy` and the
+coercion it makes (PS3.3 C.12.1.1.9) are in :mod:`publisher.intake.coercion`. Each import
+writes one ``disc-import`` audit event.
 """
 
 from __future__ import annotations
 
-import copy
-import datetime as _dt
 import io
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pydicom
-from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.datadict import dictionary_VR, tag_for_keyword
-from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import UID
 
 from publisher.archive.ingest import Archive, Outcome, Provenance, StoreRefused
 from publisher.config import DicomSettings, RemoteAE
 from publisher.dicom.storage_scu import InstanceRef, SendReport, instances_of, send
 from publisher.dicomio.part10 import is_part10, split_part10
-from publisher.jobs import audit
+from publisher import audit
 from publisher.media.read.entries import FileEntry, FileSet, Problem, ProblemKind
 from publisher.media.read.fileset import read_fileset
 from publisher.media.read.medium import open_medium
+from publisher.intake.coercion import (
+    AssignIssuer,
+    DiscImportError,
+    KeepPatientIds,
+    MapToLocalPatient,
+    PatientPolicy,
+    changes_for,
+    coerce_patient,
+    policy_detail,
+    text_value,
+)
 from publisher.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -53,153 +48,6 @@ log = logging.getLogger(__name__)
 
 #: Calling AE title recorded for imported instances (index and file meta (0002,0016)).
 IMPORT_AE = "DISCIMPORT"
-REASON_COERCE = "COERCE"  #: PS3.3 C.12.1.1.9 Reason for the Attribute Modification
-_UTF8 = "ISO_IR 192"
-
-
-class DiscImportError(ValueError):
-    """The import cannot start as asked (nothing was stored); the message says why."""
-
-
-# -- patient ID reconciliation ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeepPatientIds:
-    """Store the disc's patient identification as it is."""
-
-
-@dataclass(frozen=True)
-class AssignIssuer:
-    """Set Issuer of Patient ID (0010,0021) to ``issuer`` where the disc left it empty."""
-
-    issuer: str
-
-    def __post_init__(self) -> None:
-        if not self.issuer.strip():
-            raise DiscImportError("the issuer (the source's name) must not be empty")
-        if len(self.issuer) > 64:
-            raise DiscImportError("Issuer of Patient ID is LO: at most 64 characters")
-
-
-@dataclass(frozen=True)
-class MapToLocalPatient:
-    """Give the disc's patient the local ``patient_id`` (and issuer, optionally name, birth date
-    and sex). ``source_patient_id`` picks one patient of a disc holding several; without it the
-    disc must hold exactly one."""
-
-    patient_id: str
-    issuer: str = ""
-    patient_name: str | None = None
-    birth_date: str | None = None
-    sex: str | None = None
-    source_patient_id: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.patient_id.strip():
-            raise DiscImportError("the local patient ID must not be empty")
-        if len(self.patient_id) > 64 or len(self.issuer) > 64:
-            raise DiscImportError("Patient ID and Issuer of Patient ID are LO: at most 64 characters")
-
-
-PatientPolicy = KeepPatientIds | AssignIssuer | MapToLocalPatient
-
-
-def _policy_detail(policy: PatientPolicy) -> dict[str, Any]:
-    if isinstance(policy, AssignIssuer):
-        return {"mode": "issuer", "issuer": policy.issuer}
-    if isinstance(policy, MapToLocalPatient):
-        return {"mode": "map", "patient_id": policy.patient_id, "issuer": policy.issuer,
-                "patient_name": policy.patient_name, "birth_date": policy.birth_date, "sex": policy.sex,
-                "source_patient_id": policy.source_patient_id}
-    return {"mode": "keep"}
-
-
-def _text(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword)
-    return "" if value is None else str(value).strip()
-
-
-def _changes(ds: Dataset, policy: PatientPolicy) -> dict[str, str]:
-    """Keyword -> new value of the patient attributes ``policy`` replaces in ``ds``."""
-    if isinstance(policy, AssignIssuer):
-        return {} if _text(ds, "IssuerOfPatientID") else {"IssuerOfPatientID": policy.issuer}
-    if isinstance(policy, MapToLocalPatient):
-        wanted = {"PatientID": policy.patient_id, "IssuerOfPatientID": policy.issuer, "PatientName": policy.patient_name,
-                  "PatientBirthDate": policy.birth_date, "PatientSex": policy.sex}
-        return {k: v for k, v in wanted.items() if v is not None and v != _text(ds, k)}
-    return {}
-
-
-def _element(keyword: str, value: object) -> DataElement:
-    tag = tag_for_keyword(keyword)
-    assert tag is not None, keyword
-    return DataElement(tag, dictionary_VR(tag), value)
-
-
-def coerce_patient(ds: Dataset, changes: dict[str, str], *, modifying_system: str, source: str,
-                   when: _dt.datetime | None = None) -> bool:
-    """Replace the patient attributes in ``changes`` in ``ds``, recording the prior values.
-
-    PS3.3 C.12.1.1.9: one new item of Original Attributes Sequence (0400,0561), existing items
-    kept, whose Modified Attributes Sequence (0400,0550) holds each replaced attribute with its
-    prior value (an attribute that was absent or empty: zero length). Issuer of Patient ID goes
-    with a replaced Patient ID even when unchanged (C.12.1.1.9, "more precisely identify the
-    context"). A Patient ID moved to another ID is kept in Other Patient IDs Sequence. When a
-    new value may not fit the data set's character set, the whole data set is decoded and
-    written in UTF-8 (ISO_IR 192, PS3.5 6.1.2.3): the same characters, newly encoded, so the old
-    Specific Character Set is not listed as a prior value (in an item it would declare the
-    item's own encoding). Returns False when nothing changed.
-    """
-    if not changes:
-        return False
-    when = when or _dt.datetime.now().astimezone()
-    touched = list(changes)
-    if "PatientID" in changes:
-        touched.append("IssuerOfPatientID")
-        touched.append("OtherPatientIDsSequence")
-    recode = any(not v.isascii() for v in changes.values()) and _charset_text(ds.get("SpecificCharacterSet")) != _UTF8
-    if recode:
-        ds.decode()  # every text value to str, so that all can be written again in UTF-8
-    prior = Dataset()
-    for keyword in dict.fromkeys(touched):
-        if keyword in ds:
-            prior[keyword] = copy.deepcopy(ds[keyword])
-        else:
-            prior[keyword] = _element(keyword, [] if keyword.endswith("Sequence") else None)
-    if "PatientID" in changes:
-        other = Dataset()
-        other.PatientID = _text(ds, "PatientID")
-        other.IssuerOfPatientID = _text(ds, "IssuerOfPatientID")
-        other.TypeOfPatientID = "TEXT"
-        items = list(ds.get("OtherPatientIDsSequence", []))
-        if not any(_text(i, "PatientID") == other.PatientID and _text(i, "IssuerOfPatientID") == other.IssuerOfPatientID for i in items):
-            items.append(other)
-        ds.OtherPatientIDsSequence = DicomSequence(items)
-    if recode:
-        ds.SpecificCharacterSet = _UTF8
-    for keyword, value in changes.items():
-        ds[keyword] = _element(keyword, value)
-    stamp = when.strftime("%Y%m%d%H%M%S.%f%z")
-    item = Dataset()
-    item.SourceOfPreviousValues = source[:64]
-    item.AttributeModificationDateTime = stamp
-    item.ModifyingSystem = modifying_system[:64]
-    item.ReasonForTheAttributeModification = REASON_COERCE
-    item.ModifiedAttributesSequence = DicomSequence([prior])
-    ds.OriginalAttributesSequence = DicomSequence([*ds.get("OriginalAttributesSequence", []), item])
-    ds.InstanceCoercionDateTime = stamp
-    return True
-
-
-def _charset_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in cast("Iterable[object]", value))
-    return str(value)
-
-
 # -- encoding ---------------------------------------------------------------------------------
 
 
@@ -217,8 +65,8 @@ def _read(data: bytes) -> tuple[Dataset, str]:
 def _encode(ds: Dataset, ts: str) -> bytes:
     """``ds`` encoded in ``ts`` (a data set without file meta, as :meth:`Archive.store_encoded` takes)."""
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID(_text(ds, "SOPClassUID") or "1.2")
-    meta.MediaStorageSOPInstanceUID = UID(_text(ds, "SOPInstanceUID") or "1.2")
+    meta.MediaStorageSOPClassUID = UID(text_value(ds, "SOPClassUID") or "1.2")
+    meta.MediaStorageSOPInstanceUID = UID(text_value(ds, "SOPInstanceUID") or "1.2")
     meta.TransferSyntaxUID = UID(ts)
     ds.file_meta = meta
     buf = io.BytesIO()
@@ -380,12 +228,12 @@ def _prepared(data: bytes, entry: FileEntry, policy: PatientPolicy, modifying_sy
         _note_patient(patients, entry.patient_id, entry.issuer_of_patient_id, entry.patient_name, None)
         return data[start:], str(meta.TransferSyntaxUID), False
     ds, ts = _read(data)
-    before = (_text(ds, "PatientID"), _text(ds, "IssuerOfPatientID"), _text(ds, "PatientName"))
+    before = (text_value(ds, "PatientID"), text_value(ds, "IssuerOfPatientID"), text_value(ds, "PatientName"))
     if isinstance(policy, MapToLocalPatient) and policy.source_patient_id is not None and before[0] != policy.source_patient_id:
         raise _Skip(f"patient {before[0]!r} is not the one mapped ({policy.source_patient_id!r})")
-    changed = coerce_patient(ds, _changes(ds, policy), modifying_system=modifying_system,
+    changed = coerce_patient(ds, changes_for(ds, policy), modifying_system=modifying_system,
                              source=policy.issuer if isinstance(policy, AssignIssuer) else source)
-    after = (_text(ds, "PatientID"), _text(ds, "IssuerOfPatientID"), _text(ds, "PatientName"))
+    after = (text_value(ds, "PatientID"), text_value(ds, "IssuerOfPatientID"), text_value(ds, "PatientName"))
     _note_patient(patients, *before, after if changed else None)
     if changed or not is_part10(data[:132]):
         return _encode(ds, ts), ts, changed
@@ -423,7 +271,7 @@ def _audit(archive: Archive, actor: str, fileset: FileSet, policy: PatientPolicy
         "volume_id": fileset.medium.volume_id,
         "file_set_ids": fileset.file_set_ids,
         "read_by": "scan" if fileset.scanned else "DICOMDIR",
-        "reconcile": _policy_detail(policy),
+        "reconcile": policy_detail(policy),
         "patients": report.patients,
         "studies": sorted(report.studies),
         "counts": {"found": report.found, "stored": len(report.stored), "duplicates": len(report.duplicates),

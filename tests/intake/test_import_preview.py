@@ -16,13 +16,13 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian
 from sqlalchemy import select
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.archive.ingest import Archive
 from publisher.cli import main
 from publisher.db import migrate
 from publisher.db.models import Instance, Patient, Series, Study
 from publisher.db.session import Database
-from publisher.jobs.disc_import import import_disc
+from publisher.intake.disc_import import import_disc
 from publisher.media.read.fileset import read_fileset
 from publisher.media.read.medium import open_medium
 

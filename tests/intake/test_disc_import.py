@@ -13,19 +13,14 @@ import pydicom
 import pytest
 from sqlalchemy import select
 
-from publisher import samples as S
+from publisher.demo import samples as S
 from publisher.archive.ingest import Archive
 from publisher.cli import main
 from publisher.db import migrate
 from publisher.db.models import AuditEvent, Instance, Patient, Series, Study
 from publisher.db.session import Database
-from publisher.jobs.disc_import import (
-    AssignIssuer,
-    DiscImportError,
-    KeepPatientIds,
-    MapToLocalPatient,
-    import_disc,
-)
+from publisher.intake.coercion import AssignIssuer, DiscImportError, KeepPatientIds, MapToLocalPatient
+from publisher.intake.disc_import import import_disc
 from publisher.media import master
 from publisher.dicomio.part10 import split_part10
 from publisher.media.read.entries import ProblemKind

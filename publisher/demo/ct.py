@@ -1,6 +1,6 @@
-"""CT slices closer to a patient's than :mod:`publisher.samples`: the phantom plus noise.
+"""CT slices closer to a patient's than :mod:`publisher.demo.samples`: the phantom plus noise.
 
-The phantom of :func:`publisher.samples.phantom` is piecewise constant with a periodic texture,
+The phantom of :func:`publisher.demo.samples.phantom` is piecewise constant with a periodic texture,
 so it compresses far better than real CT does; adding correlated noise (sigma about 8 HU)
 gives the compression a real scanner's slices get, which is what sizing the on-disc viewer
 data and spanning volumes must be measured with.
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 from pydicom.dataset import Dataset
 
-from publisher import samples as S
+from publisher.demo import samples as S
 
 
 def add_noise(ds: Dataset, rng: np.random.Generator, sigma: float = 8.0) -> Dataset:
@@ -27,7 +27,7 @@ def add_noise(ds: Dataset, rng: np.random.Generator, sigma: float = 8.0) -> Data
 
 
 def noisy_study(spec: S.StudySpec, seed: int = 6) -> Iterator[Dataset]:
-    """The datasets of ``spec`` (see :func:`publisher.samples.build_study`), CT slices noisy."""
+    """The datasets of ``spec`` (see :func:`publisher.demo.samples.build_study`), CT slices noisy."""
     rng = np.random.default_rng(seed)
     for ds in S.build_study(spec):
         if ds.Modality == "CT" and "PixelData" in ds:
@@ -36,7 +36,7 @@ def noisy_study(spec: S.StudySpec, seed: int = 6) -> Iterator[Dataset]:
 
 
 def noisy_volume(count: int, rows: int = 512, columns: int = 512, key: str = "bench-noisy", seed: int = 6) -> Iterator[Dataset]:
-    """:func:`publisher.samples.ct_volume` with noise: ``count`` slices of one study."""
+    """:func:`publisher.demo.samples.ct_volume` with noise: ``count`` slices of one study."""
     rng = np.random.default_rng(seed)
     for ds in S.ct_volume(count, rows, columns, key=key):
         yield add_noise(ds, rng)
