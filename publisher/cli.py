@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -584,6 +583,7 @@ def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
     from robot_drivers import RobotError
 
     from publisher.archive.lookup import disc_job
+    from publisher.jobs import records
     from publisher.jobs.disc_job import run_job
     from publisher.jobs.state import InvalidTransition, JobState
 
@@ -599,15 +599,16 @@ def _run_with_bar(service: "Service", job_id: int, quiet: bool) -> int:
     with service.db.session() as s:
         job = disc_job(s, job_id)
         assert job is not None
-        for d in json.loads(job.discs):
-            mark = "ok" if d["ok"] else f"REJECTED ({d['error']})"
-            print(f"  disc {d['volume']}, copy {d['copy']}: {mark}, {d['bin']} bin")
-        for v in json.loads(job.volumes):
-            if v.get("insert"):
-                print(f"  disc {v['number']}: the label names some patients; print the case insert {v['insert']}")
-        for p in json.loads(job.problems or "[]"):
-            print(f"  cannot go on {job.media}: {p['what']} (SOP Instance UID {p['uid']}): {p['reason']}", file=sys.stderr)
-        if job.problems and job.problems != "[]":
+        problems = records.load_problems(job.problems)
+        for d in records.load_discs(job.discs):
+            mark = "ok" if d.ok else f"REJECTED ({d.error})"
+            print(f"  disc {d.volume}, copy {d.copy}: {mark}, {d.bin} bin")
+        for v in records.load_volumes(job.volumes):
+            if v.insert:
+                print(f"  disc {v.number}: the label names some patients; print the case insert {v.insert}")
+        for p in problems:
+            print(f"  cannot go on {job.media}: {p.what} (SOP Instance UID {p.uid}): {p.reason}", file=sys.stderr)
+        if problems:
             print(f"  to leave them out: publisher jobs --run {job_id} --exclude-problems", file=sys.stderr)
         print(f"disc job {job_id}: {state.value}" + (f" - {job.error}" if job.error else ""))
     return 0 if state is JobState.DONE else 1

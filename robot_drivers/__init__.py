@@ -18,13 +18,13 @@ from robot_drivers.errors import (CoverOpen, DriveFailure, EmptyInputBin, JobCan
 from robot_drivers.interface import DiscMover, Notify, Robot
 from robot_drivers.model import (FAULT_ERRORS, Bin, BurnRequest, BurnResult, Capabilities,
                                  DiscResult, DriveState, DriveStatus, Fault, LabelSpec,
-                                 MediaType, RobotStatus)
+                                 Blank, RobotStatus)
 from robot_drivers.registry import create, driver_class, kinds
 
 __all__ = [
     "Bin", "BurnRequest", "BurnResult", "Capabilities", "CoverOpen", "DiscMover", "DiscResult",
     "DriveFailure", "DriveState", "DriveStatus", "EmptyInputBin", "FAULT_ERRORS", "Fault",
-    "JobCancelled", "JobRejected", "LabelSpec", "MediaType", "Notify", "PathNotVisible",
+    "JobCancelled", "JobRejected", "LabelSpec", "Blank", "Notify", "PathNotVisible",
     "PrinterFailure", "ProtocolError", "Robot", "RobotBusy", "RobotError", "RobotOffline",
     "RobotPaused", "RobotStatus", "RobotTimeout", "Shortfall", "VerifyFailure",
     "create", "driver_class", "kinds",

@@ -29,7 +29,7 @@ from typing import Protocol, runtime_checkable
 from robot_drivers.errors import JobCancelled, JobRejected
 from robot_drivers.lock import RobotLock, SharedRobotLock, machine_lock_dir
 from robot_drivers.model import (BurnRequest, BurnResult, Capabilities, DiscResult, LabelSpec,
-                                 MediaType, RobotStatus)
+                                 Blank, RobotStatus)
 
 #: what a driver tells its caller while a burn runs ("waiting for the operator: ...")
 Notify = Callable[[str], None]
@@ -102,13 +102,13 @@ class Robot(abc.ABC):
         what to fix when the robot cannot work as configured (share not writable, vendor
         software not running, unit not answering). Does nothing where nothing can be checked."""
 
-    def media_refusal(self, media: MediaType) -> str:
+    def media_refusal(self, media: Blank) -> str:
         """Why ``media`` cannot be burned here (the message of the refusal)."""
         loads = ", ".join(m.value for m in self.capabilities().media_types)
         return f"{self.kind} robot {self.name} cannot burn {media.value}: it is set up for {loads}"
 
     def burn(self, image_path: Path | str, copies: int = 1, *, label: LabelSpec | None = None,
-             verify: bool = True, media: MediaType = MediaType.CD_R, volume_name: str = "DICOM",
+             verify: bool = True, media: Blank = Blank.CD_R, volume_name: str = "DICOM",
              speed: int = 0, job_id: str | None = None, notify: Notify | None = None) -> BurnResult:
         """Burn ``copies`` discs of ``image_path``, verify them, print ``label`` on each.
 

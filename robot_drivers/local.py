@@ -15,7 +15,7 @@ from robot_drivers.drive import XorrisoDrive
 from robot_drivers.interface import Notify, Robot
 from robot_drivers.manifest import ImageManifest
 from robot_drivers.model import (Bin, BurnRequest, BurnResult, Capabilities, DiscResult,
-                                 DriveState, DriveStatus, MediaType, RobotStatus)
+                                 DriveState, DriveStatus, Blank, RobotStatus)
 
 LabelPrinter = Callable[[Path], None]
 
@@ -27,12 +27,12 @@ class LocalDrive(Robot):
 
     def __init__(self, name: str | None = None, *, outdev: str = "/dev/sr0",
                  drive: XorrisoDrive | None = None,
-                 media_types: Iterable[MediaType | str] = tuple(MediaType),
+                 media_types: Iterable[Blank | str] = tuple(Blank),
                  change_disc: Callable[[int], None] | None = None,
                  label_printer: LabelPrinter | None = None, **kw: object) -> None:
         super().__init__(name, **kw)  # type: ignore[arg-type]
         self.drive = drive or XorrisoDrive(outdev)
-        self.media_types = tuple(MediaType.parse(m) for m in media_types)
+        self.media_types = tuple(Blank.parse(m) for m in media_types)
         self.change_disc = change_disc
         self.label_printer = label_printer
         self._state = DriveState.UNKNOWN

@@ -11,7 +11,7 @@ from pathlib import Path
 from robot_drivers import errors
 
 
-class MediaType(str, enum.Enum):
+class Blank(str, enum.Enum):
     """Blank media a robot can load."""
 
     CD_R = "CD-R"
@@ -21,9 +21,9 @@ class MediaType(str, enum.Enum):
     BD_R_DL = "BD-R DL"
 
     @classmethod
-    def parse(cls, value: "str | MediaType") -> "MediaType":
+    def parse(cls, value: "str | Blank") -> "Blank":
         """``"DVD-R DL"`` (the value) or ``"DVD_R_DL"`` (the name) -> the media type."""
-        if isinstance(value, MediaType):
+        if isinstance(value, Blank):
             return value
         for m in cls:
             if value in (m.value, m.name):
@@ -78,7 +78,7 @@ class Capabilities:
 
     kind: str
     drives: int
-    media_types: tuple[MediaType, ...]
+    media_types: tuple[Blank, ...]
     input_bins: int = 1
     output_bins: int = 1
     has_reject_bin: bool = True
@@ -135,7 +135,7 @@ class BurnRequest:
     copies: int = 1
     label: LabelSpec | None = None
     verify: bool = True
-    media: MediaType = MediaType.CD_R
+    media: Blank = Blank.CD_R
     volume_name: str = "DICOM"
     speed: int = 0  # 0 = maximum
     job_id: str | None = None

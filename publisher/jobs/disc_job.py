@@ -8,15 +8,15 @@ images, :mod:`publisher.labels` renders the labels and a :class:`robot_drivers.R
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import robot_drivers
+from robot_drivers import Blank
 from sqlalchemy import select
 
 from publisher.db.models import DiscJob, utcnow
@@ -24,27 +24,34 @@ from publisher.db.session import Database
 from publisher import audit
 from publisher.jobs.labels import label_for, merge_fields, render_labels, summary
 from publisher.jobs.preflight import exclude_more, exclusions, label_check, problems_json
+from publisher.jobs.records import Disc, Volume, dump_discs, dump_exclusions, dump_volumes, load_volumes
 from publisher.jobs.selection import EmptySelection, Selection, select_instances
 from publisher.jobs.state import ON_RESTART, JobState, check
 from publisher.jobs.viewer import master_with_viewer
 from publisher.labels import LabelDoesNotFit
-from publisher.media import MediaError, MediaType, Volume
+from publisher.media import MediaError, MediaType
+from publisher.media import Volume as MasteredVolume
 from publisher.media.preflight import SelectionRefused
 from publisher.progress import Progress
 
 log = logging.getLogger(__name__)
 
-#: Optical media type -> the blank the robot loads for it (each robot says whether it can, and
-#: refuses the others by name: robot_drivers' media_refusal).
-ROBOT_MEDIA = {
-    MediaType.CD.value: robot_drivers.MediaType.CD_R,
-    MediaType.DVD.value: robot_drivers.MediaType.DVD_R,
-    MediaType.DVD_DL.value: robot_drivers.MediaType.DVD_R_DL,
-    MediaType.BD.value: robot_drivers.MediaType.BD_R,
-    MediaType.BD_DL.value: robot_drivers.MediaType.BD_R_DL,
+#: Every service media type -> the blank a robot loads for it (each robot says whether it can,
+#: and refuses the others by name: robot_drivers' media_refusal); None: written as a folder, no
+#: robot involved. Total over :class:`MediaType` (tests/jobs/test_media_mapping.py).
+BLANKS: Mapping[MediaType, Blank | None] = {
+    MediaType.CD: Blank.CD_R,
+    MediaType.DVD: Blank.DVD_R,
+    MediaType.DVD_DL: Blank.DVD_R_DL,
+    MediaType.BD: Blank.BD_R,
+    MediaType.BD_DL: Blank.BD_R_DL,
+    MediaType.USB: None,
+    MediaType.FOLDER: None,
 }
+#: The media a robot burns, each with its blank.
+ROBOT_MEDIA: Mapping[MediaType, Blank] = {m: b for m, b in BLANKS.items() if b is not None}
 #: Media written as a folder: no robot involved.
-FOLDER_MEDIA = frozenset(m.value for m in MediaType if not m.is_image)
+FOLDER_MEDIA = frozenset(m for m, b in BLANKS.items() if b is None)
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class JobContext:
     viewer: bool = True
 
 
-def create_job(db: Database, selection: Selection, *, media: str = "cd", copies: int = 1, comment: str = "",
+def create_job(db: Database, selection: Selection, *, media: MediaType | str = MediaType.CD, copies: int = 1, comment: str = "",
                profile: str = "", created_by: str = "", compress: bool = False,
                exclude: dict[str, str] | None = None) -> int:
     """Queue a job; the selection is checked against the index now, so a typo fails at once.
@@ -67,13 +74,12 @@ def create_job(db: Database, selection: Selection, *, media: str = "cd", copies:
     SOP Instance UID -> reason, left out of the discs (README.TXT and INDEX.HTM list them)."""
     if copies < 1:
         raise ValueError(f"copies must be at least 1, not {copies}")
-    MediaType(media)
+    media = MediaType(media)
     with db.session() as s:
         select_instances(s, selection, Path("."))  # raises EmptySelection with what was asked
-        job = DiscJob(state=JobState.QUEUED.value, created_by=created_by[:64], media=media, profile=profile,
-                      copies=copies, comment=comment[:256], compress=compress, exclude=json.dumps(exclude or {}),
-                      selection=json.dumps({"patients": list(selection.patients), "studies": list(selection.studies),
-                                            "series": list(selection.series)}))
+        job = DiscJob(state=JobState.QUEUED.value, created_by=created_by[:64], media=media.value,
+                      profile=profile, copies=copies, comment=comment[:256], compress=compress,
+                      exclude=dump_exclusions(exclude or {}), selection=selection.dumps())
         s.add(job)
         s.flush()
         return int(job.id)
@@ -172,10 +178,9 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
     with ctx.db.session() as s:
         job = s.get(DiscJob, job_id)
         assert job is not None
-        sel = json.loads(job.selection)
-        media, profile, actor = job.media, job.profile or None, job.created_by
+        selection = Selection.loads(job.selection)
+        media, profile, actor = MediaType(job.media), job.profile or None, job.created_by
         compress, exclude, comment = bool(job.compress), exclusions(job.exclude), job.comment
-    selection = Selection(sel.get("patients", []), sel.get("studies", []), sel.get("series", []))
     out_dir = ctx.jobs_root / f"job{job_id:06d}"
     try:
         with ctx.db.session() as s:
@@ -184,9 +189,8 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
                                      institution=ctx.institution, profile=profile, exclude=exclude, compress=compress,
                                      check=label_check(comment=comment, institution=ctx.institution, viewer=ctx.viewer),
                                      progress=progress)
-        described = [_volume_json(v) for v in volumes]
-        for d in described:
-            d.update(render_labels(d, comment=comment, institution=ctx.institution, out_dir=out_dir, viewer=ctx.viewer))
+        described = [render_labels(_volume_record(v), comment=comment, institution=ctx.institution, out_dir=out_dir,
+                                   viewer=ctx.viewer) for v in volumes]
     except SelectionRefused as exc:  # planning: nothing was mastered
         _move(ctx.db, job_id, JobState.FAILED, error=f"planning: {exc}", problems=problems_json(exc.problems))
         return JobState.FAILED
@@ -202,53 +206,56 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
         return JobState.FAILED
     with ctx.db.session() as s:
         audit.record_volumes(s, actor or "service", volumes, sum(1 for i in instances if i.sop_instance_uid in rejected))
-    _move(ctx.db, job_id, JobState.MASTERED, volumes=json.dumps(described), problems="[]")
+    _move(ctx.db, job_id, JobState.MASTERED, volumes=dump_volumes(described), problems="[]")
     return JobState.MASTERED
 
 
-def _volume_json(v: Volume) -> dict[str, Any]:
-    return {**summary(v.number, v.count, v.instances), "file_set_id": v.file_set_id, "image": str(v.image or v.root),
-            "size": v.size}
+def _volume_record(v: MasteredVolume) -> Volume:
+    s = summary(v.number, v.count, v.instances)
+    return Volume(number=s.number, count=s.count, patients=s.patients, study_dates=s.study_dates,
+                  modalities=s.modalities, descriptions=s.descriptions, file_set_id=v.file_set_id,
+                  image=str(v.image or v.root), size=v.size)
 
 
 def _burn_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
     with ctx.db.session() as s:
         job = s.get(DiscJob, job_id)
         assert job is not None
-        volumes: list[dict[str, Any]] = json.loads(job.volumes)
-        copies, comment, media, actor = job.copies, job.comment, job.media, job.created_by
-    if media in FOLDER_MEDIA:
+        volumes = load_volumes(job.volumes)
+        copies, comment, media, actor = job.copies, job.comment, MediaType(job.media), job.created_by
+    blank = BLANKS[media]
+    if blank is None:
         _move(ctx.db, job_id, JobState.DONE)  # nothing to burn: the folder is the volume
         return JobState.DONE
     _move(ctx.db, job_id, JobState.BURNING)
-    discs: list[dict[str, Any]] = []
+    discs: list[Disc] = []
     total = len(volumes) * copies
     try:
         for v in volumes:
             label = label_for(v, comment=comment, institution=ctx.institution, out_dir=ctx.jobs_root / f"job{job_id:06d}")
-            progress(len(discs), total, f"burning disc {v['number']} of {v['count']}")
-            result = ctx.robot.burn(Path(v["image"]), copies,
+            progress(len(discs), total, f"burning disc {v.number} of {v.count}")
+            result = ctx.robot.burn(Path(v.image), copies,
                                     label=robot_drivers.LabelSpec(file=label, merge_fields=merge_fields(
                                         v, comment=comment, institution=ctx.institution)),
-                                    media=ROBOT_MEDIA[media], volume_name=v["file_set_id"][:32],
-                                    job_id=burn_id(job_id, v["number"]),
+                                    media=blank, volume_name=v.file_set_id[:32],
+                                    job_id=burn_id(job_id, v.number),
                                     notify=lambda message: progress(len(discs), total, message))
-            discs += [_disc_json(v, d) for d in result.discs]
+            discs += [_disc_record(v, d) for d in result.discs]
             good = sum(1 for d in result.discs if d.ok)
             if good < copies:  # a driver must raise Shortfall; never count a missing copy as made
-                raise robot_drivers.Shortfall(f"disc {v['number']}: the robot made {good} good of {copies} "
+                raise robot_drivers.Shortfall(f"disc {v.number}: the robot made {good} good of {copies} "
                                               f"copies", discs=())
     except Exception as exc:  # typed robot errors, and anything unexpected: the robot's state is unknown
         if not isinstance(exc, robot_drivers.RobotError):
             log.exception("disc job %d: burning failed", job_id)
-        discs += [_disc_json(v, d) for d in getattr(exc, "discs", ())]
+        discs += [_disc_record(v, d) for d in getattr(exc, "discs", ())]
         end = JobState.CANCELLED if isinstance(exc, robot_drivers.JobCancelled) else JobState.FAILED
-        _move(ctx.db, job_id, end, discs=json.dumps(discs), error=f"{exc.__class__.__name__}: {exc}")
+        _move(ctx.db, job_id, end, discs=dump_discs(discs), error=f"{exc.__class__.__name__}: {exc}")
         _audit_burn(ctx, actor, job_id, discs, str(exc))
         return end
     progress(len(discs), len(discs), "done")
     _audit_burn(ctx, actor, job_id, discs, "")  # rejected discs the robot made again are in the record
-    _move(ctx.db, job_id, JobState.DONE, discs=json.dumps(discs))
+    _move(ctx.db, job_id, JobState.DONE, discs=dump_discs(discs))
     return JobState.DONE
 
 
@@ -262,19 +269,18 @@ def cancel_burn(ctx: JobContext, job_id: int) -> bool:
     burning on this process' robot."""
     with ctx.db.session() as s:
         job = s.get(DiscJob, job_id)
-        volumes = json.loads(job.volumes) if job is not None else []
-    return any([ctx.robot.cancel(burn_id(job_id, v["number"])) for v in volumes])
+        volumes = load_volumes(job.volumes) if job is not None else []
+    return any([ctx.robot.cancel(burn_id(job_id, v.number)) for v in volumes])
 
 
-def _disc_json(volume: dict[str, Any], d: robot_drivers.DiscResult) -> dict[str, Any]:
-    return {"volume": volume["number"], "copy": d.copy_index, "ok": d.ok, "bin": d.bin.value,
-            "sha256": d.sha256, "error": d.error}
+def _disc_record(volume: Volume, d: robot_drivers.DiscResult) -> Disc:
+    return Disc(volume.number, d.copy_index, d.ok, d.bin.value, d.sha256, d.error)
 
 
-def _audit_burn(ctx: JobContext, actor: str, job_id: int, discs: Sequence[dict[str, Any]], error: str) -> None:
+def _audit_burn(ctx: JobContext, actor: str, job_id: int, discs: Sequence[Disc], error: str) -> None:
     with ctx.db.session() as s:
         audit.record(s, actor or "service", "burn", f"job {job_id}",
-                     {"robot": _robot_name(ctx.robot), "discs": list(discs), "error": error})
+                     {"robot": _robot_name(ctx.robot), "discs": [d.to_json() for d in discs], "error": error})
 
 
 def _robot_name(robot: robot_drivers.Robot) -> str:

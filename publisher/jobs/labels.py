@@ -8,70 +8,73 @@ the case insert listing every patient when the label names only some), and print
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from publisher.labels import (LabelContent, LabelDoesNotFit, Patient, PdiContent, layout, load_template,
                               render_insert_pdf, render_pdf, render_png, shown_patients)
+from publisher.jobs.records import LabelPatient, Volume, VolumeSummary
 from publisher.media import MediaInstance
 
 
-def summary(number: int, count: int, instances: Sequence[MediaInstance]) -> dict[str, Any]:
+def summary(number: int, count: int, instances: Sequence[MediaInstance]) -> VolumeSummary:
     """What a label says about a volume: patients (with IDs), study dates, modalities, descriptions."""
     patients = sorted({(i.patient_id, i.patient_name, i.patient_birth_date) for i in instances})
-    return {
-        "number": number, "count": count,
-        "patients": [{"id": p, "name": n, "birth_date": b} for p, n, b in patients],
-        "study_dates": sorted({i.study_date for i in instances if i.study_date}),
-        "modalities": sorted({i.modality for i in instances if i.modality}),
-        "descriptions": sorted({i.study_description for i in instances if i.study_description}),
-    }
+    return VolumeSummary(
+        number=number, count=count,
+        patients=tuple(LabelPatient(p, n, b) for p, n, b in patients),
+        study_dates=tuple(sorted({i.study_date for i in instances if i.study_date})),
+        modalities=tuple(sorted({i.modality for i in instances if i.modality})),
+        descriptions=tuple(sorted({i.study_description for i in instances if i.study_description})),
+    )
 
 
-def label_content(volume: dict[str, Any], *, comment: str, institution: str, viewer: bool = True) -> LabelContent:
+def label_content(volume: VolumeSummary, *, comment: str, institution: str, viewer: bool = True) -> LabelContent:
     return LabelContent(
-        patients=tuple(Patient(p["name"], p["id"], p.get("birth_date") or None) for p in volume["patients"]),
+        patients=tuple(Patient(p.name, p.id, p.birth_date or None) for p in volume.patients),
         institution=institution,
-        study_dates=tuple(volume.get("study_dates", ())),
-        modalities=tuple(volume.get("modalities", ())),
-        descriptions=tuple(volume.get("descriptions", ())),
+        study_dates=volume.study_dates,
+        modalities=volume.modalities,
+        descriptions=volume.descriptions,
         comment=comment,
-        disc_number=int(volume["number"]),
-        disc_count=int(volume["count"]),
+        disc_number=volume.number,
+        disc_count=volume.count,
         content=PdiContent.DICOM_PLUS_WEB if viewer else PdiContent.DICOM_ONLY,
     )
 
 
-def check_labels(volumes: Sequence[dict[str, Any]], *, comment: str, institution: str, viewer: bool = True) -> None:
+def check_labels(volumes: Sequence[VolumeSummary], *, comment: str, institution: str, viewer: bool = True) -> None:
     """Lay out every volume's label now; raises :class:`LabelDoesNotFit` naming the disc."""
     tpl = load_template("default")
     for v in volumes:
         try:
             layout(label_content(v, comment=comment, institution=institution, viewer=viewer), tpl)
         except LabelDoesNotFit as exc:
-            raise LabelDoesNotFit(f"the label of disc {v['number']} of {v['count']}: {exc}") from exc
+            raise LabelDoesNotFit(f"the label of disc {v.number} of {v.count}: {exc}") from exc
 
 
-def render_labels(volume: dict[str, Any], *, comment: str, institution: str, out_dir: Path,
-                  viewer: bool = True) -> dict[str, str]:
+def render_labels(volume: Volume, *, comment: str, institution: str, out_dir: Path,
+                  viewer: bool = True) -> Volume:
     """Render ``volume``'s label (printer PNG and PDF) and, when it names only some patients,
-    the case insert; returns {"label": png, "label_pdf": pdf[, "insert": pdf]}."""
+    the case insert; returns ``volume`` with those files named."""
     content = label_content(volume, comment=comment, institution=institution, viewer=viewer)
     tpl = load_template("default")
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / str(volume["file_set_id"])
-    out = {"label": str(render_png(content, tpl, stem.with_suffix(".label.png"))),
-           "label_pdf": str(render_pdf(content, tpl, stem.with_suffix(".label.pdf")))}
+    stem = out_dir / volume.file_set_id
+    insert = None
     if shown_patients(content, tpl) < len(content.patients):
-        out["insert"] = str(render_insert_pdf(content, tpl, stem.with_suffix(".insert.pdf")))
-    return out
+        insert = str(render_insert_pdf(content, tpl, stem.with_suffix(".insert.pdf")))
+    return replace(volume, label=str(render_png(content, tpl, stem.with_suffix(".label.png"))),
+                   label_pdf=str(render_pdf(content, tpl, stem.with_suffix(".label.pdf"))), insert=insert)
 
 
-def label_for(volume: dict[str, Any], *, comment: str, institution: str, out_dir: Path, viewer: bool = True) -> Path:
+def label_for(volume: Volume, *, comment: str, institution: str, out_dir: Path, viewer: bool = True) -> Path:
     """The printer raster (PNG) of ``volume``'s label (rendered now unless mastering did)."""
-    if volume.get("label") and Path(volume["label"]).is_file():
-        return Path(volume["label"])
-    return Path(render_labels(volume, comment=comment, institution=institution, out_dir=out_dir, viewer=viewer)["label"])
+    if volume.label and Path(volume.label).is_file():
+        return Path(volume.label)
+    rendered = render_labels(volume, comment=comment, institution=institution, out_dir=out_dir, viewer=viewer)
+    assert rendered.label is not None
+    return Path(rendered.label)
 
 
 #: The order of the merge fields a vendor label template (a SureThing .STD for PTBurn, a Total
@@ -80,11 +83,11 @@ MERGE_FIELDS = ("patient name", "patient ID", "birth date", "study dates", "moda
                 "disc k of n", "comment", "institution")
 
 
-def merge_fields(volume: dict[str, Any], *, comment: str, institution: str) -> tuple[str, ...]:
+def merge_fields(volume: VolumeSummary, *, comment: str, institution: str) -> tuple[str, ...]:
     """The values of :data:`MERGE_FIELDS` for ``volume`` (several patients joined by "; ")."""
-    patients = volume.get("patients", [])
-    return ("; ".join(p["name"] for p in patients), "; ".join(p["id"] for p in patients),
-            "; ".join(p.get("birth_date") or "" for p in patients),
-            ", ".join(volume.get("study_dates", ())), ", ".join(volume.get("modalities", ())),
-            "; ".join(volume.get("descriptions", ())), f"disc {volume['number']} of {volume['count']}",
+    patients = volume.patients
+    return ("; ".join(p.name for p in patients), "; ".join(p.id for p in patients),
+            "; ".join(p.birth_date for p in patients),
+            ", ".join(volume.study_dates), ", ".join(volume.modalities),
+            "; ".join(volume.descriptions), f"disc {volume.number} of {volume.count}",
             comment, institution)

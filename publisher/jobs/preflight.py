@@ -9,13 +9,12 @@ instances out (:func:`exclusions`, ``publisher jobs --run N --exclude-problems``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from publisher.jobs.labels import check_labels, summary
+from publisher.jobs.records import Problem, dump_exclusions, dump_problems, load_exclusions, load_problems
 from publisher.media.plan import VolumePlan
-from publisher.media.preflight import Problem
+from publisher.media.preflight import Problem as MediaProblem
 
 
 def label_check(*, comment: str, institution: str, viewer: bool) -> Callable[[list[VolumePlan]], None]:
@@ -28,22 +27,21 @@ def label_check(*, comment: str, institution: str, viewer: bool) -> Callable[[li
     return check
 
 
-def problems_json(problems: Iterable[Problem]) -> str:
-    return json.dumps([{"uid": p.sop_instance_uid, "what": p.what, "reason": p.reason} for p in problems])
+def problems_json(problems: Iterable[MediaProblem]) -> str:
+    return dump_problems(Problem(p.sop_instance_uid, p.what, p.reason) for p in problems)
 
 
 def exclusions(exclude_json: str | None) -> dict[str, str]:
     """A job's excluded instances, SOP Instance UID -> reason."""
-    data: Any = json.loads(exclude_json or "{}")
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {str(u): "" for u in data}
+    return load_exclusions(exclude_json)
 
 
 def exclude_more(exclude_json: str | None, problems_json_text: str | None, uids: Iterable[str] = (),
                  *, all_problems: bool = False) -> str:
     """The job's exclusions with ``uids`` (and, with ``all_problems``, every instance its last
     planning refused) added, each with the reason planning gave when it gave one."""
-    current = exclusions(exclude_json)
-    known: Mapping[str, str] = {str(p["uid"]): str(p["reason"]) for p in json.loads(problems_json_text or "[]")}
+    current = load_exclusions(exclude_json)
+    known: Mapping[str, str] = {p.uid: p.reason for p in load_problems(problems_json_text)}
     for uid in list(uids) + (list(known) if all_problems else []):
         current[uid] = known.get(uid, current.get(uid, ""))
-    return json.dumps(current)
+    return dump_exclusions(current)

@@ -17,7 +17,6 @@ moment ``now`` given, so it is tested without waiting. All times are naive UTC, 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from publisher.config import DiscRule as Rule
 from publisher.db.models import DiscJob, Instance, Patient, Series, Study
-from publisher.jobs.selection import Selection, select_instances
+from publisher.jobs.records import Selection
+from publisher.jobs.selection import select_instances
 from publisher.jobs.viewer import estimate_parts, volume_extras
 from publisher.media import MediaError, MediaType
 from publisher.media.plan import plan_volumes
@@ -35,7 +35,7 @@ from publisher.media.plan import plan_volumes
 __all__ = ["AUTO_MEDIA", "Group", "Rule", "creator", "due_groups", "media_for"]
 
 #: What ``media = "auto"`` chooses from, smallest first.
-AUTO_MEDIA: tuple[str, ...] = ("cd", "dvd", "bd")
+AUTO_MEDIA: tuple[MediaType, ...] = (MediaType.CD, MediaType.DVD, MediaType.BD)
 
 
 def creator(rule: Rule) -> str:
@@ -158,8 +158,8 @@ def _covering_jobs(session: Session, rule: Rule, since: dt.datetime) -> dict[str
     ).all()
     for job_id, created_at, selection in rows:
         try:
-            studies = json.loads(selection).get("studies", [])
-        except (ValueError, AttributeError):
+            studies = Selection.loads(selection).studies
+        except ValueError:
             continue  # not a selection this module wrote
         for uid in studies:
             if uid not in newest or newest[uid] < (created_at, job_id):
@@ -168,13 +168,13 @@ def _covering_jobs(session: Session, rule: Rule, since: dt.datetime) -> dict[str
 
 
 def media_for(session: Session, rule: Rule, selection: Selection, archive_root: Path, *, viewer: bool = True,
-              loadable: Collection[str] = AUTO_MEDIA) -> str:
+              loadable: Collection[MediaType | str] = AUTO_MEDIA) -> MediaType:
     """The medium of the rule's job: as configured, or for ``auto`` the smallest of
     :data:`AUTO_MEDIA` the robot can load (``loadable``) that holds the selection with its
     viewer on one disc; the largest when none does (the job then spans several discs)."""
     if rule.media != "auto":
-        return rule.media
-    candidates: Sequence[str] = [m for m in AUTO_MEDIA if m in loadable] or list(AUTO_MEDIA)
+        return MediaType(rule.media)
+    candidates: Sequence[MediaType] = [m for m in AUTO_MEDIA if m in loadable] or list(AUTO_MEDIA)
     try:
         instances, rejected = select_instances(session, selection, archive_root)
         kept = [i for i in instances if i.sop_instance_uid not in rejected]
@@ -183,8 +183,8 @@ def media_for(session: Session, rule: Rule, selection: Selection, archive_root: 
         return candidates[0]  # the size is unknown: mastering will tell what is wrong
     for media in candidates:
         try:
-            extras = volume_extras(parts, MediaType(media)) if parts else None
-            if len(plan_volumes(kept, MediaType(media), extras=extras)) == 1:
+            extras = volume_extras(parts, media) if parts else None
+            if len(plan_volumes(kept, media, extras=extras)) == 1:
                 return media
         except MediaError:
             continue

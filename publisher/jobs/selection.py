@@ -9,8 +9,6 @@ rejected instance is never burned even when its note sits in another study.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom import dcmread
@@ -20,26 +18,16 @@ from sqlalchemy.orm import Session
 from publisher.archive import record_keys
 from publisher.archive.identity import PatientSelectionError, resolve_patients
 from publisher.db.models import Instance, Patient, Series, Study
+from publisher.jobs.records import Selection
 from publisher.media import MediaInstance
 from publisher.media.rejection import KEY_OBJECT_SELECTION, is_rejection_note, rejected_uids
 
 
+__all__ = ["EmptySelection", "Selection", "rejected_in", "select_instances", "to_media"]
+
+
 class EmptySelection(ValueError):
     """Nothing in the index matches the selection (the message says what was asked)."""
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What a person picked: any mix of patients (``ID`` or ``ID\\ISSUER``,
-    :func:`publisher.archive.identity.resolve_patients`), Study and Series Instance UIDs."""
-
-    patients: Sequence[str] = ()
-    studies: Sequence[str] = ()
-    series: Sequence[str] = ()
-
-    def describe(self) -> str:
-        parts = [f"{len(v)} {k}" for k, v in (("patient(s)", self.patients), ("study(ies)", self.studies), ("series", self.series)) if v]
-        return ", ".join(parts) or "nothing"
 
 
 def _rows(session: Session, sel: Selection):  # type: ignore[no-untyped-def]

@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import viewer_bundle as vb
 from publisher import __version__
 from publisher.media import DiscContent as MediaContent
-from publisher.media import MediaInstance, MediaType, Viewer, Volume, master
+from publisher.media import MediaInstance, MediaType, Volume, master
 from publisher.media.model import OtherVolume, PatientKey
+from publisher.progress import Progress
 from publisher.media.plan import FOLDER_OVERHEAD, SECTOR, VolumeExtras, VolumePlan, file_cost
 from publisher.progress import Progress
 
@@ -124,13 +126,13 @@ def volume_extras(parts: vb.SizeEstimate, media_type: MediaType) -> VolumeExtras
 
 
 def viewer_extras(selection: Sequence[MediaInstance], media_type: MediaType) -> VolumeExtras:
-    """:data:`publisher.media.master.Extras` for the bundled viewer."""
+    """:meth:`publisher.media.ViewerWriter.extras` for the bundled viewer."""
     return volume_extras(estimate_parts(selection), media_type)
 
 
 def master_with_viewer(
     instances: Sequence[MediaInstance],
-    media: str,
+    media: MediaType | str,
     out_dir: Path,
     *,
     rejected: Collection[str] = (),
@@ -147,23 +149,31 @@ def master_with_viewer(
     reserving the viewer data of what it holds), as both ``publisher master`` and disc jobs
     make discs. Each disc's viewer shows that disc's series and names the other discs';
     ``exclude``, ``compress`` and ``check`` go to :func:`~publisher.media.master` as they are."""
-    hook = viewer_hook(institution=institution) if viewer else None
+    hook = BundledViewer(institution=institution) if viewer else None
     return master(instances, media, out_dir, profile=profile, rejected=rejected, capacity=capacity,
-                  institution=institution, viewer=hook, extras=viewer_extras if viewer else None, exclude=exclude,
-                  compress=compress, check=check, progress=progress)
+                  institution=institution, viewer=hook, exclude=exclude, compress=compress, check=check,
+                  progress=progress)
 
 
-def viewer_hook(*, institution: str = "", language: str | None = None) -> Viewer:
-    """The ``viewer`` callable :func:`publisher.media.master` runs on each volume's tree."""
+@dataclass(frozen=True)
+class BundledViewer:
+    """The bundled HTML5 viewer as :func:`publisher.media.master` takes a viewer
+    (:class:`publisher.media.ViewerWriter`): written on each volume's tree, its data reserved
+    per volume (:func:`viewer_extras`)."""
 
-    def write(content: MediaContent, root: Path) -> list[Path]:
+    institution: str = ""
+    language: str | None = None
+    name: str = "Disc publisher HTML5 viewer"
+    version: str = __version__
+
+    def write(self, content: MediaContent, root: Path) -> list[Path]:
         vc = viewer_content(content.instances, content.file_ids, volume=content.volume, volumes=content.volumes,
-                            institution=institution, label=content.file_set_id, others=content.others)
-        result = vb.write_viewer(vc, root, language=language)
+                            institution=self.institution, label=content.file_set_id, others=content.others)
+        result = vb.write_viewer(vc, root, language=self.language)
         # The start page first (README.TXT and INDEX.HTM point at it), then the rest.
         ordered = [result.start_page] + [f for f in result.files if f != result.start_page]
         return [root / f for f in ordered]
 
-    write.name = "Disc publisher HTML5 viewer"  # type: ignore[attr-defined]
-    write.version = __version__  # type: ignore[attr-defined]
-    return write
+    def extras(self, selection: Sequence[MediaInstance], media_type: MediaType) -> VolumeExtras:
+        return viewer_extras(selection, media_type)
+

@@ -54,6 +54,7 @@ from publisher.jobs.disc_job import ROBOT_MEDIA, JobContext, burn_job, create_jo
 from publisher.jobs.rules import AUTO_MEDIA, Group, Rule, creator, due_groups, media_for
 from publisher.jobs.selection import EmptySelection
 from publisher.jobs.state import InvalidTransition, JobState
+from publisher.media import MediaType
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +242,10 @@ class JobWorker:
         with ctx.db.session() as s:
             audit.record(s, creator(rule), "job-created", f"job {job_id}",
                          {"rule": rule.name, "studies": list(group.studies), "patient": group.patient_id,
-                          "media": media, "copies": rule.copies, "why": why})
+                          "media": media.value, "copies": rule.copies, "why": why})
         return job_id
 
-    def _loadable(self) -> tuple[str, ...]:
+    def _loadable(self) -> tuple[MediaType, ...]:
         """The :data:`AUTO_MEDIA` the robot says it can load (all of them if it cannot say)."""
         try:
             types = set(self.context.robot.capabilities().media_types)

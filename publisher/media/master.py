@@ -10,6 +10,7 @@ import datetime as _dt
 import shutil
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import pydicom
 
@@ -23,12 +24,26 @@ from publisher.media.rejection import is_rejection_note, rejected_uids
 from publisher.media.scan import sha256_file
 from publisher.progress import Progress
 
-#: ``viewer(content, dest_root) -> paths written under dest_root``; the first path is the start
-#: page. Optional attributes ``name`` and ``version`` are shown in README.TXT.
-Viewer = Callable[[DiscContent, Path], list[Path]]
-#: ``extras(selection, media_type)``: what each volume will carry besides DICOM files for the
-#: instances it holds (the viewer's data), estimated on the selection as it will be written.
-Extras = Callable[[Sequence[MediaInstance], MediaType], VolumeExtras]
+class ViewerWriter(Protocol):
+    """A viewer put on every volume beside the DICOM files (IHE PDI optional content; the
+    bundled one is :class:`publisher.jobs.viewer.BundledViewer`). The media side knows only
+    this: ``name`` and ``version`` are named in README.TXT."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    def write(self, content: DiscContent, root: Path) -> list[Path]:
+        """Write the viewer for ``content`` under ``root``; returns the paths written, the start
+        page first."""
+        ...
+
+    def extras(self, selection: Sequence[MediaInstance], media_type: MediaType) -> VolumeExtras:
+        """What each volume will carry for the instances it holds (the viewer's data), estimated
+        on the selection as it will be written; the plan reserves it per volume."""
+        ...
 
 _RESERVED_ROOT = {"DICOMDIR", "README.TXT", "INDEX.HTM", "AUTORUN.INF"}
 _RESERVED_DIRS = {fileset.DICOM_FOLDER, pdi.PDI_FOLDER}
@@ -57,9 +72,8 @@ def master(
     out_dir: Path,
     *,
     profile: str | None = None,
-    viewer: Viewer | None = None,
+    viewer: ViewerWriter | None = None,
     viewer_size_estimate: int = 0,
-    extras: Extras | None = None,
     rejected: Collection[str] = (),
     capacity: int | None = None,
     institution: str = "",
@@ -85,7 +99,7 @@ def master(
     every one that cannot go on the medium; ``check`` sees the volume plans last (e.g. that each
     label fits) and may raise to stop before anything is written.
     The plan reserves ``viewer_size_estimate`` bytes on every volume and, per volume, what
-    ``extras`` estimates for the instances that volume holds.
+    ``viewer.extras`` estimates for the instances that volume holds.
     """
     media_type = MediaType(media_type) if isinstance(media_type, str) else media_type
     prof = profile_for(media_type, profile)
@@ -95,7 +109,7 @@ def master(
     selection, left_out = leave_out(exclude_rejected(instances, rejected), exclude or {})
     selection = prepare(selection, media_type, prof, out_dir / ".transcoded", compress=compress, capacity=capacity,
                         viewer_size_estimate=viewer_size_estimate, progress=progress)
-    reserve = extras(selection, media_type) if extras is not None and selection else None
+    reserve = viewer.extras(selection, media_type) if viewer is not None and selection else None
     plans = plan_volumes(selection, media_type, capacity=capacity, viewer_size_estimate=viewer_size_estimate,
                          extras=reserve)
     if check is not None:
@@ -142,7 +156,7 @@ def _master_volume(
     number: int,
     count: int,
     *,
-    viewer: Viewer | None,
+    viewer: ViewerWriter | None,
     institution: str,
     contact: str,
     created: _dt.datetime,
@@ -161,7 +175,7 @@ def _master_volume(
     viewer_rel: list[str] = []
     if viewer is not None:
         content = DiscContent(number, count, fsid, prof.name, tuple(instances), ids, others=others)
-        for p in viewer(content, root):
+        for p in viewer.write(content, root):
             rel = Path(p).absolute().relative_to(root.absolute()).as_posix()
             top = rel.split("/")[0]
             if rel in _RESERVED_ROOT or top in _RESERVED_DIRS:
@@ -169,8 +183,8 @@ def _master_volume(
             viewer_rel.append(rel)
     info = pdi.PdiInfo(
         number, count, fsid, prof.name, institution, contact, created,
-        viewer_name=str(getattr(viewer, "name", "")) if viewer else "",
-        viewer_version=str(getattr(viewer, "version", "")) if viewer else "",
+        viewer_name=viewer.name if viewer else "",
+        viewer_version=viewer.version if viewer else "",
         viewer_start=viewer_rel[0] if viewer_rel else "",
         left_out=tuple(p.line() for p in left_out),
     )

@@ -7,7 +7,6 @@ may see and do is the table ``auth.PERMISSIONS``.
 
 from __future__ import annotations
 
-import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from publisher import __version__
 from publisher.archive import lookup
 from publisher.db.models import DiscJob
 from publisher.db.session import Database
+from publisher.jobs import records
 from publisher.web import admin, api_docs, login
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
@@ -91,7 +91,8 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
             j = lookup.disc_job(s, job_id)
             if j is None:
                 raise HTTPException(404, f"no disc job {job_id}")
-            return _job(j) | {"volumes": json.loads(j.volumes), "discs": json.loads(j.discs)}
+            return _job(j) | {"volumes": [v.to_json() for v in records.load_volumes(j.volumes)],
+                              "discs": [d.to_json() for d in records.load_discs(j.discs)]}
 
     routers = [browse, see_jobs, login.router, study_pages.router, job_pages.router, admin.router, api_docs.router]
     #: every route of the app with its methods (tests walk them to check each one's login)
@@ -112,7 +113,7 @@ def _job(j: DiscJob) -> dict[str, Any]:
         "media": j.media,
         "copies": j.copies,
         "comment": j.comment,
-        "selection": json.loads(j.selection),
+        "selection": records.Selection.loads(j.selection).to_json(),
         "progress": {"done": j.progress_done, "total": j.progress_total, "message": j.progress_message},
         "error": j.error,
     }

@@ -17,6 +17,7 @@ from publisher.archive.identity import parse_ref
 from publisher.db.models import AuditEvent, DiscJob, utcnow
 from publisher.db.session import Transaction as DbSession
 from publisher import audit
+from publisher.jobs import records
 from publisher.jobs.disc_job import resubmit
 from publisher.jobs.preflight import exclusions
 from publisher.jobs.state import InvalidTransition, JobState, check
@@ -52,14 +53,14 @@ class Disc:
 
 
 def handable_discs(job: DiscJob) -> list[Disc]:
-    volumes = {int(v["number"]): v for v in json.loads(job.volumes or "[]")}
-    discs = [d for d in json.loads(job.discs or "[]") if d.get("ok")]
+    volumes = {v.number: v for v in records.load_volumes(job.volumes)}
+    discs = [d for d in records.load_discs(job.discs) if d.ok]
     if not discs and job.state == JobState.DONE.value:  # folder / USB: nothing burned, the volume is the medium
-        discs = [{"volume": n, "copy": 1} for n in sorted(volumes)]
+        discs = [records.Disc(n, 1) for n in sorted(volumes)]
     out = []
     for d in discs:
-        v = volumes.get(int(d["volume"]), {})
-        out.append(Disc(int(d["volume"]), int(d["copy"]), int(v.get("count", len(volumes) or 1)), str(v.get("file_set_id", ""))))
+        v = volumes.get(d.volume)
+        out.append(Disc(d.volume, d.copy, v.count if v else len(volumes) or 1, v.file_set_id if v else ""))
     return out
 
 
@@ -72,11 +73,11 @@ def job_patients(s: DbSession, jobs: Sequence[DiscJob]) -> dict[int, list[tuple[
     out: dict[int, list[tuple[str, str]]] = {}
     pending: dict[int, dict[str, list[str]]] = {}
     for job in jobs:
-        volumes = json.loads(job.volumes or "[]")
+        volumes = records.load_volumes(job.volumes)
         if volumes:
-            out[job.id] = sorted({(p["id"], p["name"]) for v in volumes for p in v.get("patients", [])})
+            out[job.id] = sorted({(p.id, p.name) for v in volumes for p in v.patients})
         else:
-            pending[job.id] = json.loads(job.selection or "{}")
+            pending[job.id] = records.Selection.loads(job.selection).to_json()
     if pending:
         pids = {parse_ref(x)[0] for sel in pending.values() for x in sel.get("patients", [])}
         studies = {x for sel in pending.values() for x in sel.get("studies", [])}
@@ -159,24 +160,23 @@ def _load(s: DbSession, job_id: int, *, lock: bool = False) -> DiscJob:
     return job
 
 
-def _volume_rows(volumes: list[dict[str, Any]]) -> Safe:
+def _volume_rows(volumes: list[records.Volume]) -> Safe:
     return join(
         fmt('<tr><td>{n} of {c}</td><td><code>{fsid}</code></td><td>{size}</td><td>{patients}</td><td>{dates}</td>'
             '<td>{mods}</td><td>{desc}</td></tr>',
-            n=v.get("number"), c=v.get("count"), fsid=v.get("file_set_id", ""), size=size(int(v.get("size", 0))),
-            patients=_names([(p["id"], p["name"]) for p in v.get("patients", [])]),
-            dates=", ".join(dicom_date(d) for d in v.get("study_dates", [])), mods=", ".join(v.get("modalities", [])),
-            desc="; ".join(v.get("descriptions", [])))
+            n=v.number, c=v.count, fsid=v.file_set_id, size=size(v.size),
+            patients=_names([(p.id, p.name) for p in v.patients]),
+            dates=", ".join(dicom_date(d) for d in v.study_dates), mods=", ".join(v.modalities),
+            desc="; ".join(v.descriptions))
         for v in volumes
     )
 
 
-def _disc_rows(discs: list[dict[str, Any]], handed: set[str]) -> Safe:
+def _disc_rows(discs: list[records.Disc], handed: set[str]) -> Safe:
     return join(
         fmt('<tr><td>{v}</td><td>{c}</td><td class="{cls}">{ok}</td><td>{bin}</td><td>{handed}</td><td>{err}</td></tr>',
-            v=d.get("volume"), c=d.get("copy"), cls="ok" if d.get("ok") else "error-text", ok="ok" if d.get("ok") else "rejected",
-            bin=d.get("bin", ""), handed="handed out" if f"{d.get('volume')}-{d.get('copy')}" in handed else "",
-            err=d.get("error", ""))
+            v=d.volume, c=d.copy, cls="ok" if d.ok else "error-text", ok="ok" if d.ok else "rejected",
+            bin=d.bin, handed="handed out" if d.key in handed else "", err=d.error or "")
         for d in discs
     )
 
@@ -200,9 +200,9 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
         job = _load(s, job_id)
         patients = job_patients(s, [job])[job.id]
         events = audit.handouts(s, job_id)
-    volumes, discs = json.loads(job.volumes or "[]"), json.loads(job.discs or "[]")
-    problems, excluded = json.loads(job.problems or "[]"), exclusions(job.exclude)
-    selection = json.loads(job.selection or "{}")
+    volumes, discs = records.load_volumes(job.volumes), records.load_discs(job.discs)
+    problems, excluded = records.load_problems(job.problems), exclusions(job.exclude)
+    selection = records.Selection.loads(job.selection).to_json()
     handed = handed_keys(events)
     state = JobState(job.state)
     actions = []
@@ -237,7 +237,7 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
         comment=job.comment,
         problems=fmt('<h2>Cannot go on the medium</h2><table class="problems"><thead><tr><th>Object</th>'
                      '<th>SOP Instance UID</th><th>Why</th></tr></thead><tbody>{}</tbody></table>',
-                     join(fmt("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", p["what"], p["uid"], p["reason"])
+                     join(fmt("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", p.what, p.uid, p.reason)
                           for p in problems)) if problems else "",
         excluded=fmt('<h2>Left out</h2><ul class="excluded">{}</ul>',
                      join(fmt("<li>{} {}</li>", uid, f"({why})" if why else "") for uid, why in excluded.items()))

@@ -29,7 +29,7 @@ MAX_COMMENT = 256
 _MEDIA_NAMES = {"cd": "CD-R (700 MB)", "dvd": "DVD-R (4.7 GB)", "dvd-dl": "DVD-R DL (8.5 GB)",
                 "bd": "BD-R (25 GB)", "bd-dl": "BD-R DL (50 GB)"}
 #: The media a robot burns, as the burn form offers them.
-MEDIA: dict[str, str] = {m: _MEDIA_NAMES.get(m, m) for m in ROBOT_MEDIA}
+MEDIA: dict[str, str] = {m.value: _MEDIA_NAMES.get(m.value, m.value) for m in ROBOT_MEDIA}
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 _DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 

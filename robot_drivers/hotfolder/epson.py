@@ -31,7 +31,7 @@ from robot_drivers import errors
 from robot_drivers.hotfolder.files import as_int, parse_sections, read_text, suffixes, write_atomic
 from robot_drivers.hotfolder.job import HotFolderRobot, Observed, State
 from robot_drivers.hotfolder.job import label_template as label_template_of
-from robot_drivers.model import BurnRequest, MediaType, RobotStatus
+from robot_drivers.model import BurnRequest, Blank, RobotStatus
 
 #: ERROR codes TD Bridge documents (PP-100N edition, p. 65: before a job is accepted)
 ERRORS: dict[str, tuple[str, type[errors.RobotError]]] = {
@@ -55,7 +55,7 @@ ERRORS: dict[str, tuple[str, type[errors.RobotError]]] = {
 }
 
 #: DISC_TYPE values (p. 65, JDF0502); TD Bridge documents no Blu-ray value for these models
-DISC_TYPES = {MediaType.CD_R: "CD", MediaType.DVD_R: "DVD", MediaType.DVD_R_DL: "DVD-DL"}
+DISC_TYPES = {Blank.CD_R: "CD", Blank.DVD_R: "DVD", Blank.DVD_R_DL: "DVD-DL"}
 #: FORMAT values (PP-100II edition p. 50, "Recording Formats and Restrictions")
 FORMATS = ("ISO9660L2", "Joliet", "UDF102", "UDF150", "UDF102_BRIDGE", "UDF260")
 #: the FORMAT closest to the image we master for each medium (media/iso.py): ISO 9660 + Joliet
@@ -109,7 +109,7 @@ class EpsonTDBridge(HotFolderRobot):
     def max_copies(self) -> int:
         return 1000  # standard mode; less with external output (JDF0300)
 
-    def disc_type(self, media: MediaType) -> str | None:
+    def disc_type(self, media: Blank) -> str | None:
         try:
             return DISC_TYPES[media]
         except KeyError:

@@ -31,7 +31,7 @@ from robot_drivers.hotfolder.files import Heartbeat
 from robot_drivers.hotfolder.share import PathMap, Share
 from robot_drivers.interface import Notify, Robot
 from robot_drivers.model import (Bin, BurnRequest, BurnResult, Capabilities, DiscResult,
-                                 MediaType)
+                                 Blank)
 
 
 class State(Enum):
@@ -78,7 +78,7 @@ class HotFolderRobot(Robot):
 
     def __init__(self, name: str | None = None, *, job_folder: Path | str, robot_job_folder: str = "",
                  path_map: Iterable[Sequence[str | Path]] = (), stage: bool = True,
-                 media_types: Iterable[MediaType | str] = (MediaType.CD_R, MediaType.DVD_R),
+                 media_types: Iterable[Blank | str] = (Blank.CD_R, Blank.DVD_R),
                  drives: int = 2, poll: float = 1.0, offline_after: float = 30.0,
                  job_timeout: float = 4 * 3600.0, operator_timeout: float = 0.0,
                  cancel_timeout: float = 120.0, lock_dir: Path | str | None = None,
@@ -86,7 +86,7 @@ class HotFolderRobot(Robot):
         super().__init__(name, lock_dir, lock_timeout)
         self.job_folder = Path(job_folder)
         self.share = Share(self.job_folder, PathMap(self.job_folder, robot_job_folder, path_map), stage=stage)
-        self.media_types = tuple(MediaType.parse(m) for m in media_types)
+        self.media_types = tuple(Blank.parse(m) for m in media_types)
         for media in self.media_types:
             self.disc_type(media)  # a media type the vendor cannot name is a configuration error
         self.drives = drives
@@ -114,7 +114,7 @@ class HotFolderRobot(Robot):
     def send_cancel(self, req: BurnRequest, attempt: str) -> None:
         """Ask the vendor software to cancel ``attempt``."""
 
-    def disc_type(self, media: MediaType) -> str | None:
+    def disc_type(self, media: Blank) -> str | None:
         """The vendor's name for ``media`` (None: the vendor has no key, the robot burns the
         blanks it is loaded with); raise ``ValueError`` for media the vendor cannot burn."""
         return None
@@ -131,7 +131,7 @@ class HotFolderRobot(Robot):
         return Capabilities(kind=self.kind, drives=self.drives, media_types=self.media_types,
                             has_printer=self.prints(), sequenced_by_us=False)
 
-    def media_refusal(self, media: MediaType) -> str:
+    def media_refusal(self, media: Blank) -> str:
         try:
             self.disc_type(media)
         except ValueError as exc:

@@ -26,7 +26,7 @@ from robot_drivers import errors
 from robot_drivers.hotfolder.files import as_int, parse_sections, read_text, suffixes, write_atomic
 from robot_drivers.hotfolder.job import HotFolderRobot, Observed, State
 from robot_drivers.hotfolder.job import label_template as label_template_of
-from robot_drivers.model import BurnRequest, Fault, FAULT_ERRORS, MediaType, RobotStatus
+from robot_drivers.model import BurnRequest, Fault, FAULT_ERRORS, Blank, RobotStatus
 
 #: JobErrorNumber / DiscErrorNumberX (Appendix C, "Job/Disc Errors", p. 58) -> typed error
 JOB_ERRORS: dict[int, tuple[str, type[errors.RobotError]]] = {
@@ -231,7 +231,7 @@ class PrimeraPTBurn(HotFolderRobot):
         index = job.get(f"DiscErrorIndex{k}")
         return f"disc {index}: error {number}, {text}" if index else f"error {number}, {text}"
 
-    def disc_type(self, media: MediaType) -> str | None:
+    def disc_type(self, media: Blank) -> str | None:
         """PTBurn 3 has no disc-type key for an image job (2.1, keys 2.1.1-2.1.48): the robot
         burns the blanks it is loaded with, so ``media_types`` says what that is."""
         return None

@@ -21,7 +21,7 @@ from robot_drivers.drive import XorrisoDrive
 from robot_drivers.interface import Notify, Robot
 from robot_drivers.manifest import ImageManifest
 from robot_drivers.model import (Bin, BurnRequest, BurnResult, Capabilities, DiscResult,
-                                 DriveState, DriveStatus, MediaType, RobotStatus)
+                                 DriveState, DriveStatus, Blank, RobotStatus)
 from robot_drivers.serial.link import SerialLink
 from robot_drivers.serial.protocol import FAIL, OK, CommandTable, StatusCode, parse_status
 
@@ -35,7 +35,7 @@ class SerialAutoloader(Robot):
                  baudrate: int = 9600, parity: str = "N", rtscts: bool = False, timeout: float = 2.0,
                  move_timeout: float = 60.0, reply_gap: float = 0.1,
                  commands: CommandTable | Mapping[str, Any] | None = None, label_spool: Path | str | None = None,
-                 media_types: Iterable[MediaType | str] = (MediaType.CD_R, MediaType.DVD_R),
+                 media_types: Iterable[Blank | str] = (Blank.CD_R, Blank.DVD_R),
                  expect_version: str = "", lock_dir: Path | str | None = None, lock_timeout: float = 0.0) -> None:
         super().__init__(name, lock_dir, lock_timeout)
         self.port = port
@@ -52,7 +52,7 @@ class SerialAutoloader(Robot):
                              f"(load = {self.commands.load!r}): the generic set drives one; give "
                              f"per-drive commands such as load = \"I{{drive}}\" or configure one drive")
         self.label_spool = Path(label_spool) if label_spool else None
-        self.media_types = tuple(MediaType.parse(m) for m in media_types)
+        self.media_types = tuple(Blank.parse(m) for m in media_types)
         self.expect_version = expect_version
         self._link: SerialLink | None = None
         self._seq = itertools.count(1)

@@ -30,7 +30,7 @@ from robot_drivers import errors
 from robot_drivers.interface import Notify, Robot
 from robot_drivers.manifest import ImageManifest
 from robot_drivers.model import (Bin, BurnRequest, BurnResult, Capabilities, DiscResult,
-                                 DriveState, DriveStatus, Fault, MediaType, RobotStatus)
+                                 DriveState, DriveStatus, Fault, Blank, RobotStatus)
 from robot_drivers.sim.drive_pool import DiscTimes, DrivePool
 from robot_drivers.sim.ledger import (ONE_SHOT, Activity, ActivityLog, Clock, DiscLedger,
                                       DiscRecord, FaultSwitch)
@@ -44,15 +44,15 @@ class Timings:
     unload: float = 6.0
     print_label: float = 20.0
     lead_in_out: float = 20.0
-    write_rate: dict[MediaType, float] | None = None  # bytes/s at speed 0 (max)
+    write_rate: dict[Blank, float] | None = None  # bytes/s at speed 0 (max)
 
-    def rate(self, media: MediaType) -> float:
-        rates = self.write_rate or {MediaType.CD_R: 3.6e6, MediaType.DVD_R: 21e6,
-                                    MediaType.DVD_R_DL: 11e6, MediaType.BD_R: 27e6,
-                                    MediaType.BD_R_DL: 27e6}
+    def rate(self, media: Blank) -> float:
+        rates = self.write_rate or {Blank.CD_R: 3.6e6, Blank.DVD_R: 21e6,
+                                    Blank.DVD_R_DL: 11e6, Blank.BD_R: 27e6,
+                                    Blank.BD_R_DL: 27e6}
         return rates[media]
 
-    def disc(self, size: int, media: MediaType, *, verify: bool = True,
+    def disc(self, size: int, media: Blank, *, verify: bool = True,
              label: bool = True) -> DiscTimes:
         """What one good disc of ``size`` bytes takes of each resource (for the lower bound).
 
@@ -124,7 +124,7 @@ class TimingSimulator(Robot):
     # -- Robot ---------------------------------------------------------------------------------
     def capabilities(self) -> Capabilities:
         return Capabilities(kind=self.kind, drives=self.drive_count,
-                            media_types=tuple(MediaType), has_printer=True, printer_dpi=600,
+                            media_types=tuple(Blank), has_printer=True, printer_dpi=600,
                             bin_capacity=100, sequenced_by_us=False)
 
     def status(self) -> RobotStatus:

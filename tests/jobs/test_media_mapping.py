@@ -7,19 +7,28 @@ from pathlib import Path
 
 import pytest
 import robot_drivers
-from robot_drivers import JobRejected, MediaType as Blank
+from robot_drivers import Blank, JobRejected
 
-from publisher.jobs.disc_job import FOLDER_MEDIA, ROBOT_MEDIA
+from publisher.jobs.disc_job import BLANKS, FOLDER_MEDIA, ROBOT_MEDIA
 from publisher.media import MediaType
+
+
+def test_the_blank_mapping_is_total_over_the_service_media_types() -> None:
+    for media in MediaType:
+        assert media in BLANKS, f"{media} has no entry: a blank, or None for a folder"
+        assert (BLANKS[media] is None) == (not media.is_image), media
+    assert set(BLANKS) == set(MediaType)
 
 
 def test_every_service_media_type_maps_or_is_a_folder() -> None:
     for media in MediaType:
-        assert (media.value in ROBOT_MEDIA) != (media.value in FOLDER_MEDIA), media
-        assert (media.value in ROBOT_MEDIA) == media.is_image, media
-    assert ROBOT_MEDIA["bd-dl"] is Blank.BD_R_DL and ROBOT_MEDIA["bd"] is Blank.BD_R
-    assert ROBOT_MEDIA["dvd-dl"] is Blank.DVD_R_DL
+        assert (media in ROBOT_MEDIA) != (media in FOLDER_MEDIA), media
+        assert (media in ROBOT_MEDIA) == media.is_image, media
+    assert ROBOT_MEDIA[MediaType.BD_DL] is Blank.BD_R_DL and ROBOT_MEDIA[MediaType.BD] is Blank.BD_R
+    assert ROBOT_MEDIA[MediaType.DVD_DL] is Blank.DVD_R_DL
+    assert ROBOT_MEDIA["bd-dl"] is Blank.BD_R_DL, "the job row's value finds its blank"  # type: ignore[index]
     assert set(ROBOT_MEDIA.values()) == set(Blank), "every blank a robot can load is used"
+    assert len(set(ROBOT_MEDIA.values())) == len(ROBOT_MEDIA), "no two media share a blank"
 
 
 def _robots(tmp: Path) -> dict[str, robot_drivers.Robot]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
-from publisher.media import DiscContent, master
+from publisher.media import DiscContent, MediaInstance, MediaType, master
+from publisher.media.plan import VolumeExtras
 from tests.media.conftest import extract
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -44,15 +46,21 @@ def test_web_pages_are_xhtml_with_correct_names_and_exact_case_links(cd_volume, 
 def test_viewer_hook_runs_on_every_volume_and_gets_autorun(acceptance, tmp_path: Path) -> None:
     calls: list[DiscContent] = []
 
-    def viewer(content: DiscContent, dest_root: Path) -> list[Path]:
-        calls.append(content)
-        start = dest_root / "VIEWER" / "index.html"
-        start.parent.mkdir(parents=True)
-        start.write_text("<html>viewer</html>")
-        (dest_root / "VIEWER" / "app.js").write_text("//")
-        return [start, dest_root / "VIEWER" / "app.js"]
+    class FakeViewer:
+        name, version = "TestViewer", "1.2"
 
-    viewer.name, viewer.version = "TestViewer", "1.2"  # type: ignore[attr-defined]
+        def write(self, content: DiscContent, dest_root: Path) -> list[Path]:
+            calls.append(content)
+            start = dest_root / "VIEWER" / "index.html"
+            start.parent.mkdir(parents=True)
+            start.write_text("<html>viewer</html>")
+            (dest_root / "VIEWER" / "app.js").write_text("//")
+            return [start, dest_root / "VIEWER" / "app.js"]
+
+        def extras(self, selection: Sequence[MediaInstance], media_type: MediaType) -> VolumeExtras:
+            return VolumeExtras()
+
+    viewer = FakeViewer()
     instances = acceptance[0]
     from publisher.media.plan import VOLUME_OVERHEAD, instance_cost
 

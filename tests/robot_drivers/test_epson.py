@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from robot_drivers import Bin, JobCancelled, JobRejected, LabelSpec, MediaType, RobotPaused, Shortfall
+from robot_drivers import Bin, JobCancelled, JobRejected, LabelSpec, Blank, RobotPaused, Shortfall
 from robot_drivers.model import Fault
 from robot_drivers.sim.epson import parse_jdf
 from robot_rigs import TDBRIDGE_SHARE, cancelled_midway, files_digest, tdbridge, until
@@ -158,6 +158,6 @@ def test_media_tdbridge_cannot_name_is_refused_clearly(tmp_path: Path, iso_image
     sim, robot = tdbridge(tmp_path / "b", media_types=["CD-R", "DVD-R"])
     try:
         with pytest.raises(JobRejected, match="no value for BD-R DL"):
-            robot.burn(iso_image, 1, media=MediaType.BD_R_DL)
+            robot.burn(iso_image, 1, media=Blank.BD_R_DL)
     finally:
         sim.close()

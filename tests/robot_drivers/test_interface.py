@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import robot_drivers
-from robot_drivers import (Bin, EmptyInputBin, Fault, JobRejected, MediaType, Robot, RobotBusy,
+from robot_drivers import (Bin, EmptyInputBin, Fault, JobRejected, Blank, Robot, RobotBusy,
                            RobotError, RobotOffline, RobotTimeout, create, kinds)
 from robot_drivers.lock import RobotLock
 from robot_drivers.registry import BUILTIN, ENTRY_POINT_GROUP, drivers
@@ -105,9 +105,9 @@ def test_bad_requests_are_rejected(tmp_path: Path, iso_image: Path) -> None:
         robot.burn(iso_image, 0)
     with pytest.raises(JobRejected):
         robot.burn(tmp_path / "missing.iso", 1)
-    local = create("local", outdev=f"stdio:{tmp_path / 'x'}", media_types=(MediaType.CD_R,), lock_dir=tmp_path)
+    local = create("local", outdev=f"stdio:{tmp_path / 'x'}", media_types=(Blank.CD_R,), lock_dir=tmp_path)
     with pytest.raises(JobRejected, match="cannot burn BD-R"):
-        local.burn(iso_image, 1, media=MediaType.BD_R)
+        local.burn(iso_image, 1, media=Blank.BD_R)
 
 
 def test_timing_simulator_status_and_partial_results(tmp_path: Path, iso_image: Path) -> None:

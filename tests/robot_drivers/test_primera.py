@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from robot_drivers import (Bin, CoverOpen, JobCancelled, JobRejected, LabelSpec, MediaType, PathNotVisible,
+from robot_drivers import (Bin, CoverOpen, JobCancelled, JobRejected, LabelSpec, Blank, PathNotVisible,
                            PrinterFailure, RobotError, RobotOffline, Shortfall)
 from robot_drivers.model import Fault
 from robot_drivers.sim.primera import parse_request
@@ -206,6 +206,6 @@ def test_media_is_what_the_bins_hold(tmp_path: Path, iso_image: Path) -> None:
     sim, robot = ptburn(tmp_path, media_types=["CD-R"])
     try:
         with pytest.raises(JobRejected, match="set up for CD-R, not DVD-R"):
-            robot.burn(iso_image, 1, media=MediaType.DVD_R)
+            robot.burn(iso_image, 1, media=Blank.DVD_R)
     finally:
         sim.close()

@@ -15,7 +15,7 @@ import pytest
 
 import robot_drivers
 from robot_rigs import until
-from robot_drivers import Bin, BurnResult, DriveFailure, Fault, LabelSpec, MediaType, RobotError
+from robot_drivers import Bin, BurnResult, DriveFailure, Fault, LabelSpec, Blank, RobotError
 from robot_drivers.sim.drive_pool import DiscTimes, DrivePool, StreamJob, lower_bound
 from robot_drivers.sim.ledger import overlapping
 from robot_drivers.sim.timing import Timings, TimingSimulator
@@ -81,7 +81,7 @@ def test_arm_and_printer_serve_one_disc_at_a_time(robot: TimingSimulator, iso_im
                                                   label_file: Path) -> None:
     label = LabelSpec(file=label_file)
     results = _concurrently(lambda: robot.burn(iso_image, 2, label=label, job_id="A"),
-                            lambda: robot.burn(iso_image, 1, job_id="B", media=MediaType.DVD_R),
+                            lambda: robot.burn(iso_image, 1, job_id="B", media=Blank.DVD_R),
                             lambda: robot.burn(iso_image, 2, label=label, job_id="C"))
     assert [r.good for r in results if isinstance(r, BurnResult)] == [2, 1, 2]
     arm, printer = robot.activity.of("arm"), robot.activity.of("printer")
@@ -218,9 +218,9 @@ def test_drive_pool_is_first_come_first_served() -> None:
 
 def test_lower_bound_terms() -> None:
     t = Timings()
-    cd = t.disc(36_000_000, MediaType.CD_R)  # 10 s to write, 10 s to read back
+    cd = t.disc(36_000_000, Blank.CD_R)  # 10 s to write, 10 s to read back
     assert cd == DiscTimes(drive=8 + 20 + 10 + 10 + 6, arm=14, printer=6 + 20, ready=8 + 20 + 10 + 10)
-    unlabelled = t.disc(36_000_000, MediaType.CD_R, verify=False, label=False)
+    unlabelled = t.disc(36_000_000, Blank.CD_R, verify=False, label=False)
     assert unlabelled.drive == 44 and unlabelled.printer == 0
     jobs = [StreamJob(5.0, (cd,)), StreamJob(20.0, (cd, cd)), StreamJob(2.0, (unlabelled,))]
     b = lower_bound(jobs, drives=2)
