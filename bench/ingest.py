@@ -3,7 +3,7 @@
     .venv/bin/python bench/ingest.py [--count 500] [--size 512] [--repeat 3]
 
 DCMTK ``storescu`` sends the same files over one association to each receiver in turn, with
-TCP_NODELAY=1 for the DCMTK side (DESIGN section 4). Each receiver starts empty. ``--repeat``
+TCP_NODELAY=1 for the DCMTK side (docs/architecture.md, section 4). Each receiver starts empty. ``--repeat``
 rounds run each receiver once in turn (so a slow spell of a shared machine falls on all of
 them); prints the best and the median per receiver and our ratios to each peer.
 """

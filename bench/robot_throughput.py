@@ -13,7 +13,7 @@ by the worker, ``JobWorker.steps``).
 The lower bound is :func:`robot_drivers.sim.drive_pool.lower_bound` of the same stream (docstring
 there and docs/performance.md): max(drive work / 2, the longest mastering + one disc's
 chain, the arm's moves, the printer's work). Ratio = achieved discs per hour / the bound's
-(target >= 0.95, DESIGN section 6). ``--no-old`` skips the former one-job-at-a-time runner,
+(target >= 0.95, docs/architecture.md, section 6). ``--no-old`` skips the former one-job-at-a-time runner,
 which runs the same stream again (re-queued, mastered anew) for comparison.
 """
 

@@ -1,4 +1,4 @@
-"""The audit trail: every export of patient data to media is recorded (DESIGN section 7).
+"""The audit trail: every export of patient data to media is recorded (docs/architecture.md, section 7).
 
 Rows of :class:`publisher.db.models.AuditEvent`: who (a user, or the service for unattended
 rules), what action, on which subject (a File-set ID, a job), and the details as JSON: which

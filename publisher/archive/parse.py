@@ -1,6 +1,6 @@
 """Reading what the index needs from an encoded dataset without decoding pixel data.
 
-Incoming data is never fully decoded (DESIGN section 7): the element stream is walked once to
+Incoming data is never fully decoded (docs/architecture.md, section 7): the element stream is walked once to
 prove it is complete (every length lands inside the buffer, every undefined-length item and
 sequence is closed, PS3.5 7.1 and 7.5), then only the header up to Pixel Data is parsed.
 """

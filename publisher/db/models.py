@@ -143,7 +143,7 @@ class Instance(Base):
 
 
 class AuditEvent(Base):
-    """Every operation worth remembering: who did what to which data (DESIGN section 7)."""
+    """Every operation worth remembering: who did what to which data (docs/architecture.md, section 7)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_at", "at"),)
@@ -158,7 +158,7 @@ class AuditEvent(Base):
 
 class DiscJob(Base):
     """A request to put a selection on discs: its state lives here, never only in memory, so a
-    restarted service resumes every job from its last finished step (DESIGN section 2)."""
+    restarted service resumes every job from its last finished step (docs/architecture.md, section 2)."""
 
     __tablename__ = "disc_job"
     __table_args__ = (Index("ix_disc_job_state", "state"),)
@@ -191,7 +191,7 @@ class DiscJob(Base):
 
 
 class WebUser(Base):
-    """A person who may log in to the web UI, with one role (DESIGN section 7). The password is
+    """A person who may log in to the web UI, with one role (docs/architecture.md, section 7). The password is
     kept only as a salted scrypt hash (:mod:`publisher.db.users`); a disabled user cannot log in
     and their open sessions stop working at the next request."""
 

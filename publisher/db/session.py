@@ -19,7 +19,7 @@ Transaction: TypeAlias = Session
 def _sqlite_setup(engine: Engine) -> None:
     """WAL so readers never block the writer; BEGIN IMMEDIATE so concurrent writers queue on the
     busy timeout instead of failing a lock upgrade; synchronous=FULL keeps a committed row
-    through a power cut, as a C-STORE success promises (DESIGN section 7)."""
+    through a power cut, as a C-STORE success promises (docs/architecture.md, section 7)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

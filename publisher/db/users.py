@@ -25,7 +25,7 @@ from publisher.db.session import Database
 
 
 class Role(StrEnum):
-    """What a person does at the publisher (DESIGN section 7)."""
+    """What a person does at the publisher (docs/architecture.md, section 7)."""
 
     RADIOLOGIST = "radiologist"
     FRONTDESK = "frontdesk"

@@ -4,7 +4,7 @@ Used by ``publisher send`` and by the C-MOVE / C-GET SCP sub-operations. An inst
 the transfer syntax it was stored in whenever the peer accepts it; when the peer accepts only
 native syntaxes (e.g. Explicit VR Little Endian) a compressed instance is decompressed with
 pydicom's pixel handlers (pylibjpeg, pyjpegls) and sent native. A lossy recompression is never
-made (DESIGN section 4). Presentation contexts are proposed per SOP class: one per stored
+made (docs/architecture.md, section 4). Presentation contexts are proposed per SOP class: one per stored
 compressed syntax (so the peer can accept it alone) and one with the native syntaxes
 (PS3.8 9.3.2.2, at most 128 contexts per association).
 """

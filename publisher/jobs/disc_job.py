@@ -1,7 +1,7 @@
 """Running disc jobs: selection -> master the volumes -> burn, verify and label on a robot.
 
 Each step ends with the job's new state committed, so a killed service resumes from the last
-finished step (:func:`recover`). Plain function calls on plain data, as DESIGN section 2 draws
+finished step (:func:`recover`). Plain function calls on plain data, as docs/architecture.md, section 2 draws
 it: :mod:`publisher.jobs.selection` reads the index, :func:`publisher.media.master` makes the
 images, :mod:`publisher.labels` renders the labels and a :class:`robot_drivers.Robot` burns.
 """

@@ -8,7 +8,7 @@ the jobs themselves, not in a table of its own: a job a rule makes carries
 job when the job was created at or after the study's last arrival; when instances arrive after
 the job, the study is pending again and, once quiet again, goes on a second disc, complete.
 A job covers its studies whatever became of it (done, failed, cancelled): a failed rule job is
-resubmitted by a person, never burned again by itself (DESIGN section 7).
+resubmitted by a person, never burned again by itself (docs/architecture.md, section 7).
 
 :func:`due_groups` is the evaluation: reads only, from the index and the job table, with the
 moment ``now`` given, so it is tested without waiting. All times are naive UTC, as stored.

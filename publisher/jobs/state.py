@@ -8,7 +8,7 @@
 
 After a restart, a job found in ``mastering`` goes back to ``queued`` (its images are rebuilt
 from scratch); a job found in ``burning`` goes to ``failed``: the robot may have finished some
-discs, and nothing is burned twice unless a person asks for it (DESIGN section 7).
+discs, and nothing is burned twice unless a person asks for it (docs/architecture.md, section 7).
 """
 
 from __future__ import annotations

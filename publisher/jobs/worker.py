@@ -20,7 +20,7 @@ The runner is a pipeline, so a robot of D drives is kept busy (docs/performance.
 ``parallel=False`` keeps the former runner (one job at a time, master then burn), for
 comparison and for setups that want it.
 
-Every state lives in the database (DESIGN section 2); the transitions are those of
+Every state lives in the database (docs/architecture.md, section 2); the transitions are those of
 :mod:`publisher.jobs.state`, each job's moving under its row lock. Stopping lets the running
 steps finish (a mastering job is mastered, burning jobs end) and starts no other: a job
 mastered but not yet on the robot stays ``mastered`` and is burned after the next start. A

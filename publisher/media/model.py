@@ -66,8 +66,8 @@ class MediaInstance:
 
 
 class MediaType(enum.StrEnum):
-    """The service's media types, with their usable capacity in bytes (PS3.12; DESIGN.md
-    section 4). The one media type of the publisher: configuration, the CLI and the job row
+    """The service's media types, with their usable capacity in bytes (PS3.12;
+    docs/architecture.md, section 4). The one media type of the publisher: configuration, the CLI and the job row
     keep its value (``"bd-dl"``), parsed once with ``MediaType(value)``; a string enum, so a
     member equals and prints as its value. The blank a robot loads for each is
     :data:`publisher.jobs.disc_job.ROBOT_MEDIA` (robot_drivers has its own ``Blank``)."""

@@ -8,7 +8,7 @@ a user or changing a password ends their sessions at once. The cookie is HttpOnl
 SameSite=Strict (and Secure when served over HTTPS); every POST form also carries the session's
 CSRF token (:func:`check_csrf`).
 
-What each role may do is one table, :data:`PERMISSIONS` (DESIGN section 7).
+What each role may do is one table, :data:`PERMISSIONS` (docs/architecture.md, section 7).
 """
 
 from __future__ import annotations

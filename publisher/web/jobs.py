@@ -1,6 +1,6 @@
 """Disc jobs for people: the list with live progress, a job's page (volumes, discs, errors,
 hand-outs), cancel and resubmit, and the front desk's hand-out form that completes the audit
-trail with who took which disc (DESIGN section 7)."""
+trail with who took which disc (docs/architecture.md, section 7)."""
 
 from __future__ import annotations
 

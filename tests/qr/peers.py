@@ -62,7 +62,7 @@ def orthanc(work: Path, our_ae: str, our_port: int, ae_title: str = "ORTHANC") -
     """Orthanc on loopback with its own configuration; yields (DICOM port, HTTP port).
 
     ``DicomModalities`` names our AE so Orthanc can C-MOVE to us; TCP_NODELAY=1 in its
-    environment (DESIGN section 4)."""
+    environment (docs/architecture.md, section 4)."""
     import json
     import shutil
 

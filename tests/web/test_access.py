@@ -1,4 +1,4 @@
-"""Login, sessions, roles and CSRF of the web UI (DESIGN section 7), on SQLite, PostgreSQL, MariaDB."""
+"""Login, sessions, roles and CSRF of the web UI (docs/architecture.md, section 7), on SQLite, PostgreSQL, MariaDB."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from tests.web.served import Served, publisher_serve
 
 pytestmark = [pytest.mark.interop]
 
-#: The operations the schema lists that are open by design (DESIGN: health checks, the login form).
+#: The operations the schema lists that are open by design (docs/architecture.md: health checks, the login form).
 PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login")}
 #: Schemathesis examples in all (a few per operation), and at most this many per operation.
 EXAMPLES = 300
