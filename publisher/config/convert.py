@@ -53,7 +53,8 @@ def describe(tp: Any) -> str:
         item = args[0]
         if is_settings_class(item):
             return f"a list of tables ({', '.join(f.name for f in dataclasses.fields(item))})"
-        return f"a list of {describe(item).removeprefix('a ').removeprefix('an ')}s"
+        plural = {str: "strings", Path: "paths", int: "integers", float: "numbers", bool: "booleans"}
+        return f"a list of {plural.get(item, describe(item))}"
     if is_settings_class(tp):
         return "a table"
     return str(tp)
