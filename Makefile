@@ -8,8 +8,9 @@ PYTEST_ARGS ?=
 
 .PHONY: run test peers install install-test bench clean
 
+# The demo studies are off unless asked for (config/publisher.toml load_samples); make run asks.
 run: install
-	$(BIN)/publisher serve
+	PUBLISHER_LOAD_SAMPLES=true $(BIN)/publisher serve
 
 test: install-test peers
 	$(BIN)/mypy

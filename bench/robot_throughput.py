@@ -35,6 +35,7 @@ from sqlalchemy import select  # noqa: E402
 
 from publisher.demo import samples as S  # noqa: E402
 from publisher.archive.ingest import Archive, Provenance  # noqa: E402
+from publisher.archive.parse import configure_pydicom  # noqa: E402
 from publisher.db import migrate  # noqa: E402
 from publisher.db.models import DiscJob  # noqa: E402
 from publisher.db.session import Database  # noqa: E402
@@ -126,6 +127,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         db = Database(f"sqlite:///{tmp / 'index.db'}")
         migrate.upgrade(db.engine)
+        configure_pydicom()  # as the service does at start
         archive = Archive(tmp / "archive", db)
         stream = _studies(args.jobs)
         for spec, _, _ in stream:

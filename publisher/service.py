@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from publisher.demo import samples
 from publisher.archive import durable
 from publisher.archive.ingest import Archive, Provenance, StoreRefused
+from publisher.archive.parse import configure_pydicom
 from publisher.config import Settings
 from publisher.db import migrate
 from publisher.db.models import Instance
@@ -19,8 +20,16 @@ from publisher.db.session import Database
 from publisher.dicom.server import start_server
 from publisher.jobs.disc_job import JobContext, recover
 from publisher.jobs.worker import JobWorker
+from publisher.labels import fonts
 
 log = logging.getLogger(__name__)
+
+
+def configure_process(settings: Settings) -> None:
+    """What the process holds once for everyone: pydicom's reading mode
+    (:func:`~publisher.archive.parse.configure_pydicom`) and the label font folders."""
+    configure_pydicom()
+    fonts.configure(settings.labels.font_dirs)
 
 
 @dataclass
@@ -33,6 +42,7 @@ class Service:
     _robot: robot_drivers.Robot | None = None
 
     def __post_init__(self) -> None:
+        configure_process(self.settings)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.db_url)
         self.archive = Archive(

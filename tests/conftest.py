@@ -18,6 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from publisher.archive.parse import configure_pydicom
+
+configure_pydicom()  # as the service does at start: tests build Archive() themselves
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 PG_ADMIN_URL = os.environ.get("PUBLISHER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -30,7 +30,7 @@ from publisher.archive import durable, index, layout
 from publisher.archive.file_meta import dataset_bytes, file_meta_bytes
 from publisher.archive.incoming import Incoming
 from publisher.archive.metadata import InstanceMeta, MissingAttribute, extract
-from publisher.archive.parse import MalformedDataset, TooLarge, lenient_reading, read_header
+from publisher.archive.parse import MalformedDataset, TooLarge, read_header
 from publisher.archive.statuses import Outcome, Provenance, Status, Stored, StoreRefused
 from publisher.archive.uid_lock import UidLocks
 from publisher.config import DuplicatePolicy
@@ -64,7 +64,6 @@ class Archive:
         self.rows = index.InstanceRows(db.engine)
         #: Hashes each new file while it is flushed and renamed (one hand-off per instance).
         self.hasher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sha256")
-        lenient_reading()
         root.mkdir(parents=True, exist_ok=True)
 
     def close(self) -> None:

@@ -36,10 +36,23 @@ __all__ = ["Encoding", "Fragments", "MalformedDataset", "check_complete", "check
 _LONG_VR_NAMES = frozenset(vr.decode("ascii") for vr in LONG_VRS)
 
 
-def lenient_reading() -> None:
-    """Do not validate every value read (VR regexes and lengths): what arrives is stored as
-    received whatever its conformance, and validation costs ~0.5 ms per instance at ingest."""
+def configure_pydicom() -> None:
+    """Set pydicom's process-wide settings, once, at service start (:class:`publisher.service.Service`).
+
+    pydicom validates every value it decodes (VR character repertoires and lengths, PS3.5 6.2)
+    against ``config.settings.reading_validation_mode``, a process global: ``dcmread`` and the
+    element conversion take no per-call mode, and a context manager that flips the global is
+    not safe with the service's association threads. So the service sets it once: IGNORE, since
+    what arrives is stored as received whatever its conformance (the archive is not the place to
+    judge a modality's values; ``dciodvfy`` is) and validation costs ~0.5 ms per instance at
+    ingest. A library user that builds an :class:`~publisher.archive.ingest.Archive` itself
+    calls this once too (the test suite does in ``tests/conftest.py``); without it pydicom only
+    warns about such values, it does not refuse them."""
     pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
+
+
+#: The former name of :func:`configure_pydicom`.
+lenient_reading = configure_pydicom
 
 
 #: A deflated data set is inflated in memory to be read; one that inflates to more than this

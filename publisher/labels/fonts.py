@@ -7,12 +7,13 @@ picked from known paths of Debian packages at run time:
 * ``fonts-droid-fallback``: ``DroidSansFallbackFull.ttf`` (CJK: Han, Kana, Hangul).
 
 Text is split into runs per character: each run uses the first font of the
-chain that has the character (see :func:`runs`). ``LABEL_FONT_DIRS`` (``:``
-separated) adds folders to look in first.
+chain that has the character (see :func:`runs`). :func:`configure` adds folders to look in
+first: the service passes ``[labels] font_dirs`` (environment ``PUBLISHER_LABELS_FONT_DIRS`` or
+``LABEL_FONT_DIRS``, read by :mod:`publisher.config`, not here).
 """
 from __future__ import annotations
 
-import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,9 +52,22 @@ CHAINS: dict[str, tuple[FontFace, ...]] = {
 }
 
 
+#: Folders searched before :data:`SEARCH_DIRS` (:func:`configure`).
+_extra_dirs: tuple[str, ...] = ()
+
+
+def configure(font_dirs: Iterable[Path | str]) -> None:
+    """Look in ``font_dirs`` first (``Settings.labels.font_dirs``); fonts loaded are forgotten."""
+    global _extra_dirs
+    dirs = tuple(str(d) for d in font_dirs)
+    if dirs != _extra_dirs:
+        _extra_dirs = dirs
+        load.cache_clear()
+
+
 def find_font_file(face: FontFace) -> Path:
-    """Path of ``face.file`` in ``LABEL_FONT_DIRS`` or the known Debian folders."""
-    extra = [d for d in os.environ.get("LABEL_FONT_DIRS", "").split(":") if d]
+    """Path of ``face.file`` in the configured font folders or the known Debian folders."""
+    extra = list(_extra_dirs)
     for folder in (*extra, *SEARCH_DIRS):
         candidate = Path(folder) / face.file
         if candidate.is_file():
