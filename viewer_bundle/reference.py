@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_color_lut, pixel_array
+from pydicom.pixels.processing import apply_color_lut
+from pydicom.pixels.utils import pixel_array
 
 GREY = ("MONOCHROME1", "MONOCHROME2")
 
@@ -50,12 +51,14 @@ def _fg_item(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
     if per_frame and frame < len(per_frame) and sequence in per_frame[frame]:
         seq = per_frame[frame].get(sequence)
         if seq:
-            return seq[0]
+            item: Dataset = seq[0]
+            return item
     shared = ds.get("SharedFunctionalGroupsSequence")
     if shared and sequence in shared[0]:
         seq = shared[0].get(sequence)
         if seq:
-            return seq[0]
+            shared_item: Dataset = seq[0]
+            return shared_item
     return None
 
 
@@ -63,7 +66,7 @@ def _floats(value: object) -> tuple[float, ...]:
     if value is None or value == "":
         return ()
     if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(value, str):
-        return tuple(float(v) for v in value)  # type: ignore[union-attr]
+        return tuple(float(v) for v in value)
     return (float(value),)  # type: ignore[arg-type]
 
 

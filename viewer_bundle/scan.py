@@ -12,7 +12,7 @@ from .content import DiscContent, Instance, Patient, Series, Study
 
 def _int(value: object) -> int | None:
     try:
-        return int(value)  # type: ignore[call-overload]
+        return int(value)  # type: ignore[call-overload,no-any-return]
     except (TypeError, ValueError):
         return None
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.pixels import iter_pixels
+from pydicom.pixels.utils import iter_pixels
 
 from . import codec, documents
 from .content import DiscContent, Instance, OtherDisc, Patient, Series, SeriesElsewhere, Study, ThirdPartyViewer, ViewerResult

@@ -17,8 +17,8 @@ from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 from pydicom.filereader import read_dataset
 
+from publisher.dicomio.vr import LONG_VRS
 from publisher.archive.walk import (
-    LONG_VRS,
     UNDEFINED,
     BufferSource,
     Encoding,

@@ -161,7 +161,8 @@ def phantom(rows: int, columns: int, index: int, *, bits: int = 16, signed: bool
         img = img - img.min()
     dtypes: dict[tuple[int, bool], type[np.integer[Any]]] = {(16, True): np.int16, (16, False): np.uint16, (8, False): np.uint8}
     dtype = dtypes[(bits, signed)]
-    return np.clip(img, np.iinfo(dtype).min, np.iinfo(dtype).max).astype(dtype)
+    out: np.ndarray = np.clip(img, np.iinfo(dtype).min, np.iinfo(dtype).max).astype(dtype)
+    return out
 
 
 def _image(ds: Dataset, series: SeriesSpec, index: int) -> None:

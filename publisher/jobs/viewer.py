@@ -25,7 +25,7 @@ from publisher.progress import Progress
 
 def _int(value: object) -> int | None:
     try:
-        return int(value)  # type: ignore[call-overload]
+        return int(value)  # type: ignore[call-overload,no-any-return]
     except (TypeError, ValueError):
         return None
 

@@ -114,7 +114,7 @@ def runs(text: str, style: str = "regular") -> list[tuple[FontFace, str]]:
 
 def text_width(text: str, size: float, style: str = "regular") -> float:
     """Advance width of ``text`` in points at ``size`` points."""
-    return sum(pdfmetrics.stringWidth(part, face.name, size) for face, part in runs(text, style))
+    return float(sum(pdfmetrics.stringWidth(part, face.name, size) for face, part in runs(text, style)))
 
 
 def font_file(face: FontFace) -> Path:

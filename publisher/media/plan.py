@@ -96,7 +96,7 @@ def dicomdir_order(instances: Sequence[MediaInstance]) -> list[MediaInstance]:
         if when > newest_patient.get(i.patient_key, ""):
             newest_patient[i.patient_key] = when
 
-    def key(i: MediaInstance) -> tuple:
+    def key(i: MediaInstance) -> tuple[object, ...]:
         return (
             _desc(newest_patient.get(i.patient_key, "")), i.patient_key,
             _desc(newest_study.get(i.study_instance_uid, "")), i.study_instance_uid,

@@ -70,7 +70,8 @@ class CommandTable:
         command = getattr(self, move)
         if not command:
             raise errors.ProtocolError(f"this unit's command table has no {move!r} move")
-        return (command.replace("{drive}", str(drive if drive is not None else 0)) + self.terminator).encode("latin-1")
+        text: str = command.replace("{drive}", str(drive if drive is not None else 0)) + self.terminator
+        return text.encode("latin-1")
 
 
 GENERIC = CommandTable()

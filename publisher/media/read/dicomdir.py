@@ -53,7 +53,7 @@ def read_dicomdir(medium: Medium, dicomdir: MediumFile, problems: list[Problem])
 
 def _in_use(record: Dataset) -> bool:
     """PS3.3 F.3.2.2 (retired Record In-use Flag): 0000H marks an inactive record."""
-    return record.get("RecordInUseFlag", 0xFFFF) != 0
+    return bool(record.get("RecordInUseFlag", 0xFFFF) != 0)
 
 
 def _linked(ds: Dataset, records: list[Dataset], where: str, problems: list[Problem]) -> list[tuple[Dataset, dict[str, Dataset]]]:

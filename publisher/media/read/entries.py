@@ -153,7 +153,7 @@ def key_text(ds: Dataset, keyword: str) -> str:
 def header_keys(medium: Medium, path: str) -> Dataset:
     """The header keys of the file at ``path`` (pixel data not read)."""
     with medium.open(path) as fh:
-        return pydicom.dcmread(fh, stop_before_pixels=True, specific_tags=HEADER_TAGS)  # type: ignore[arg-type]
+        return pydicom.dcmread(fh, stop_before_pixels=True, specific_tags=HEADER_TAGS)
 
 
 def level_keys(patient: Dataset, study: Dataset, series: Dataset) -> dict[str, str]:
