@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -192,11 +193,25 @@ def test_pdf_opens(page: Browser, disc: dict[str, Any]) -> None:
 
 
 def test_toolbar_selects_are_readable(page: Browser) -> None:
-    """Native select boxes get the dark theme (WebKitGTK drew them white under light text)."""
-    shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("L")).astype(float)
-    for sel in ("#lang", "#preset"):
-        left, top, w, h = page.evaluate(f"(() => {{ const r = document.querySelector({js(sel)}).getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }})()")
-        box = shot[int(top) + 3 : int(top + h) - 3, int(left) + 3 : int(left + w) - 3]
+    """Native select boxes get the dark theme (WebKitGTK drew them white under light text).
+
+    The preset box is filled once a series is shown, so the test waits for text in both boxes
+    and then polls screenshots until they are painted (a loaded machine paints late)."""
+    boxes = ("#lang", "#preset")
+    page.wait_for(" && ".join(f"(document.querySelector({js(sel)}).selectedOptions[0] || {{}}).text" for sel in boxes))
+    for sel in boxes:
         assert page.evaluate(f"document.querySelector({js(sel)}).disabled") is False
+    deadline = time.monotonic() + 20
+    while True:
+        shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("L")).astype(float)
+        seen = []
+        for sel in boxes:
+            left, top, w, h = page.evaluate(f"(() => {{ const r = document.querySelector({js(sel)}).getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }})()")
+            box = shot[int(top) + 3 : int(top + h) - 3, int(left) + 3 : int(left + w) - 3]
+            seen.append((sel, float(np.median(box)), float(box.max())))
         # light text (#eee) on a dark box: the box is mostly dark and the text stands out
-        assert np.median(box) < 100 and box.max() - np.median(box) > 100, (page.name, sel, np.median(box), box.max())
+        if all(median < 100 and top_ - median > 100 for _sel, median, top_ in seen) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    for sel, median, brightest in seen:
+        assert median < 100 and brightest - median > 100, (page.name, sel, median, brightest)
