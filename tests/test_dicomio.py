@@ -81,7 +81,9 @@ def test_our_outgoing_associations_announce_the_same_identity(tmp_path: Path) ->
 
     from publisher.config import DicomSettings, RemoteAE
     from publisher.dicom.storage_scu import associate
-    from tests.conftest import DCMTK_ENV, free_port, require_tool, wait_echo
+    from tests.support.peers import DCMTK_ENV, wait_echo
+    from tests.support.net import free_port
+    from tests.support.tools import require_tool
 
     require_tool("storescp", "echoscu")
     port, log = free_port(), tmp_path / "storescp.log"

@@ -185,3 +185,18 @@ def test_every_package_may_import_dicomio() -> None:
     for room, allowed in MAY_IMPORT.items():
         if room.startswith("publisher.") and allowed and room != "publisher.db" and room != "publisher.audit":
             assert "publisher.dicomio" in allowed, room
+
+
+def test_tests_import_helpers_from_tests_support_only() -> None:
+    """Test modules and conftest files share helpers through ``tests/support`` (tests/support/__init__.py):
+    nothing imports a test module or a conftest, and ``tests/support`` imports no test package."""
+    found = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        module = _module(path)
+        for name in _imports(path, module):
+            leaf = name.split(".")[-1]
+            if name.startswith("tests.") and (leaf.startswith("test_") or leaf == "conftest"):
+                found.append(f"{module} imports {name}")
+            elif module.startswith("tests.support") and name.startswith("tests.") and not name.startswith("tests.support"):
+                found.append(f"{module} imports {name}")
+    assert not found, "\n".join(sorted(found))

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from publisher.demo import samples
-from tests.conftest import require_tool
+from tests.support.tools import require_tool
 
 
 def test_report_pdf_shows_a_cyrillic_description(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.viewer.conftest import CHROMIUM, CHROMIUM_ARGS, disc_studies, lay_out  # noqa: E402
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.support.viewer import disc_studies, lay_out  # noqa: E402
 from viewer_bundle import content_from_files, write_viewer  # noqa: E402
 
 

@@ -16,9 +16,11 @@ import time
 from pathlib import Path
 
 from publisher.demo import samples
-from tests.conftest import DCMTK_ENV, require_tool
-from tests.foundation import pdus
-from tests.foundation.helpers import settings_for, storescu
+from tests.support.peers import DCMTK_ENV
+from tests.support.tools import require_tool
+from tests.support import pdus
+from tests.support.net import wait_until
+from tests.support.service import settings_for, storescu
 
 #: Attack connections come from 127.0.0.2 ... (Linux answers on all of 127/8); the real
 #: callers from 127.0.0.1, as a modality's address differs from an attacker's.
@@ -65,9 +67,10 @@ def test_silent_and_partial_connections_do_not_starve_real_callers(tmp_path: Pat
                             max_pending_per_address=16)
     with pdus.server_process(settings, tmp_path) as pid:
         port = settings.dicom.port
+        base = pdus.socket_count(pid)
         attackers = _attack(port, 40, 40)
         try:
-            time.sleep(0.5)  # every connection accepted and waiting
+            wait_until("every attack connection accepted", lambda: pdus.socket_count(pid) >= base + len(attackers))
             cpu0, t0 = pdus.cpu_seconds(pid), time.monotonic()
             time.sleep(3.0)
             used, elapsed = pdus.cpu_seconds(pid) - cpu0, time.monotonic() - t0
@@ -92,11 +95,12 @@ def test_pending_connections_per_address_are_capped_with_a_reject(tmp_path: Path
     served as before."""
     require_tool("echoscu")
     settings = settings_for(tmp_path / "svc", sqlite_url, max_pending_per_address=4, request_timeout=30)
-    with pdus.server_process(settings, tmp_path):
+    with pdus.server_process(settings, tmp_path) as pid:
         port = settings.dicom.port
+        base = pdus.socket_count(pid)
         held = [pdus.connect(port, "127.0.0.2") for _ in range(4)]
         try:
-            time.sleep(0.5)
+            wait_until("the four connections accepted", lambda: pdus.socket_count(pid) >= base + 4)
             extra = pdus.connect(port, "127.0.0.2")
             kind, pdu = pdus.read_pdu(extra)
             assert kind == 0x03 and pdu[7:10] == bytes([2, 3, 1]), pdu

@@ -23,9 +23,10 @@ from publisher.config import AllowedCaller, ConfigError, RemoteAE, load_settings
 from publisher.db.models import Instance
 from publisher.dicom.sop_classes import STUDY_ROOT_FIND, STUDY_ROOT_GET
 from publisher.service import Service
-from tests.conftest import DCMTK_ENV, require_tool, storescp
-from tests.foundation.helpers import running_service, settings_for, storescu
-from tests.qr.helpers import STUDIES, load
+from tests.support.peers import DCMTK_ENV, storescp
+from tests.support.tools import require_tool
+from tests.support.service import running_service, settings_for, storescu
+from tests.support.qr_studies import STUDIES, load
 
 CT_HEAD = STUDIES[0]
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"

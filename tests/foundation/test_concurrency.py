@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from publisher.demo import samples
 from publisher.db.models import Instance, Patient, Series, Study
-from tests.conftest import require_tool
-from tests.foundation.helpers import DCMTK_ENV, running_service, settings_for
+from tests.support.tools import require_tool
+from tests.support.service import DCMTK_ENV, running_service, settings_for
 
 ASSOCIATIONS = 8
 PER_ASSOCIATION = 100

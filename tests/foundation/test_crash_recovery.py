@@ -13,8 +13,10 @@ from pathlib import Path
 
 from publisher.demo import samples
 from publisher.archive.durable import sha256_file
-from tests.conftest import free_port, require_tool, wait_echo
-from tests.foundation.helpers import DCMTK_ENV
+from tests.support.net import free_port
+from tests.support.tools import require_tool
+from tests.support.peers import wait_echo
+from tests.support.service import DCMTK_ENV
 
 COUNT = 200
 

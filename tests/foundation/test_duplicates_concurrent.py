@@ -24,8 +24,8 @@ from sqlalchemy import select
 from publisher.demo import samples
 from publisher.archive.durable import sha256_file
 from publisher.db.models import Instance, Patient, Series, Study
-from tests.conftest import require_tool
-from tests.foundation.helpers import DCMTK_ENV, archive_files, running_service, settings_for
+from tests.support.tools import require_tool
+from tests.support.service import DCMTK_ENV, archive_files, running_service, settings_for
 
 SENDERS = 10
 UIDS = 30

@@ -18,10 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_dataset
 
-from publisher.demo import samples
 from publisher.archive.ingest import Archive
 from publisher.config import DicomSettings
 from publisher.db import migrate
@@ -30,23 +27,18 @@ from publisher.dicom.server import build_ae
 from publisher.dicom.sop_classes import VERIFICATION
 from publisher.dicom.storage_association import AbortAssociation, StorageAcceptor, parse_request, storage_only
 from publisher.dicom.storage_scp import StorageHandler
-from tests.foundation import pdus
-from tests.foundation.helpers import archive_files
+from tests.support import pdus
+from tests.support.service import archive_files
+from tests.support.pdus import ct_dataset
 
 FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 ACCEPTED = {1: (pdus.CT_IMAGE, pdus.EXPLICIT_LE), 3: (VERIFICATION, pdus.IMPLICIT_LE)}
 
 
-def _dataset(key: str) -> tuple[str, bytes]:
-    ds = samples.build_study(samples.StudySpec(samples.ASCII_PATIENT, key, series=(samples.SeriesSpec("ct", 1, 1, "", 8, 8),)))[0]
-    buf = DicomBytesIO()
-    buf.is_little_endian, buf.is_implicit_VR = True, False
-    write_dataset(buf, ds)
-    return str(ds.SOPInstanceUID), buf.getvalue()
 
 
-UID, DATASET = _dataset("fuzz-pdu")
+UID, DATASET = ct_dataset("fuzz-pdu")
 
 
 @pytest.fixture(scope="module")

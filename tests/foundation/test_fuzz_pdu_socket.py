@@ -22,10 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from publisher.demo import samples
-from tests.conftest import DCMTK_ENV, require_tool
-from tests.foundation import pdus
-from tests.foundation.helpers import archive_files, settings_for, storescu
-from tests.foundation.test_fuzz_pdu_reader import DATASET, UID
+from tests.support.peers import DCMTK_ENV
+from tests.support.tools import require_tool
+from tests.support import pdus
+from tests.support.service import archive_files, settings_for, storescu
+from tests.support.pdus import ct_dataset
+
+UID, DATASET = ct_dataset("fuzz-pdu")
 
 CASES = int(os.environ.get("FUZZ_CASES", "2500"))
 BASES = [

@@ -27,7 +27,7 @@ from publisher.archive.file_meta import dataset_bytes
 from publisher.archive.ingest import Archive, Outcome, Provenance, StoreRefused
 from publisher.db import migrate
 from publisher.db.session import Database
-from tests.foundation.helpers import archive_files
+from tests.support.service import archive_files
 
 TRANSFER_SYNTAXES = [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian, RLELossless]
 
@@ -175,9 +175,9 @@ def test_index_connection_killed_between_instances(tmp_path: Path, backend: str)
     idle timeout) is replaced and the instance still filed."""
     from contextlib import contextmanager
 
-    from tests.conftest import _fresh_database
+    from tests.support.databases import fresh_database
 
-    with contextmanager(_fresh_database)(backend) as url:
+    with contextmanager(fresh_database)(backend) as url:
         db = Database(url)
         migrate.upgrade(db.engine)
         archive = Archive(tmp_path / "archive", db)

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from publisher.demo import samples
 from publisher.dicomio.part10 import meta_end
 from publisher.db.models import Instance, Patient, Series, Study
-from tests.conftest import storescp
-from tests.foundation import pdus
-from tests.foundation.helpers import running_service, settings_for, storescu
+from tests.support.peers import storescp
+from tests.support import pdus
+from tests.support.service import running_service, settings_for, storescu
 
 #: (case, tag, VR, raw value): one malformed value per instance.
 MALFORMED: list[tuple[str, int, str, bytes]] = [

@@ -23,10 +23,10 @@ from publisher.db import migrate
 from publisher.db.models import Patient, Study
 from publisher.db.session import Database
 from publisher.jobs.selection import EmptySelection, Selection, select_instances
-from tests.conftest import require_tool
-from tests.foundation.helpers import running_service, settings_for, storescu
-from tests.qr.conftest import QR_CALLERS
-from tests.qr.helpers import findscu
+from tests.support.tools import require_tool
+from tests.support.service import running_service, settings_for, storescu
+from tests.support.qr_studies import QR_CALLERS
+from tests.support.qr_studies import findscu
 
 #: Three different people, none with a Patient ID (and one more with an ID, two studies).
 NO_ID = (
@@ -63,7 +63,7 @@ def test_three_people_without_patient_id_stay_three_patients(db_url: str, tmp_pa
         names = {str(r.StudyInstanceUID): str(r.PatientName) for r in studies.responses}
         assert names == {str(st.uid): st.patient.name for st in STUDIES}
 
-        from tests.web.conftest import logged_in_client
+        from tests.support.web_site import logged_in_client
         from publisher.web.app import create_app
 
         web = logged_in_client(create_app(service.db), service.db)

@@ -26,9 +26,9 @@ from sqlalchemy import create_engine, func, select
 
 from publisher.demo import samples
 from publisher.db.models import Instance
-from tests.conftest import unavailable
-from tests.foundation import pdus
-from tests.foundation.helpers import archive_files, settings_for, storescu
+from tests.support.tools import unavailable
+from tests.support import pdus
+from tests.support.service import archive_files, settings_for, storescu
 
 CHUNK = 128 * 1024
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import struct
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,9 @@ from sqlalchemy import func, select
 from publisher.demo import samples
 from publisher.dicomio.part10 import meta_end
 from publisher.db.models import Instance
-from tests.conftest import require_tool
-from tests.foundation.helpers import DCMTK_ENV, archive_files, running_service, settings_for, storescu
+from tests.support.tools import require_tool
+from tests.support.net import wait_until
+from tests.support.service import DCMTK_ENV, archive_files, running_service, settings_for, storescu
 
 
 def _files(tmp: Path, count: int = 3, size: int = 64) -> list[Path]:
@@ -97,10 +97,10 @@ def test_peer_abort_mid_data_set_leaves_nothing(tmp_path: Path, sqlite_url: str)
         sock = _associate(svc.settings.dicom.port)
         sock.sendall(_pdata(0x03, _command(str(dcmread(f).SOPInstanceUID))))
         sock.sendall(_pdata(0x00, dataset[:10000]))  # first half, not last
-        time.sleep(0.2)
+        wait_until("the first half in a partial file", lambda: any(".incoming" in p.parts for p in archive_files(svc.archive.root)))
         sock.sendall(struct.pack(">BBIBBBB", 0x07, 0, 4, 0, 0, 0, 0))  # A-ABORT
         _wait_closed(sock)
-        time.sleep(0.3)
+        wait_until("the partial file removed", lambda: archive_files(svc.archive.root) == [])
         assert _count(svc) == 0
         assert archive_files(svc.archive.root) == []
 
@@ -164,7 +164,8 @@ def test_association_limit_on_the_lean_path(tmp_path: Path, sqlite_url: str) -> 
         assert r.returncode != 0 and "Local Limit Exceeded" in r.stdout + r.stderr, r.stdout + r.stderr
         holder.sendall(struct.pack(">BBII", 0x05, 0, 4, 0))  # A-RELEASE-RQ
         assert _wait_closed(holder)[:1] == b"\x06"  # A-RELEASE-RP
-        time.sleep(0.2)
-        r = subprocess.run(["echoscu", "-aet", "ECHOSCU", "-aec", "DISCPUB", "127.0.0.1", str(port)],
-                           capture_output=True, text=True, env=DCMTK_ENV)
-        assert r.returncode == 0, r.stderr
+
+        def echo_answered() -> bool:  # the released slot is free again once the server has closed it
+            return subprocess.run(["echoscu", "-aet", "ECHOSCU", "-aec", "DISCPUB", "127.0.0.1", str(port)],
+                                  capture_output=True, text=True, env=DCMTK_ENV).returncode == 0
+        wait_until("a C-ECHO answered after the release", echo_answered, timeout=30, poll=0.1)

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from publisher.demo import samples
 from publisher.archive.parse import inflate
 from publisher.db.models import Instance
-from tests.conftest import require_tool
-from tests.foundation.helpers import DCMTK_ENV, running_service, settings_for, storescu
+from tests.support.tools import require_tool
+from tests.support.service import DCMTK_ENV, running_service, settings_for, storescu
 
 
 def _study(tmp: Path, count: int = 3) -> list[Path]:

@@ -18,8 +18,8 @@ from publisher.archive.ingest import Archive, StoreRefused
 from publisher.db import migrate
 from publisher.db.models import Instance
 from publisher.db.session import Database
-from tests.conftest import unavailable
-from tests.foundation.helpers import archive_files, running_service, settings_for
+from tests.support.tools import unavailable
+from tests.support.service import archive_files, running_service, settings_for
 
 
 def _one(tmp: Path, key: str = "bad", kind: str = "ct") -> Path:

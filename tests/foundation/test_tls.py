@@ -30,8 +30,10 @@ from publisher.config import ConfigError, RemoteAE, Settings, load_settings
 from publisher.db.models import Instance
 from publisher.dicom.storage_scu import InstanceRef, send
 from publisher.service import Service
-from tests.conftest import DCMTK_ENV, free_port, require_tool, storescp
-from tests.foundation.helpers import running_service, settings_for, storescu
+from tests.support.peers import DCMTK_ENV, storescp
+from tests.support.net import free_port
+from tests.support.tools import require_tool
+from tests.support.service import running_service, settings_for, storescu
 
 
 @dataclass(frozen=True)
@@ -374,8 +376,8 @@ def test_query_over_tls(tmp_path: Path, certs: Certs) -> None:
     require_tool("findscu")
     from publisher.archive.query.keys import Level
     from publisher.dicom.qr_scu import find
-    from tests.qr.conftest import QR_CALLERS
-    from tests.qr.helpers import findscu
+    from tests.support.qr_studies import QR_CALLERS
+    from tests.support.qr_studies import findscu
 
     files = _files(tmp_path, 2)
     study_uid = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
@@ -420,10 +422,10 @@ def test_commitment_report_goes_back_over_tls(tmp_path: Path, certs: Certs) -> N
     from pynetdicom import AE, evt
 
     from publisher.dicom.sop_classes import STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE
-    from tests.foundation.test_commitment import _report_catcher, _request, _store, _uids
+    from tests.support.commitment import report_catcher, commitment_request, store_study, uids_of
 
     back_port = free_port()
-    on_report, got, done = _report_catcher()
+    on_report, got, done = report_catcher()
     listener_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(certs.ca))
     listener_ctx.verify_mode = ssl.CERT_REQUIRED  # the report must come from a certified sender
     listener_ctx.load_cert_chain(str(certs.client.cert), str(certs.client.key))
@@ -435,14 +437,14 @@ def test_commitment_report_goes_back_over_tls(tmp_path: Path, certs: Certs) -> N
                              remotes=(RemoteAE("PYNETDICOM", "127.0.0.1", back_port, True),))
     try:
         with running_service(settings) as svc:
-            stored = _store(svc, tmp_path)
+            stored = store_study(svc, tmp_path)
             ae = AE(ae_title="PYNETDICOM")
             ae.add_requested_context(STORAGE_COMMITMENT_PUSH)
             assoc = ae.associate("127.0.0.1", settings.dicom.port, ae_title="DISCPUB")
-            status, _ = assoc.send_n_action(_request(stored, []), 1, STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE)
+            status, _ = assoc.send_n_action(commitment_request(stored, []), 1, STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE)
             assoc.release()
             assert status.Status == 0x0000
             assert done.wait(15), "no N-EVENT-REPORT over TLS"
     finally:
         listener.shutdown()
-    assert _uids(got["info"].ReferencedSOPSequence) == {u for _, u in stored}
+    assert uids_of(got["info"].ReferencedSOPSequence) == {u for _, u in stored}

@@ -24,9 +24,11 @@ from publisher.intake.disc_import import import_disc
 from publisher.media import master
 from publisher.dicomio.part10 import split_part10
 from publisher.media.read.entries import ProblemKind
-from tests.conftest import DCMTK_ENV, free_port, require_tool, storescp
-from tests.media import builders
-from tests.media.test_reader import foreign_studies, iso_with, latin1_study, write_foreign_fileset
+from tests.support.peers import DCMTK_ENV, storescp
+from tests.support.net import free_port
+from tests.support.tools import require_tool
+from tests.support import media_builders as builders
+from tests.support.foreign_media import foreign_studies, iso_with, latin1_study, write_foreign_fileset
 
 ISSUER = "KLINIK NORD"
 

@@ -12,44 +12,28 @@ from PIL import Image
 from sqlalchemy import select
 
 from publisher.demo import samples
-from publisher.archive.ingest import Archive
-from publisher.db import migrate
 from publisher.db.models import AuditEvent, DiscJob
-from publisher.db.session import Database
-from publisher.jobs.disc_job import JobContext, create_job, recover, resubmit, run_job
+from publisher.jobs.disc_job import create_job, recover, resubmit, run_job
 from publisher.jobs.selection import EmptySelection, Selection
 from publisher.jobs.state import InvalidTransition, JobState, check
+from tests.support.jobs import job_context, load_job
 
 
-def _context(tmp: Path, db_url: str, robot: robot_drivers.Robot | None = None) -> JobContext:
-    db = Database(db_url)
-    migrate.upgrade(db.engine)
-    archive = Archive(tmp / "archive", db)
-    for study in samples.demo_studies(4):
-        for p in samples.write_study(study, tmp / "in" / study.key):
-            archive.store_file(p)
-    return JobContext(db, archive.root, tmp / "jobs", robot or robot_drivers.create("simulator", time_scale=0.0),
-                      institution="Sample Hospital")
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _job(ctx: JobContext, job_id: int) -> DiscJob:
-    with ctx.db.session() as s:
-        job = s.get(DiscJob, job_id)
-        assert job is not None
-        return job
 
 
 def test_job_masters_labels_and_burns_copies(tmp_path: Path, db_url: str) -> None:
-    ctx = _context(tmp_path, db_url)
+    ctx = job_context(tmp_path, db_url)
     job_id = create_job(ctx.db, Selection(patients=["PAT-CYR", "PAT-CJK"]), copies=2, comment="For Dr. Who",
                         created_by="radiologist")
     seen: list[tuple[int, int, str]] = []
     assert run_job(ctx, job_id, lambda d, t, m: seen.append((d, t, m))) is JobState.DONE
-    job = _job(ctx, job_id)
+    job = load_job(ctx, job_id)
     assert job.state == "done" and job.error == ""
     volumes, discs = json.loads(job.volumes), json.loads(job.discs)
     assert len(volumes) == 1 and {p["name"] for p in volumes[0]["patients"]} == {"Иванова^Мария", "山田^太郎"}
@@ -68,7 +52,7 @@ def test_job_masters_labels_and_burns_copies(tmp_path: Path, db_url: str) -> Non
 
 
 def test_selection_is_checked_when_the_job_is_created(tmp_path: Path, sqlite_url: str) -> None:
-    ctx = _context(tmp_path, sqlite_url)
+    ctx = job_context(tmp_path, sqlite_url)
     with pytest.raises(EmptySelection):
         create_job(ctx.db, Selection(studies=["1.2.3.999"]))
     with pytest.raises(ValueError):
@@ -76,27 +60,27 @@ def test_selection_is_checked_when_the_job_is_created(tmp_path: Path, sqlite_url
 
 
 def test_killed_while_mastering_resumes_and_rebuilds(tmp_path: Path, sqlite_url: str) -> None:
-    ctx = _context(tmp_path, sqlite_url)
+    ctx = job_context(tmp_path, sqlite_url)
     job_id = create_job(ctx.db, Selection(patients=["PAT-LAT1"]))
     with ctx.db.session() as s:
         s.get(DiscJob, job_id).state = "mastering"  # type: ignore[union-attr]  # as a kill leaves it
     (tmp_path / "jobs" / f"job{job_id:06d}").mkdir(parents=True)
     (tmp_path / "jobs" / f"job{job_id:06d}" / "half-written.iso").write_bytes(b"partial")
     assert recover(ctx.db) == [job_id]
-    assert _job(ctx, job_id).state == "queued"
+    assert load_job(ctx, job_id).state == "queued"
     assert run_job(ctx, job_id) is JobState.DONE
     assert len(ctx.robot.ledger.records) == 1  # type: ignore[attr-defined]
 
 
 def test_killed_while_burning_is_not_burned_again_until_resubmitted(tmp_path: Path, sqlite_url: str) -> None:
-    ctx = _context(tmp_path, sqlite_url)
+    ctx = job_context(tmp_path, sqlite_url)
     job_id = create_job(ctx.db, Selection(patients=["PAT-LAT1"]))
     assert run_job(ctx, job_id) is JobState.DONE
     burned = len(ctx.robot.ledger.records)  # type: ignore[attr-defined]
     with ctx.db.session() as s:
         s.get(DiscJob, job_id).state = "burning"  # type: ignore[union-attr]
     recover(ctx.db)
-    job = _job(ctx, job_id)
+    job = load_job(ctx, job_id)
     assert job.state == "failed" and "interrupted while burning" in job.error
     assert run_job(ctx, job_id) is JobState.FAILED  # a failed job does nothing by itself
     assert len(ctx.robot.ledger.records) == burned  # type: ignore[attr-defined]
@@ -107,15 +91,15 @@ def test_killed_while_burning_is_not_burned_again_until_resubmitted(tmp_path: Pa
 
 def test_robot_fault_fails_the_job_with_its_typed_reason_then_resubmit_works(tmp_path: Path, sqlite_url: str) -> None:
     robot = robot_drivers.create("simulator", time_scale=0.0)
-    ctx = _context(tmp_path, sqlite_url, robot)
+    ctx = job_context(tmp_path, sqlite_url, robot)
     job_id = create_job(ctx.db, Selection(patients=["PAT-CJK"]), copies=2)
     robot.inject(robot_drivers.Fault.EMPTY_INPUT_BIN)  # type: ignore[attr-defined]
     assert run_job(ctx, job_id) is JobState.FAILED
-    assert _job(ctx, job_id).error.startswith("EmptyInputBin")
+    assert load_job(ctx, job_id).error.startswith("EmptyInputBin")
     robot.clear()  # type: ignore[attr-defined]  # an operator refilled the bin
     resubmit(ctx.db, job_id)
     assert run_job(ctx, job_id) is JobState.DONE
-    assert sum(1 for d in json.loads(_job(ctx, job_id).discs) if d["ok"]) == 2
+    assert sum(1 for d in json.loads(load_job(ctx, job_id).discs) if d["ok"]) == 2
 
 
 def test_state_machine_refuses_impossible_moves() -> None:
@@ -151,9 +135,9 @@ def test_burn_and_jobs_commands(tmp_path: Path) -> None:
 def test_web_api_shows_jobs_with_progress(tmp_path: Path, sqlite_url: str) -> None:
 
     from publisher.web.app import create_app
-    from tests.web.conftest import logged_in_client
+    from tests.support.web_site import logged_in_client
 
-    ctx = _context(tmp_path, sqlite_url)
+    ctx = job_context(tmp_path, sqlite_url)
     job_id = create_job(ctx.db, Selection(patients=["PAT-LAT1"]), copies=1, comment="front desk")
     client = logged_in_client(create_app(ctx.db), ctx.db)
     queued = client.get("/api/jobs").json()
@@ -172,7 +156,7 @@ def test_two_runners_never_both_claim_a_job(tmp_path: Path, db_url: str) -> None
     """The service's worker and a person's CLI may race for one queued job: one wins."""
     from concurrent.futures import ThreadPoolExecutor
 
-    ctx = _context(tmp_path, db_url)
+    ctx = job_context(tmp_path, db_url)
     job_id = create_job(ctx.db, Selection(patients=["PAT-LAT1"]))
 
     def claim(_: int) -> str:

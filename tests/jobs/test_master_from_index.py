@@ -15,7 +15,7 @@ from publisher.db import migrate
 from publisher.db.session import Database
 from publisher.jobs.selection import EmptySelection, Selection, select_instances
 from publisher.media import read_manifest, verify
-from tests.conftest import require_tool
+from tests.support.tools import require_tool
 
 import pytest
 

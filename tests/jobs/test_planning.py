@@ -26,7 +26,7 @@ from publisher.db.session import Database
 from publisher.jobs.disc_job import JobContext, create_job, resubmit, run_job
 from publisher.jobs.selection import Selection
 from publisher.jobs.state import JobState
-from tests.conftest import require_tool
+from tests.support.tools import require_tool
 
 NAMES = ["Müller^Anna", "Иванова^Мария", "山田^太郎", "O'Brien^Seán", "Nguyễn^Văn An", "Dupont^Jean-Luc",
          "Kowalska^Zofia", "Papadopoulos^Giorgos", "Smith^John^^Dr", "Østergård^Søren"]

@@ -16,33 +16,20 @@ import threading
 from pathlib import Path
 
 from publisher.demo import samples
-from publisher.archive.ingest import Archive
 from publisher.config import Settings
-from publisher.db import migrate
 from publisher.db.models import DiscJob
-from publisher.db.session import Database
 from publisher.jobs.disc_job import create_job, run_job
 from publisher.jobs.selection import Selection
 from publisher.service import Service
 from robot_drivers.sim.timing import TimingSimulator
 
-from tests.jobs.test_pipeline import _until
-
-ROOT = Path(__file__).resolve().parents[2]
-
+from tests.support.net import wait_until
+from tests.support.jobs import SHARED_ROOT, robot_site
 
 
 
-def _site(data_dir: Path) -> None:
-    """A data directory with its SQLite index and a few sample studies filed."""
-    db = Database(f"sqlite:///{(data_dir / 'publisher.db').resolve()}")
-    migrate.upgrade(db.engine)
-    archive = Archive(data_dir / "archive", db)
-    for study in samples.demo_studies(2)[:1]:
-        for p in samples.write_study(study, data_dir / "in" / study.key):
-            archive.store_file(p)
-    archive.close()
-    db.dispose()
+
+
 
 
 def _state(service: Service, job_id: int) -> str:
@@ -55,7 +42,7 @@ def test_two_services_burn_on_their_simulators_side_by_side(tmp_path: Path) -> N
     a_dir, b_dir = tmp_path / "site-a", tmp_path / "site-b"
     for d in (a_dir, b_dir):
         d.mkdir()
-        _site(d)
+        robot_site(d)
     patient = samples.demo_studies(2)[0].patient.patient_id
     a = Service(Settings(data_dir=a_dir, load_samples=False, robot_options=(("time_scale", 0.0),)))
     a.prepare()
@@ -72,9 +59,9 @@ def test_two_services_burn_on_their_simulators_side_by_side(tmp_path: Path) -> N
     with robot.arm_stopped():  # A's burn holds A's robot and lock until the arm moves again
         burner = threading.Thread(target=run_job, args=(ctx, job_a))
         burner.start()
-        _until("A's job on its robot", lambda: _state(a, job_a) == "burning" and robot._session.users == 1)
+        wait_until("A's job on its robot", lambda: _state(a, job_a) == "burning" and robot._session.users == 1)
         b = subprocess.run([sys.executable, "-m", "publisher.cli", "--config", str(config), "burn",
-                            "--patient", patient, "--quiet"], env=env, cwd=ROOT, capture_output=True,
+                            "--patient", patient, "--quiet"], env=env, cwd=SHARED_ROOT, capture_output=True,
                            text=True, timeout=300)
         assert b.returncode == 0 and "done" in b.stdout, b.stdout + b.stderr
         assert _state(a, job_a) == "burning" and robot.lock.held, "B finished while A was still burning"

@@ -22,8 +22,8 @@ from robot_drivers.sim.primera import PTBurnSimulator
 from publisher.jobs.disc_job import JobContext, cancel_burn, create_job, run_job
 from publisher.jobs.selection import Selection
 from publisher.jobs.state import JobState
-from tests.jobs.test_disc_job import _context, _job
-from tests.jobs.test_pipeline import _until
+from tests.support.jobs import job_context, load_job
+from tests.support.net import wait_until
 
 SCALE = 0.0005
 FAST = {"poll": 0.005, "offline_after": 2.0, "cancel_timeout": 10.0}
@@ -46,11 +46,11 @@ def _epson(tmp: Path, sim: TDBridgeSimulator, **options: object) -> EpsonTDBridg
 
 def test_a_shortfall_fails_the_job_naming_the_missing_copies(tmp_path: Path, sqlite_url: str,
                                                              tdbridge: TDBridgeSimulator) -> None:
-    ctx = _context(tmp_path, sqlite_url, _epson(tmp_path, tdbridge))
+    ctx = job_context(tmp_path, sqlite_url, _epson(tmp_path, tdbridge))
     job_id = create_job(ctx.db, Selection(patients=[PATIENT]), copies=3, created_by="test")
     tdbridge.inject(Fault.DRIVE_FAILURE)  # one disc ends abnormally; TD Bridge does not remake it
     assert run_job(ctx, job_id) is JobState.FAILED
-    job = _job(ctx, job_id)
+    job = load_job(ctx, job_id)
     assert job.error.startswith("Shortfall: TD Bridge job J") and "2 good disc(s) of 3: 1 missing" in job.error
     discs = json.loads(job.discs)
     assert [d["ok"] for d in discs] == [True, True, False] and discs[2]["bin"] == "reject"
@@ -61,11 +61,11 @@ def test_a_remade_reject_does_not_fail_the_job(tmp_path: Path, sqlite_url: str) 
     try:
         robot = PrimeraPTBurn(job_folder=sim.folder, robot_job_folder="\\\\BRAVO\\PTBurnJobs",
                               lock_dir=tmp_path / "locks", **FAST)  # type: ignore[arg-type]
-        ctx = _context(tmp_path, sqlite_url, robot)
+        ctx = job_context(tmp_path, sqlite_url, robot)
         job_id = create_job(ctx.db, Selection(patients=[PATIENT]), copies=2, created_by="test")
         sim.inject(Fault.VERIFY_FAILURE)  # PTBurn rejects the disc and makes another
         assert run_job(ctx, job_id) is JobState.DONE
-        discs = json.loads(_job(ctx, job_id).discs)
+        discs = json.loads(load_job(ctx, job_id).discs)
         assert sorted(d["ok"] for d in discs) == [False, True, True]
     finally:
         sim.close()
@@ -73,34 +73,34 @@ def test_a_remade_reject_does_not_fail_the_job(tmp_path: Path, sqlite_url: str) 
 
 def test_cancel_ends_the_job_cancelled_and_a_pause_is_shown_as_waiting(tmp_path: Path, sqlite_url: str,
                                                                       tdbridge: TDBridgeSimulator) -> None:
-    ctx: JobContext = _context(tmp_path, sqlite_url, _epson(tmp_path, tdbridge))
+    ctx: JobContext = job_context(tmp_path, sqlite_url, _epson(tmp_path, tdbridge))
     job_id = create_job(ctx.db, Selection(patients=[PATIENT]), copies=30, created_by="test")
     tdbridge.inject(Fault.COVER_OPEN)
     runner = threading.Thread(target=run_job, args=(ctx, job_id))
     runner.start()
-    _until("the pause to show", lambda: (_job(ctx, job_id).progress_message or "").startswith("waiting for the operator"))
-    assert _job(ctx, job_id).state == "burning"
+    wait_until("the pause to show", lambda: (load_job(ctx, job_id).progress_message or "").startswith("waiting for the operator"))
+    assert load_job(ctx, job_id).state == "burning"
     tdbridge.clear()
-    _until("the job to resume", lambda: _job(ctx, job_id).progress_message == "resumed")
+    wait_until("the job to resume", lambda: load_job(ctx, job_id).progress_message == "resumed")
     assert cancel_burn(ctx, job_id)
     runner.join(120)
-    job = _job(ctx, job_id)
+    job = load_job(ctx, job_id)
     assert job.state == "cancelled" and job.error.startswith("JobCancelled"), (job.state, job.error)
 
 
 def test_burn_on_an_unmounted_share_says_what_to_fix_and_leaves_the_job_queued(tmp_path: Path) -> None:
-    from tests.jobs.test_robot_locks import ROOT, _site
+    from tests.support.jobs import SHARED_ROOT, robot_site
 
     site = tmp_path / "site"
     site.mkdir()
-    _site(site)
+    robot_site(site)
     config = tmp_path / "site.toml"
     config.write_text(f'[robot]\nkind = "primera"\njob_folder = "{tmp_path / "not-mounted"}"\n'
                       'robot_job_folder = \'\\\\BRAVO-PC\\PTBurnJobs\'\n', encoding="utf-8")
     env = {**os.environ, "PUBLISHER_DATA_DIR": str(site), "PUBLISHER_LOAD_SAMPLES": "false",
            "PUBLISHER_MIN_FREE_BYTES": "0"}
     r = subprocess.run([sys.executable, "-m", "publisher.cli", "--config", str(config), "burn", "-q",
-                        "--patient", PATIENT], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+                        "--patient", PATIENT], env=env, cwd=SHARED_ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
     assert "stays queued: robot 'primera' could not be set up" in r.stderr
     assert "(the robot PC's \\\\BRAVO-PC\\PTBurnJobs) does not exist: is the share mounted?" in r.stderr

@@ -10,91 +10,35 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import robot_drivers
-from sqlalchemy import func, select, update
 
 from publisher.demo import samples
-from publisher.archive.ingest import Archive, Provenance
 from publisher.config import ConfigError, DiscRule, load_settings
-from publisher.db import migrate
-from publisher.db.models import DiscJob, Instance, Series, Study, utcnow
-from publisher.db.session import Database
-from publisher.jobs.disc_job import JobContext, create_job
-from publisher.jobs.rules import Rule, due_groups, media_for
+from publisher.db.models import DiscJob, utcnow
+from publisher.jobs.disc_job import create_job
+from publisher.jobs.rules import due_groups, media_for
 from publisher.jobs.selection import Selection
-from publisher.jobs.worker import JobWorker
+from tests.support.jobs import CT_A, CT_B, MR_C, RulesSite
 
 MIN = dt.timedelta(minutes=1)
 
 
-def _ct(patient: samples.PatientSpec, key: str, count: int = 3, *extra: samples.SeriesSpec) -> samples.StudySpec:
-    return samples.StudySpec(patient, key, f"Study {key}", series=(samples.SeriesSpec("ct", count, 1, "Axial", 32, 32), *extra))
 
 
-CT_A = _ct(samples.LATIN1_PATIENT, "ct-a", 3, samples.SeriesSpec("sr", 1, 90, "Report"))
-CT_B = _ct(samples.LATIN1_PATIENT, "ct-b", 2)
-MR_C = samples.StudySpec(samples.CYRILLIC_PATIENT, "mr-c", "Knee", series=(samples.SeriesSpec("mr", 2, 1, "T1", 32, 32),))
 
 
 def rule_selection(study: samples.StudySpec) -> Selection:
     return Selection(studies=[study.uid])
 
 
-class Site:
-    """A migrated database and an archive filled by real stores, as the Storage SCP files them."""
-
-    def __init__(self, tmp: Path, db_url: str) -> None:
-        self.tmp = tmp
-        self.db = Database(db_url)
-        migrate.upgrade(self.db.engine)
-        self.archive = Archive(tmp / "archive", self.db)
-
-    def store(self, study: samples.StudySpec, calling_ae: str = "CT1", *, only: str | None = None) -> int:
-        """Store ``study`` (or only its series of kind ``only``) as sent by ``calling_ae``."""
-        spec = study if only is None else samples.StudySpec(study.patient, study.key, study.description,
-                                                            series=tuple(s for s in study.series if s.kind == only))
-        files = samples.write_study(spec, self.tmp / "in" / f"{study.key}-{only or 'all'}")
-        for f in files:
-            self.archive.store_file(f, Provenance(calling_ae))
-        return len(files)
-
-    def arrived(self, study: samples.StudySpec, at: dt.datetime) -> None:
-        """As if every instance of ``study`` had arrived at ``at``."""
-        series = select(Series.id).join(Study, Series.study_fk == Study.id).where(Study.study_instance_uid == study.uid)
-        with self.db.session() as s:
-            s.execute(update(Instance).where(Instance.series_fk.in_(series)).values(received_at=at))
-
-    def latest(self, study: samples.StudySpec) -> dt.datetime:
-        with self.db.session() as s:
-            value = s.scalar(select(func.max(Instance.received_at)).join(Series, Instance.series_fk == Series.id)
-                             .join(Study, Series.study_fk == Study.id).where(Study.study_instance_uid == study.uid))
-        assert value is not None
-        return value
-
-    def due(self, rule: Rule, now: dt.datetime) -> list[tuple[str, ...]]:
-        with self.db.session() as s:
-            return [g.studies for g in due_groups(s, rule, now)]
-
-    def worker(self, *rules: Rule, now: dt.datetime | Callable[[], dt.datetime] = utcnow, tick_seconds: float = 30.0,
-               run_queued: bool = True) -> JobWorker:
-        """A worker with the simulator robot (no waiting), its lock in the test's folder."""
-        robot = robot_drivers.create("simulator", time_scale=0.0, lock_dir=self.tmp / "locks")
-        ctx = JobContext(self.db, self.archive.root, self.tmp / "jobs", robot, institution="Sample Hospital")
-        clock = now if callable(now) else (lambda: now)
-        return JobWorker(ctx, rules, now=clock, tick_seconds=tick_seconds, run_queued=run_queued)
-
-    def jobs(self) -> list[DiscJob]:
-        with self.db.session() as s:
-            return list(s.scalars(select(DiscJob).order_by(DiscJob.id)))
 
 
 @pytest.fixture
-def site(tmp_path: Path, db_url: str) -> Iterator[Site]:
-    site = Site(tmp_path, db_url)
+def site(tmp_path: Path, db_url: str) -> Iterator[RulesSite]:
+    site = RulesSite(tmp_path, db_url)
     yield site
     site.db.dispose()
 
@@ -107,7 +51,7 @@ def _next_second() -> None:
         time.sleep(0.02)
 
 
-def test_a_study_still_receiving_is_not_due_and_is_due_once_quiet(site: Site) -> None:
+def test_a_study_still_receiving_is_not_due_and_is_due_once_quiet(site: RulesSite) -> None:
     site.store(CT_A)
     rule = DiscRule("every-study", enabled=True, quiet_minutes=5)
     latest = site.latest(CT_A)
@@ -127,7 +71,7 @@ def test_a_study_still_receiving_is_not_due_and_is_due_once_quiet(site: Site) ->
     assert site.due(rule, utcnow() + 6 * MIN) == [(CT_A.uid,)]
 
 
-def test_grouping_by_patient_puts_two_studies_in_one_job(site: Site) -> None:
+def test_grouping_by_patient_puts_two_studies_in_one_job(site: RulesSite) -> None:
     for study in (CT_A, CT_B, MR_C):
         site.store(study)
     now = utcnow()
@@ -153,7 +97,7 @@ def test_grouping_by_patient_puts_two_studies_in_one_job(site: Site) -> None:
     assert json.loads(jobs[0].selection)["studies"] == [MR_C.uid]
 
 
-def test_filters_exclude_other_modalities_and_calling_aes(site: Site) -> None:
+def test_filters_exclude_other_modalities_and_calling_aes(site: RulesSite) -> None:
     site.store(CT_A, "CT1", only="ct")
     site.store(CT_A, "RIS", only="sr")  # the report of the CT study, from another sender
     site.store(MR_C, "MR1")
@@ -175,7 +119,7 @@ def test_filters_exclude_other_modalities_and_calling_aes(site: Site) -> None:
     assert group.instances == 4  # the whole study is burned, its report included
 
 
-def test_a_burned_group_is_due_again_only_after_new_instances_and_a_new_quiet_period(site: Site) -> None:
+def test_a_burned_group_is_due_again_only_after_new_instances_and_a_new_quiet_period(site: RulesSite) -> None:
     site.store(CT_A, only="ct")
     rule = DiscRule("once", enabled=True, quiet_minutes=5)
     other = DiscRule("other", enabled=True, quiet_minutes=5)
@@ -208,7 +152,7 @@ def test_a_burned_group_is_due_again_only_after_new_instances_and_a_new_quiet_pe
     assert jobs[second].created_by == "rule:once" and json.loads(jobs[second].selection)["studies"] == [CT_A.uid]
 
 
-def test_enabling_a_rule_does_not_burn_the_backlog(site: Site) -> None:
+def test_enabling_a_rule_does_not_burn_the_backlog(site: RulesSite) -> None:
     site.store(CT_A)
     site.store(MR_C)
     now = utcnow()
@@ -219,7 +163,7 @@ def test_enabling_a_rule_does_not_burn_the_backlog(site: Site) -> None:
 
 
 def test_auto_media_is_the_smallest_the_robot_loads_that_holds_the_group(tmp_path: Path, sqlite_url: str) -> None:
-    site = Site(tmp_path, sqlite_url)
+    site = RulesSite(tmp_path, sqlite_url)
     site.store(CT_A)
     auto = DiscRule("auto", enabled=True)
     with site.db.session() as s:

@@ -27,8 +27,8 @@ from publisher.config import DiscRule
 from publisher.db.models import DiscJob, Instance, Series, Study, utcnow
 from publisher.jobs.disc_job import create_job, recover
 from publisher.jobs.selection import Selection
-from tests.conftest import free_port
-from tests.jobs.test_rules import CT_A, CT_B, MR_C, Site
+from tests.support.net import free_port
+from tests.support.jobs import CT_A, CT_B, MR_C, RulesSite
 
 
 def ten_minutes_ahead() -> dt.datetime:
@@ -40,13 +40,13 @@ TERMINAL = ("done", "failed", "cancelled")
 
 
 @pytest.fixture
-def site(tmp_path: Path, db_url: str) -> Iterator[Site]:
-    site = Site(tmp_path, db_url)
+def site(tmp_path: Path, db_url: str) -> Iterator[RulesSite]:
+    site = RulesSite(tmp_path, db_url)
     yield site
     site.db.dispose()
 
 
-def _wait(what: str, predicate: Callable[[], bool], site: Site, timeout: float = 120) -> None:
+def _wait(what: str, predicate: Callable[[], bool], site: RulesSite, timeout: float = 120) -> None:
     """Poll until ``predicate`` holds (a deadline against hanging, not a speed requirement)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -61,7 +61,7 @@ def _studies(job: DiscJob) -> list[str]:
     return list(json.loads(job.selection)["studies"])
 
 
-def _lose_files(site: Site, study: samples.StudySpec) -> None:
+def _lose_files(site: RulesSite, study: samples.StudySpec) -> None:
     """The archive lost a study's files (a bad disk): its job cannot be mastered."""
     with site.db.session() as s:
         paths = s.scalars(select(Instance.path).join(Series, Instance.series_fk == Series.id)
@@ -70,7 +70,7 @@ def _lose_files(site: Site, study: samples.StudySpec) -> None:
         (site.archive.root / p).unlink()
 
 
-def test_worker_burns_quiet_studies_and_keeps_going_after_a_failing_job(site: Site) -> None:
+def test_worker_burns_quiet_studies_and_keeps_going_after_a_failing_job(site: RulesSite) -> None:
     site.store(CT_A)
     site.store(MR_C)
     _lose_files(site, MR_C)
@@ -107,7 +107,7 @@ def test_worker_burns_quiet_studies_and_keeps_going_after_a_failing_job(site: Si
     assert not worker.running and worker.current_job is None
 
 
-def test_without_run_queued_the_worker_only_queues(site: Site) -> None:
+def test_without_run_queued_the_worker_only_queues(site: RulesSite) -> None:
     site.store(CT_A)
     worker = site.worker(DiscRule("queue-only", enabled=True), now=ten_minutes_ahead, tick_seconds=0.2, run_queued=False)
     disabled = site.worker(DiscRule("off", enabled=False), now=ten_minutes_ahead)
@@ -122,7 +122,7 @@ def test_without_run_queued_the_worker_only_queues(site: Site) -> None:
     assert worker.context.robot.ledger.records == []  # type: ignore[attr-defined]
 
 
-def test_a_restart_resumes_an_interrupted_job_and_never_burns_one_twice(site: Site) -> None:
+def test_a_restart_resumes_an_interrupted_job_and_never_burns_one_twice(site: RulesSite) -> None:
     site.store(CT_A)
     site.store(MR_C)
     rule = DiscRule("unattended", enabled=True, quiet_minutes=5)
@@ -157,7 +157,7 @@ def test_a_restart_resumes_an_interrupted_job_and_never_burns_one_twice(site: Si
     assert [(r.job_id, r.sha256) for r in records] == [(f"J{mastering:06d}V1", hashlib.sha256(image.read_bytes()).hexdigest())]
 
 
-def _serve(site: Site, db_url: str, config: Path, log: Path) -> subprocess.Popen[bytes]:
+def _serve(site: RulesSite, db_url: str, config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PUBLISHER_DATA_DIR": str(site.tmp),
@@ -187,13 +187,13 @@ def _running(proc: subprocess.Popen[bytes], log: Path) -> Callable[[Callable[[],
     return check
 
 
-def _state(site: Site, job_id: int) -> str:
+def _state(site: RulesSite, job_id: int) -> str:
     with site.db.session() as s:
         job = s.get(DiscJob, job_id)
         return job.state if job is not None else ""
 
 
-def test_serve_runs_the_worker_and_a_killed_serve_resumes(site: Site, db_url: str) -> None:
+def test_serve_runs_the_worker_and_a_killed_serve_resumes(site: RulesSite, db_url: str) -> None:
     config = site.tmp / "site.toml"
     config.write_text("""
 [robot]

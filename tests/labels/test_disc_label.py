@@ -3,7 +3,6 @@ raster with no ink outside the printable ring (checked pixel by pixel)."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import subprocess
 from datetime import date
@@ -13,11 +12,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from publisher.labels import (LabelContent, Patient, format_person_name, load_template,
-                              render_image, render_pdf, render_png, template_from_dict)
+from publisher.labels import (
+    LabelContent,
+    Patient,
+    format_person_name,
+    load_template,
+    render_image,
+    render_pdf,
+    render_png,
+    template_from_dict,
+)
 from publisher.labels.example import render_example
 from publisher.labels.fonts import FontFace, FontNotFound, find_font_file
 from publisher.labels.layout import PlacedText, layout
+from tests.support.tools import require_tool
 
 NAMES = {
     "latin1": ("Müller^Zoë-Françoise", "Müller, Zoë-Françoise"),
@@ -26,13 +34,6 @@ NAMES = {
 }
 
 
-def require_tool(name: str) -> str:
-    exe = shutil.which(name)
-    if exe is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is not installed")
-        pytest.skip(f"{name} is not installed")
-    return exe
 
 
 def content_for(pn: str, **kw: object) -> LabelContent:

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from publisher.media import MediaInstance, master
-from tests.media import builders
+from tests.support import media_builders as builders
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +39,3 @@ def bd_volume(acceptance, tmp_path_factory):  # type: ignore[no-untyped-def]
     return master(instances, "bd", out)[0]
 
 
-def extract(volume, dest: Path) -> Path:  # type: ignore[no-untyped-def]
-    """Files of the volume's image extracted with xorriso (osirrox)."""
-    from tests.media.peers import need, run
-
-    need("xorriso")
-    run("xorriso", "-osirrox", "on", "-indev", volume.image, "-extract", "/", dest)
-    return dest

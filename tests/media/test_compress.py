@@ -18,9 +18,9 @@ from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV
 
 from publisher.demo import samples as S
 from publisher.media import master
-from tests.media import builders
-from tests.media.conftest import extract
-from tests.media.peers import dciodvfy_errors, need, run
+from tests.support import media_builders as builders
+from tests.support.media_builders import extract_volume
+from tests.support.tools import dciodvfy_errors, require_tool, run
 
 CT = S.StudySpec(S.CYRILLIC_PATIENT, "bigct", "КТ грудной клетки", "20260111", "090000", "ACC-CT",
                  series=(S.SeriesSpec("ct", 24, 1, "Axial", 256, 256), S.SeriesSpec("mr", 6, 2, "Scout", 128, 128)))
@@ -35,7 +35,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def _on_discs(volumes, tmp_path: Path) -> dict[str, pydicom.Dataset]:  # type: ignore[no-untyped-def]
     out = {}
     for v in volumes:
-        root = extract(v, tmp_path / v.file_set_id)
+        root = extract_volume(v, tmp_path / v.file_set_id)
         out |= {str(ds.SOPInstanceUID): ds for ds in (pydicom.dcmread(p) for p in (root / "DICOM").rglob("I*") if p.is_file())}
     return out
 
@@ -58,7 +58,7 @@ def test_compression_on_dvd_j2k_needs_fewer_discs_and_keeps_every_pixel(study: l
     assert {r.ReferencedTransferSyntaxUIDInFile for r in records} == {JPEG2000Lossless}
     assert sum(i.size for i in vol.instances) < 0.7 * sum(p.stat().st_size for p in study)
     assert dciodvfy_errors(vol.root / "DICOMDIR") == []
-    need("dcmmkdir")  # DCMTK checks every file against STD-GEN-DVD-J2K
+    require_tool("dcmmkdir")  # DCMTK checks every file against STD-GEN-DVD-J2K
     run("dcmmkdir", "-Pd2", "--output-file", tmp_path / "DICOMDIR.dcmtk", "+id", tmp_path / "x" / vol.file_set_id,
         "+r", "-q", "DICOM")
 
@@ -71,7 +71,7 @@ def test_jpeg_profiles_compress_with_jpeg_lossless_and_cd_never_compresses(study
         ds = files[str(source.SOPInstanceUID)]
         assert ds.file_meta.TransferSyntaxUID == JPEGLosslessSV1
         assert np.array_equal(ds.pixel_array, source.pixel_array)
-    need("dcmmkdir")
+    require_tool("dcmmkdir")
     run("dcmmkdir", "-Pbd", "--output-file", tmp_path / "DICOMDIR.dcmtk", "+id", tmp_path / "x" / vol.file_set_id,
         "+r", "-q", "DICOM")
     (cd,) = master(builders.read(study[:3]), "cd", tmp_path / "cd", compress=True)

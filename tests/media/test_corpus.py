@@ -32,7 +32,7 @@ from publisher.db.session import Database
 from publisher.jobs.selection import Selection, select_instances
 from publisher.media import master
 from publisher.media.preflight import SelectionRefused
-from tests.media.peers import dciodvfy_errors, need, run
+from tests.support.tools import dciodvfy_errors, require_tool, run
 
 #: Files the archive cannot store today because of a bug outside issue 12 (stored as received is
 #: what it should do): the test fails when one of them starts being stored, to be moved on.
@@ -128,7 +128,7 @@ def _volume_files(volume, dest: Path) -> list[Path]:  # type: ignore[no-untyped-
     if volume.image is None:
         root = volume.root
     else:
-        need("xorriso")
+        require_tool("xorriso")
         run("xorriso", "-osirrox", "on", "-indev", volume.image, "-extract", "/", dest)
         root = dest
     return sorted(p for p in (root / "DICOM").rglob("*") if p.is_file())
@@ -136,7 +136,7 @@ def _volume_files(volume, dest: Path) -> list[Path]:  # type: ignore[no-untyped-
 
 def _entity_errors(files: list[Path]) -> collections.Counter[str]:
     """dcentvfy's errors for ``files``, without file names (to compare two sets of files)."""
-    need("dcentvfy")
+    require_tool("dcentvfy")
     proc = subprocess.run(["dcentvfy", *map(str, files)], capture_output=True, text=True, errors="replace")
     return collections.Counter(re.sub(r"for file <[^>]*> versus <[^>]*>", "", line)
                                for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("Error"))
@@ -144,7 +144,7 @@ def _entity_errors(files: list[Path]) -> collections.Counter[str]:
 
 @pytest.mark.parametrize("media", ["cd", "dvd", "bd", "usb"])
 def test_corpus_on_every_medium_passes_the_validators(corpus: Corpus, media: str, tmp_path: Path) -> None:
-    need("dciodvfy", "dcmftest", "dcentvfy")
+    require_tool("dciodvfy", "dcmftest", "dcentvfy")
     mastered = 0
     for n, (archive, stored) in enumerate(corpus.batches):
         if not stored:
@@ -199,7 +199,7 @@ def _source_name(stored: list[Path], sop_instance_uid: str) -> str:
 
 
 def test_what_we_cannot_decode_gdcm_cannot_either(tmp_path: Path) -> None:
-    need("gdcmconv")
+    require_tool("gdcmconv")
     for name in UNDECODABLE:
         (path,) = [p for p in _files() if p.name == name]
         proc = subprocess.run(["gdcmconv", "--raw", str(path), str(tmp_path / name)], capture_output=True)

@@ -13,7 +13,7 @@ from publisher.dicomio.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_
 from publisher.dicomio.part10 import MEDIA_STORAGE_DIRECTORY
 from publisher.media import MediaError, fileset
 from publisher.media.dicomdir import record_type, write_dicomdir
-from tests.media.peers import dciodvfy_errors, need, run
+from tests.support.tools import dciodvfy_errors, require_tool, run
 
 
 def test_dciodvfy_reports_no_error_on_dicomdir(cd_volume) -> None:
@@ -22,7 +22,7 @@ def test_dciodvfy_reports_no_error_on_dicomdir(cd_volume) -> None:
 
 
 def test_dcmdump_reads_dicomdir_and_dcmftest_accepts_every_file(cd_volume) -> None:
-    need("dcmdump", "dcmftest")
+    require_tool("dcmdump", "dcmftest")
     out = run("dcmdump", "-q", cd_volume.root / "DICOMDIR").stdout
     for rtype in ("PATIENT", "STUDY", "SERIES", "IMAGE", "SR DOCUMENT", "KEY OBJECT DOC", "PRESENTATION", "ENCAP DOC"):
         assert f'"Directory Record" {rtype} ' in out
@@ -69,9 +69,9 @@ def test_every_offset_points_at_a_record(cd_volume) -> None:
 def test_pydicom_fileset_reads_the_same_hierarchy(cd_volume, tmp_path: Path) -> None:
     from pydicom.fileset import FileSet
 
-    from tests.media.conftest import extract
+    from tests.support.media_builders import extract_volume
 
-    root = extract(cd_volume, tmp_path / "x")
+    root = extract_volume(cd_volume, tmp_path / "x")
     fs = FileSet(pydicom.dcmread(root / "DICOMDIR"))
     ours = {f.sop_instance_uid for f in cd_volume.files if f.sop_instance_uid}
     assert {i.SOPInstanceUID for i in fs} == ours
@@ -95,10 +95,10 @@ def test_specific_character_set_only_on_records_with_non_ascii_text(cd_volume) -
 
 def test_dcmmkdir_builds_the_same_records_from_our_files(cd_volume, tmp_path: Path) -> None:
     """DCMTK accepts every file for STD-GEN-CD and finds the same records we wrote."""
-    need("dcmmkdir", "xorriso")
-    from tests.media.conftest import extract
+    require_tool("dcmmkdir", "xorriso")
+    from tests.support.media_builders import extract_volume
 
-    root = extract(cd_volume, tmp_path / "x")
+    root = extract_volume(cd_volume, tmp_path / "x")
     out = tmp_path / "DICOMDIR.dcmtk"
     run("dcmmkdir", "-Pgp", "--output-file", out, "+id", root, "+r", "-q", "DICOM")
     ours = pydicom.dcmread(root / "DICOMDIR")

@@ -22,8 +22,8 @@ from publisher.media import master
 from publisher.media.dicomdir_keys import RECORD_KEYS, RECORD_TYPE_OF_SOP_CLASS
 from publisher.media.model import MediaInstance
 from publisher.media.vr_values import clean, date_string, decimal_string, integer_string, time_string
-from tests.media import builders
-from tests.media.peers import dciodvfy_errors
+from tests.support import media_builders as builders
+from tests.support.tools import dciodvfy_errors
 
 _S = "1.2.840.10008.5.1.4.1.1."
 #: dicom3tools 2022 does not know the TRACT record type of PS3.3 F.5 (Tractography Results;

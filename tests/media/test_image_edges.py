@@ -19,8 +19,8 @@ from publisher.media.image.tree import build
 from publisher.media.image.udf import UdfWriter, fid_sizes
 from publisher.media.iso import image_size, write_image
 from publisher.media.model import DiscFile, MediaError
-from tests.media.peers import need, run
-from tests.media.test_udf import extract, seven_zip, seven_zip_files, udfinfo
+from tests.support.tools import require_tool, run
+from tests.support.image_readers import extract_image, seven_zip_files, udfinfo
 
 REVISIONS = ["2.60", "2.50", "1.02", None]
 
@@ -42,7 +42,7 @@ def image(tmp_path: Path, files: list[DiscFile], udf: str | None, **kw) -> Path:
 
 
 def isoinfo_paths(img: Path, joliet: bool) -> set[str]:
-    need("isoinfo")
+    require_tool("isoinfo")
     return {p.lstrip("/") for p in run("isoinfo", *(["-J"] if joliet else []), "-f", "-i", img).stdout.split("\n") if p}
 
 
@@ -52,7 +52,7 @@ def test_empty_folders_and_empty_files_survive(udf: str | None, tmp_path: Path) 
     img = image(tmp_path, files, udf, folders=["IHE_PDI", "A/B/EMPTY"])
     assert image_size(files, udf=udf, folders=["IHE_PDI", "A/B/EMPTY"]) == img.stat().st_size  # planning is exact
     for handler in (["udf"] if udf else []) + ["iso"]:
-        root = extract(img, handler, tmp_path / f"x-{handler}")
+        root = extract_image(img, handler, tmp_path / f"x-{handler}")
         assert (root / "IHE_PDI").is_dir() and not any((root / "IHE_PDI").iterdir())
         assert (root / "A" / "B" / "EMPTY").is_dir()
         assert (root / "EMPTY.TXT").stat().st_size == 0 and (root / "A/B/C/NOTHING").stat().st_size == 0
@@ -89,7 +89,7 @@ def test_four_thousand_files_in_big_and_many_folders(tmp_path: Path) -> None:
     expected = {k: len(v) for k, v in content.items()}
     assert seven_zip_files(img, "udf") == expected  # 7-Zip checks every tag CRC and FID padding
     assert seven_zip_files(img, "iso") == expected
-    need("udfdump")
+    require_tool("udfdump")
     dumped = run("udfdump", "-b", "2048", "-t", img).stdout.count("\n:Rootdir/")
     assert dumped == 4000
 
@@ -107,7 +107,7 @@ def test_non_ascii_names_in_joliet_and_udf_and_a_unicode_volume_id(tmp_path: Pat
     info = udfinfo(img)
     assert info["label"] == info["fsid"] == "Klinik Süd 日本"  # OSTA CS0, 16-bit
     assert "Volume id: KLINIK_S_D___" in run("isoinfo", "-d", "-i", img).stdout
-    root = extract(img, "udf", tmp_path / "x")
+    root = extract_image(img, "udf", tmp_path / "x")
     assert (root / "VIEWER" / "日本語の説明.txt").read_bytes() == b"22"
 
 
@@ -174,7 +174,7 @@ def test_files_keep_the_order_given_and_share_one_copy(tmp_path: Path) -> None:
     offsets = [data.find(v) for v in content.values()]
     assert offsets == sorted(offsets) and all(o % 2048 == 0 for o in offsets)
     assert all(data.count(v) == 1 for v in content.values())  # one copy for three name spaces
-    root = extract(img, "iso", tmp_path / "iso")
+    root = extract_image(img, "iso", tmp_path / "iso")
     assert {k: hashlib.sha256((root / k).read_bytes()).hexdigest() for k in content} == {
         k: hashlib.sha256(v).hexdigest() for k, v in content.items()}
 
@@ -203,7 +203,7 @@ def test_images_are_the_same_where_the_kernel_cannot_copy_between_files(tmp_path
 
 @pytest.mark.parametrize("udf", ["2.60", "1.02", None])
 def test_the_planners_per_file_allowance_covers_what_the_image_records(udf: str | None, tmp_path: Path) -> None:
-    """publisher.media.plan budgets each file; the image must not need more (else a planned
+    """publisher.media.plan budgets each file; the image must not require_tool more (else a planned
     volume overflows its medium after mastering)."""
     from publisher.media import plan
 

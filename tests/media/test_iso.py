@@ -4,7 +4,6 @@ byte-identical to the manifest; read-back verify reports the first difference.""
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 from pathlib import Path
 
@@ -12,33 +11,18 @@ import pytest
 
 from publisher.media import MediaType, master, read_manifest, verify
 from publisher.media.iso import iso_names
-from tests.media.conftest import extract
-from tests.media.peers import need, run
+from tests.support.media_builders import extract_volume
+from tests.support.tools import require_tool, run
+from tests.support.image_readers import isoinfo_files
 
 
-def _isoinfo_files(image: Path, joliet: bool) -> dict[str, int]:
-    """Path -> extent from ``isoinfo -l`` (ISO names without the ``;1`` version, trailing dot)."""
-    need("isoinfo")
-    out = run("isoinfo", *(["-J"] if joliet else []), "-l", "-i", image).stdout
-    files: dict[str, int] = {}
-    folder = ""
-    for line in out.splitlines():
-        m = re.match(r"Directory listing of (.*)", line)
-        if m:
-            folder = m.group(1)
-            continue
-        m = re.match(r"^-\S+\s+.*\[\s*(\d+)\s+\d+\]\s+(.+?)\s*$", line)
-        if m:
-            name = re.sub(r";1$", "", m.group(2)).rstrip(".")
-            files[(folder + name).lstrip("/")] = int(m.group(1))
-    return files
 
 
 def test_isoinfo_lists_every_file_in_iso9660_and_joliet(cd_volume) -> None:
     expected = {f.dest for f in cd_volume.files}
-    plain = _isoinfo_files(cd_volume.image, joliet=False)
+    plain = isoinfo_files(cd_volume.image, joliet=False)
     assert set(plain) == expected
-    assert set(_isoinfo_files(cd_volume.image, joliet=True)) == expected
+    assert set(isoinfo_files(cd_volume.image, joliet=True)) == expected
     header = run("isoinfo", "-d", "-i", cd_volume.image).stdout
     assert f"Volume id: {cd_volume.file_set_id}\n" in header
     raw = run("isoinfo", "-l", "-i", cd_volume.image).stdout
@@ -46,7 +30,7 @@ def test_isoinfo_lists_every_file_in_iso9660_and_joliet(cd_volume) -> None:
 
 
 def test_files_on_disc_small_first_then_dicomdir_order(cd_volume) -> None:
-    extents = _isoinfo_files(cd_volume.image, joliet=False)
+    extents = isoinfo_files(cd_volume.image, joliet=False)
     order = [f.dest for f in cd_volume.files]
     small = [d for d in order if not d.startswith("DICOM/")]
     dicom = [d for d in order if d.startswith("DICOM/")]
@@ -56,7 +40,7 @@ def test_files_on_disc_small_first_then_dicomdir_order(cd_volume) -> None:
 
 
 def test_xorriso_finds_every_file(cd_volume) -> None:
-    need("xorriso")
+    require_tool("xorriso")
     out = run("xorriso", "-indev", cd_volume.image, "-find", "/", "-type", "f").stdout
     found = {line.strip().strip("'").lstrip("/") for line in out.splitlines() if line.strip()}
     assert found == {f.dest for f in cd_volume.files}
@@ -64,7 +48,7 @@ def test_xorriso_finds_every_file(cd_volume) -> None:
 
 @pytest.mark.parametrize(("kind", "read_rev", "write_rev"), [("dvd", "1.02", "1.02"), ("bd", "2.50", "2.60")])
 def test_udfinfo_reads_dvd_and_bd_images(kind: str, read_rev: str, write_rev: str, request) -> None:  # type: ignore[no-untyped-def]
-    need("udfinfo", "isoinfo")
+    require_tool("udfinfo", "isoinfo")
     volume = request.getfixturevalue(f"{kind}_volume")
     out = run("udfinfo", volume.image).stdout
     assert f"label={volume.file_set_id}" in out
@@ -73,11 +57,11 @@ def test_udfinfo_reads_dvd_and_bd_images(kind: str, read_rev: str, write_rev: st
     # PS3.12 P.2.1: DVD in UDF 1.02; X.2.1: BD-R in UDF 2.60, whose Minimum UDF Read Revision
     # is 2.50 (no Pseudo OverWrite structures) - udfinfo's "udfrev" is that minimum.
     assert (info["udfrev"], info["udfwriterev"]) == (read_rev, write_rev)
-    assert set(_isoinfo_files(volume.image, joliet=True)) == {f.dest for f in volume.files}
+    assert set(isoinfo_files(volume.image, joliet=True)) == {f.dest for f in volume.files}
 
 
 def test_extracted_files_are_byte_identical_to_the_manifest(cd_volume, tmp_path: Path) -> None:
-    root = extract(cd_volume, tmp_path / "x")
+    root = extract_volume(cd_volume, tmp_path / "x")
     entries = read_manifest(cd_volume.manifest)
     assert len(entries) == len(cd_volume.files)
     for e in entries:

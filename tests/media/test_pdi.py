@@ -9,7 +9,7 @@ from pathlib import Path
 
 from publisher.media import DiscContent, MediaInstance, MediaType, master
 from publisher.media.plan import VolumeExtras
-from tests.media.conftest import extract
+from tests.support.media_builders import extract_volume
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
@@ -30,7 +30,7 @@ def test_readme_says_who_when_what_and_how(cd_volume) -> None:
 
 
 def test_web_pages_are_xhtml_with_correct_names_and_exact_case_links(cd_volume, tmp_path: Path) -> None:
-    root = extract(cd_volume, tmp_path / "x")
+    root = extract_volume(cd_volume, tmp_path / "x")
     pages = [root / "INDEX.HTM", *sorted((root / "IHE_PDI").iterdir())]
     text = ""
     for page in pages:

@@ -12,8 +12,8 @@ from publisher.demo import samples as S
 from publisher.media import MediaError, master, verify
 from publisher.media.plan import dicomdir_order, instance_cost, plan_volumes, usable_capacity
 from publisher.media.model import MediaType
-from tests.media import builders
-from tests.media.peers import dciodvfy_errors
+from tests.support import media_builders as builders
+from tests.support.tools import dciodvfy_errors
 
 #: 4 studies x 3 series x 6 CT slices of 128x128 (about 33 kB each): 72 files, about 2.4 MB
 STUDIES = [

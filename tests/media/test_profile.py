@@ -13,9 +13,9 @@ from publisher.demo import samples as S
 from publisher.media import MediaError, master
 from publisher.media.profile import PROFILES, profile_for
 from publisher.media.model import MediaType
-from tests.media import builders
-from tests.media.conftest import extract
-from tests.media.peers import dciodvfy_errors, need, run
+from tests.support import media_builders as builders
+from tests.support.media_builders import extract_volume
+from tests.support.tools import dciodvfy_errors, require_tool, run
 
 CT = S.StudySpec(S.ASCII_PATIENT, "jpeg", "CT compressed", series=(S.SeriesSpec("ct", 2, 1, "Axial", 64, 64),))
 US = S.StudySpec(S.ASCII_PATIENT, "jpeg-us", "US compressed", series=(S.SeriesSpec("us", 1, 1, "Cine", 32, 32),))
@@ -23,7 +23,7 @@ US = S.StudySpec(S.ASCII_PATIENT, "jpeg-us", "US compressed", series=(S.SeriesSp
 
 @pytest.fixture(scope="module")
 def compressed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    need("dcmcjpeg", "dcmcjpls", "dcmcrle")
+    require_tool("dcmcjpeg", "dcmcjpls", "dcmcrle")
     folder = tmp_path_factory.mktemp("compressed")
     plain = builders.write(S.build_study(CT), folder / "plain")
     us = builders.write(S.build_study(US), folder / "plain-us")
@@ -39,7 +39,7 @@ def compressed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _on_disc(volume, tmp_path: Path) -> dict[str, pydicom.Dataset]:  # type: ignore[no-untyped-def]
-    root = extract(volume, tmp_path / "x")
+    root = extract_volume(volume, tmp_path / "x")
     return {str(ds.SOPInstanceUID): ds for ds in (pydicom.dcmread(p) for p in (root / "DICOM").rglob("I*") if p.is_file())}
 
 
@@ -56,7 +56,7 @@ def test_jpeg_lossless_on_general_purpose_cd_is_decompressed_pixel_equal(compres
     records = pydicom.dcmread(vol.root / "DICOMDIR").DirectoryRecordSequence
     assert {r.ReferencedTransferSyntaxUIDInFile for r in records if "ReferencedFileID" in r} == {ExplicitVRLittleEndian}
     assert dciodvfy_errors(vol.root / "DICOMDIR") == []
-    need("dcmmkdir")  # DCMTK refuses files that do not fit STD-GEN-CD: a cross-check of the profile
+    require_tool("dcmmkdir")  # DCMTK refuses files that do not fit STD-GEN-CD: a cross-check of the profile
     run("dcmmkdir", "-Pgp", "--output-file", tmp_path / "DICOMDIR.dcmtk", "+id", tmp_path / "x", "+r", "-q", "DICOM")
 
 
@@ -70,7 +70,7 @@ def test_dvd_jpeg_keeps_jpeg_lossless_as_received_and_decompresses_jpeg_ls(compr
     assert files[str(kept.SOPInstanceUID)].file_meta.TransferSyntaxUID == JPEGLosslessSV1
     jls = pydicom.dcmread(compressed["jpeg_ls"])
     assert files[str(jls.SOPInstanceUID)].file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
-    need("dcmmkdir")
+    require_tool("dcmmkdir")
     run("dcmmkdir", "-Pdv", "--output-file", tmp_path / "DICOMDIR.dcmtk", "+id", tmp_path / "x", "+r", "-q", "DICOM")
 
 

@@ -8,7 +8,7 @@ import pytest
 from publisher.demo import samples as S
 from publisher.media import exclude_rejected
 from publisher.media.rejection import REJECTION_TITLES, is_rejection_note, rejected_uids
-from tests.media.test_iso import _isoinfo_files
+from tests.support.image_readers import isoinfo_files
 
 
 def test_rejected_instance_and_its_note_are_absent_from_the_disc(acceptance, cd_volume) -> None:
@@ -19,7 +19,7 @@ def test_rejected_instance_and_its_note_are_absent_from_the_disc(acceptance, cd_
     records = pydicom.dcmread(cd_volume.root / "DICOMDIR").DirectoryRecordSequence
     uids = {r.ReferencedSOPInstanceUIDInFile for r in records if "ReferencedFileID" in r}
     assert rejected not in uids and note not in uids
-    assert len(_isoinfo_files(cd_volume.image, joliet=False)) == len(cd_volume.files)
+    assert len(isoinfo_files(cd_volume.image, joliet=False)) == len(cd_volume.files)
     assert len(uids) == len(instances) - 2
     # the ordinary KOS ("Of Interest") of the same study stays
     assert any(r.DirectoryRecordType == "KEY OBJECT DOC" for r in records)

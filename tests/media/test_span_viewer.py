@@ -28,10 +28,10 @@ from publisher.jobs.viewer import master_with_viewer, viewer_extras
 from publisher.media import MediaType, Volume
 from publisher.media.plan import plan_volumes, usable_capacity
 from publisher.demo.ct import noisy_study
-from tests.media import builders
-from tests.media.conftest import extract
-from tests.media.peers import dciodvfy_errors
-from tests.viewer.conftest import open_viewer
+from tests.support import media_builders as builders
+from tests.support.media_builders import extract_volume
+from tests.support.tools import dciodvfy_errors
+from tests.support.viewer import open_viewer
 from viewer_bundle import render_reference
 
 pytestmark = [pytest.mark.interop]
@@ -82,7 +82,7 @@ def test_84_mb_of_ct_spans_40_mb_media_with_a_viewer_on_every_disc(large, chromi
     on_disc: Counter[str] = Counter()
     for v in volumes:
         assert v.image is not None and v.image.stat().st_size <= 40 * MB
-        root = extract(v, base / f"disc{v.number}")
+        root = extract_volume(v, base / f"disc{v.number}")
         assert dciodvfy_errors(root / "DICOMDIR") == []
         records = pydicom.dcmread(root / "DICOMDIR").DirectoryRecordSequence
         uids = [str(r.ReferencedSOPInstanceUIDInFile) for r in records if "ReferencedFileID" in r]

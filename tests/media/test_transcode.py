@@ -24,9 +24,9 @@ from publisher.media import master
 from publisher.media.preflight import SelectionRefused
 from publisher.media.scan import instances_from_files
 from publisher.media.transcode.native import swap_bytes
-from tests.media import builders
-from tests.media.conftest import extract
-from tests.media.peers import dciodvfy_errors, need, run
+from tests.support import media_builders as builders
+from tests.support.media_builders import extract_volume
+from tests.support.tools import dciodvfy_errors, require_tool, run
 
 CR = S.StudySpec(S.ASCII_PATIENT, "mixed", "Mixed syntaxes", "20260110", "101010", "ACC-MIX",
                  series=(S.SeriesSpec("cr", 3, 1, "Chest", 96, 80),))
@@ -35,7 +35,7 @@ CR = S.StudySpec(S.ASCII_PATIENT, "mixed", "Mixed syntaxes", "20260110", "101010
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The acceptance study: slice 1 Big Endian, 2 JPEG Extended 12 bit, 3 JPEG-LS near-lossless."""
-    need("dcmconv", "dcmcjpeg", "dcmcjpls", "dcmdjpeg", "dcmdjpls")
+    require_tool("dcmconv", "dcmcjpeg", "dcmcjpls", "dcmdjpeg", "dcmdjpls")
     folder = tmp_path_factory.mktemp("mixed")
     plain = builders.write(S.build_study(CR), folder / "plain")
     out = {"plain_be": plain[0], "plain_jpeg": plain[1], "plain_jls": plain[2]}
@@ -55,7 +55,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _files(volume, tmp_path: Path) -> dict[str, pydicom.Dataset]:  # type: ignore[no-untyped-def]
-    root = extract(volume, tmp_path / "x")
+    root = extract_volume(volume, tmp_path / "x")
     return {str(ds.SOPInstanceUID): ds for ds in (pydicom.dcmread(p) for p in (root / "DICOM").rglob("I*") if p.is_file())}
 
 
@@ -84,7 +84,7 @@ def test_cd_gets_explicit_little_endian_with_equal_pixels_and_lossy_marks(mixed,
         assert ds.LossyImageCompressionRatio == source.LossyImageCompressionRatio  # kept as DCMTK wrote it
         assert ds.LossyImageCompressionMethod == source.LossyImageCompressionMethod
     assert dciodvfy_errors(vol.root / "DICOMDIR") == []
-    need("dcmmkdir")  # DCMTK refuses files that do not fit STD-GEN-CD
+    require_tool("dcmmkdir")  # DCMTK refuses files that do not fit STD-GEN-CD
     run("dcmmkdir", "-Pgp", "--output-file", tmp_path / "DICOMDIR.dcmtk", "+id", tmp_path / "x", "+r", "-q", "DICOM")
 
 
@@ -98,8 +98,8 @@ def test_dvd_dicomdir_of_the_mixed_study_is_dciodvfy_clean(mixed, tmp_path: Path
     syntaxes = {r.ReferencedSOPInstanceUIDInFile: r.ReferencedTransferSyntaxUIDInFile for r in records}
     assert syntaxes[pydicom.dcmread(mixed["jpeg12"]).SOPInstanceUID] == JPEGExtended12Bit  # allowed: kept
     assert syntaxes[pydicom.dcmread(mixed["jls"]).SOPInstanceUID] == ExplicitVRLittleEndian
-    need("dcmmkdir")
-    root = extract(vol, tmp_path / "x")
+    require_tool("dcmmkdir")
+    root = extract_volume(vol, tmp_path / "x")
     run("dcmmkdir", "-Pdv", "--output-file", tmp_path / "DICOMDIR.dcmtk", "+id", root, "+r", "-q", "DICOM")
 
 
@@ -116,7 +116,7 @@ def test_third_party_big_endian_files_equal_their_little_endian_twins(big: str, 
 
 def test_32_bit_big_endian_pixels_are_swapped_per_word_as_dcmtk_does(tmp_path: Path) -> None:
     """PS3.5 7.3: OW is swapped per 16-bit word whatever Bits Allocated; DCMTK and GDCM agree."""
-    need("dcmconv")
+    require_tool("dcmconv")
     source = Path(get_testdata_file("rtdose_expb_1frame.dcm"))
     run("dcmconv", "+te", source, tmp_path / "dcmtk.dcm")
     (vol,) = master(instances_from_files([source]), "cd", tmp_path / "out")

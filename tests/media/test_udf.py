@@ -15,41 +15,16 @@ from pathlib import Path
 import pytest
 
 from publisher.media import read_manifest, verify
-from tests.media.peers import dciodvfy_errors, need, run
+from tests.support.tools import dciodvfy_errors, require_tool, run
+from tests.support.image_readers import extract_image, seven_zip, seven_zip_files, udfinfo
 
 
-def seven_zip(*args: str | Path) -> str:
-    """7-Zip's output; any error or warning it reports about the image fails the test."""
-    need("7zz")
-    out = run("7zz", *args).stdout
-    assert not re.search(r"^(ERRORS?|WARNINGS?):|Headers Error|Unexpected end", out, re.M), out[-3000:]
-    return out
 
 
-def seven_zip_files(image: Path, handler: str) -> dict[str, int]:
-    """Path -> size of every file 7-Zip lists with its ``udf`` or ``iso`` handler (-slt)."""
-    out = seven_zip("l", "-slt", f"-t{handler}", image)
-    files, path = {}, None
-    for line in out.split("----------", 1)[1].splitlines():
-        if line.startswith("Path = "):
-            path = line[7:]
-        elif line.startswith("Folder = ") and line.endswith("+"):
-            path = None
-        elif line.startswith("Size = ") and path is not None:
-            files[path] = int(line[7:])
-    return files
 
 
-def extract(image: Path, handler: str, dest: Path) -> Path:
-    seven_zip("x", f"-t{handler}", "-y", f"-o{dest}", image)
-    return dest
 
 
-def udfinfo(image: Path) -> dict[str, str]:
-    need("udfinfo")
-    proc = run("udfinfo", image)
-    assert "Warning" not in proc.stderr and "Error" not in proc.stderr, proc.stderr
-    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line and not line.startswith("start="))
 
 
 def folders_of(dests: list[str]) -> set[str]:
@@ -86,7 +61,7 @@ def test_7zip_extracts_every_file_byte_identical_to_the_manifest(kind: str, hand
     entries = read_manifest(volume.manifest)
     listed = seven_zip_files(volume.image, handler)
     assert listed == {e.path: e.size for e in entries}
-    root = extract(volume.image, handler, tmp_path / "x")
+    root = extract_image(volume.image, handler, tmp_path / "x")
     for e in entries:
         data = root.joinpath(*e.path.split("/")).read_bytes()
         assert hashlib.sha256(data).hexdigest() == e.sha256, e.path
@@ -95,7 +70,7 @@ def test_7zip_extracts_every_file_byte_identical_to_the_manifest(kind: str, hand
 
 @pytest.mark.parametrize("kind", ["dvd", "bd"])
 def test_udfdump_walks_the_whole_tree(kind: str, request) -> None:  # type: ignore[no-untyped-def]
-    need("udfdump")
+    require_tool("udfdump")
     volume = request.getfixturevalue(f"{kind}_volume")
     out = run("udfdump", "-b", "2048", "-t", volume.image).stdout
     assert "UDF sessions : Yes" in out
@@ -105,7 +80,7 @@ def test_udfdump_walks_the_whole_tree(kind: str, request) -> None:  # type: igno
 
 @pytest.mark.parametrize("kind", ["dvd", "bd"])
 def test_iso_side_of_the_bridge_is_still_read(kind: str, request) -> None:  # type: ignore[no-untyped-def]
-    need("isoinfo", "xorriso")
+    require_tool("isoinfo", "xorriso")
     volume = request.getfixturevalue(f"{kind}_volume")
     dests = {f.dest for f in volume.files}
     header = run("isoinfo", "-d", "-i", volume.image).stdout
@@ -120,7 +95,7 @@ def test_iso_side_of_the_bridge_is_still_read(kind: str, request) -> None:  # ty
 
 
 def test_dicomdir_from_the_udf_side_is_valid(bd_volume, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    root = extract(bd_volume.image, "udf", tmp_path / "x")
+    root = extract_image(bd_volume.image, "udf", tmp_path / "x")
     assert dciodvfy_errors(root / "DICOMDIR") == []
 
 

@@ -10,8 +10,8 @@ import pytest
 from publisher.media.iso import write_image
 from publisher.media.model import DiscFile
 from publisher.demo.samples import ASCII_PATIENT, SeriesSpec, StudySpec
-from tests.media.test_udf import extract
-from tests.viewer.conftest import ROOT_INDEX, lay_out, open_viewer
+from tests.support.image_readers import extract_image
+from tests.support.viewer import ROOT_INDEX, lay_out, open_viewer
 from viewer_bundle import content_from_files, write_viewer
 
 pytestmark = [pytest.mark.interop]
@@ -29,7 +29,7 @@ def test_viewer_opens_from_the_udf_tree(udf: str, chromium: object, tmp_path: Pa
     files += [DiscFile(rel, p, p.stat().st_size) for rel, p in dicom]
     image = tmp_path / "disc.iso"
     write_image(files, image, volume_id="UDFVIEW", udf=udf)
-    root = extract(image, "udf", tmp_path / "x")
+    root = extract_image(image, "udf", tmp_path / "x")
     assert (root / result.start_page).is_file()
     context, page = open_viewer(chromium, {"root": root})
     try:

@@ -11,9 +11,10 @@ from publisher.demo import samples
 from publisher.cli import main
 from publisher.dicom.qr_scu import present_in_index
 from publisher.db.session import Database
-from tests.conftest import free_port, require_tool
-from tests.qr.helpers import STUDIES
-from tests.qr.peers import orthanc, orthanc_upload, storescp_explicit_images_only
+from tests.support.net import free_port
+from tests.support.tools import require_tool
+from tests.support.qr_studies import STUDIES
+from tests.support.peers import orthanc, orthanc_upload, storescp_explicit_images_only
 
 CT_HEAD = STUDIES[0]
 

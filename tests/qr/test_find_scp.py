@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from publisher.service import Service
-from tests.conftest import require_tool
-from tests.qr.helpers import STUDIES, findscu
+from tests.support.tools import require_tool
+from tests.support.qr_studies import STUDIES, findscu
 
 CT_HEAD, MR_SPINE, MR_KNEE, CR_CHEST, CT_ABD = (s.uid for s in STUDIES)
 

@@ -14,10 +14,11 @@ from publisher.config import RemoteAE
 from publisher.db import migrate
 from publisher.db.session import Database
 from publisher.dicom.mwl_scu import WorklistQuery, match_studies, query_worklist
-from tests.conftest import free_port, require_tool
-from tests.foundation.helpers import settings_for
-from tests.qr.helpers import DCMTK_ENV, STUDIES, load
-from tests.qr.peers import wait_echo
+from tests.support.net import free_port
+from tests.support.tools import require_tool
+from tests.support.service import settings_for
+from tests.support.qr_studies import DCMTK_ENV, STUDIES, load
+from tests.support.peers import wait_echo
 
 CT_HEAD, MR_KNEE = STUDIES[0], STUDIES[2]
 

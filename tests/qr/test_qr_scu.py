@@ -21,11 +21,12 @@ from publisher.db.models import Instance
 from publisher.dicom.qr_models import Model
 from publisher.dicom.qr_scu import RetrieveSelection, find, present_in_index, retrieve
 from publisher.service import Service
-from tests.conftest import free_port, require_tool
-from tests.foundation.helpers import running_service, settings_for
-from tests.qr.conftest import QR_CALLERS
-from tests.qr.helpers import STUDIES
-from tests.qr.peers import dcmqrscp, orthanc, orthanc_upload, storescu
+from tests.support.net import free_port
+from tests.support.tools import require_tool
+from tests.support.service import running_service, settings_for
+from tests.support.qr_studies import QR_CALLERS
+from tests.support.qr_studies import STUDIES
+from tests.support.peers import dcmqrscp, orthanc, orthanc_upload, storescu
 
 CT_HEAD, MR_SPINE, MR_KNEE = STUDIES[0], STUDIES[1], STUDIES[2]
 #: A storage SOP class our SCP does not accept (X-Ray 3D Angiographic Image Storage).

@@ -12,7 +12,7 @@ from publisher.archive.query.matching import time_upper
 from publisher.archive.query.search import search
 from publisher.db import migrate
 from publisher.db.session import Database
-from tests.qr.helpers import STUDIES, load
+from tests.support.qr_studies import STUDIES, load
 
 CT_HEAD, MR_SPINE, MR_KNEE, CR_CHEST, CT_ABD = (s.uid for s in STUDIES)
 

@@ -22,11 +22,12 @@ from publisher.config import RemoteAE
 from publisher.db.models import Instance, Patient, Series, Study
 from publisher.dicom.sop_classes import PATIENT_ROOT_FIND, STUDY_ROOT_FIND, STUDY_ROOT_MOVE
 from publisher.service import Service
-from tests.conftest import free_port, require_tool
-from tests.foundation.helpers import running_service, settings_for
-from tests.qr.conftest import QR_CALLERS
-from tests.qr.helpers import DCMTK_ENV, STUDIES, load
-from tests.qr.peers import getscu, movescu, storescp_explicit_images_only
+from tests.support.net import free_port
+from tests.support.tools import require_tool
+from tests.support.service import running_service, settings_for
+from tests.support.qr_studies import QR_CALLERS
+from tests.support.qr_studies import DCMTK_ENV, STUDIES, load
+from tests.support.peers import getscu, movescu, storescp_explicit_images_only
 
 CT_HEAD = STUDIES[0]
 JPEG_STUDY = samples.StudySpec(samples.ASCII_PATIENT, "jpeg", "JPEG CT", series=(samples.SeriesSpec("ct", 3, 1, "JPEG", 32, 32),))

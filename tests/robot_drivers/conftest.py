@@ -1,2 +1,2 @@
-"""Fixtures of the robot driver tests (the rigs live in ``robot_rigs``)."""
-from robot_rigs import any_rig, iso_image, label_file  # noqa: F401
+"""Fixtures of the robot driver tests (the rigs live in ``tests/support/robot_rigs.py``)."""
+from tests.support.robot_rigs import any_rig, iso_image, label_file# noqa: F401

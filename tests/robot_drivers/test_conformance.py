@@ -9,7 +9,7 @@ import pytest
 
 from robot_drivers import Bin, LabelSpec, RobotError
 
-from robot_rigs import Rig
+from tests.support.robot_rigs import Rig
 
 
 def test_burns_three_copies_recorded_by_simulator(any_rig: Rig, iso_image: Path, label_file: Path,

@@ -14,7 +14,7 @@ import pytest
 from robot_drivers import Bin, JobCancelled, JobRejected, LabelSpec, Blank, RobotPaused, Shortfall
 from robot_drivers.model import Fault
 from robot_drivers.sim.epson import parse_jdf
-from robot_rigs import TDBRIDGE_SHARE, cancelled_midway, files_digest, tdbridge, until
+from tests.support.robot_rigs import TDBRIDGE_SHARE, cancelled_midway, files_digest, tdbridge, until
 
 #: JDF keys a default burn writes, with the guide's page and allowed values (PP-100N edition)
 DOCUMENTED = {

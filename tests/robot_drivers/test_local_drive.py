@@ -9,7 +9,7 @@ import pytest
 from robot_drivers import DriveFailure, RobotOffline, VerifyFailure, create
 from robot_drivers.drive import XorrisoDrive
 from robot_drivers.manifest import ImageManifest, iso_volume_size
-from robot_rigs import require_tool
+from tests.support.tools import require_tool
 
 
 def test_burn_to_stdio_pseudo_drive_and_verify(tmp_path: Path, iso_image: Path) -> None:

@@ -15,7 +15,7 @@ from robot_drivers import (Bin, CoverOpen, JobCancelled, JobRejected, LabelSpec,
 from robot_drivers.model import Fault
 from robot_drivers.sim.primera import parse_request
 from robot_drivers.hotfolder.primera import PrimeraPTBurn
-from robot_rigs import HOT, PTBURN_SHARE, cancelled_midway, ptburn, until
+from tests.support.robot_rigs import HOT, PTBURN_SHARE, cancelled_midway, ptburn, until
 
 #: JRQ keys a default burn writes, with the manual's section (Rev 3.24) and allowed values
 DOCUMENTED = {

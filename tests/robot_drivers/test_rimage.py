@@ -11,7 +11,7 @@ from robot_drivers import LabelSpec, RobotError, create, kinds
 from robot_drivers.hotfolder.rimage import RimageNetworkPublisher
 from robot_drivers.model import Fault
 from robot_drivers.sim.rimage import NetworkPublisherSimulator
-from robot_rigs import HOT, NWP_SHARE, TIME_SCALE
+from tests.support.robot_rigs import HOT, NWP_SHARE, TIME_SCALE
 
 #: .nwp commands a default burn writes (CopyTrax "ArtMaster 600" specifications p. 75)
 DOCUMENTED = {

@@ -14,7 +14,8 @@ from robot_drivers import (Bin, EmptyInputBin, Fault, LabelSpec, ProtocolError, 
                            RobotOffline, RobotTimeout, create)
 from robot_drivers.serial.autoloader import SerialAutoloader
 from robot_drivers.sim.serial import PRINTER_UNIT, SerialAutoloaderSimulator
-from robot_rigs import PRINTER_COMMANDS, TIME_SCALE, require_tool
+from tests.support.robot_rigs import PRINTER_COMMANDS, TIME_SCALE
+from tests.support.tools import require_tool
 
 
 @pytest.fixture

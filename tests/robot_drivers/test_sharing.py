@@ -7,14 +7,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import robot_drivers
-from robot_rigs import until
+from tests.support.robot_rigs import until
 from robot_drivers import Bin, BurnResult, DriveFailure, Fault, LabelSpec, Blank, RobotError
 from robot_drivers.sim.drive_pool import DiscTimes, DrivePool, StreamJob, lower_bound
 from robot_drivers.sim.ledger import overlapping

@@ -8,76 +8,24 @@ settings (no flag that loosens file access).
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from publisher.demo.samples import (
-    ASCII_PATIENT,
-    SeriesSpec,
-    StudySpec,
     as_file,
-    build_study,
-    demo_studies,
 )
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium  # noqa: F401  (used by tests here)
-from tests.viewer import builders
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium# noqa: F401  (used by tests here)
+from tests.support import viewer_builders as builders
 from viewer_bundle import content_from_files, write_viewer, writer
-
-def disc_studies() -> list[StudySpec]:
-    """Demo patients (Latin-1, Cyrillic, CJK; CT, SR, MR, PDF, CR MONOCHROME1, US RGB cine)."""
-    return demo_studies(ct_slices=24) + [
-        StudySpec(ASCII_PATIENT, "mr-large", "Large MR", "20260310", series=(SeriesSpec("mr", 3, 1, "Big", 256, 192),)),
-    ]
+from tests.support.viewer import ROOT_INDEX, disc_studies, lay_out, master_and_extract, open_viewer
 
 
-def lay_out(root: Path, studies: list[StudySpec]) -> list[tuple[str, Path]]:
-    """Write ``studies`` as PS3.10 files with File IDs ``DICOM/Pnnnnnnn/Snnnnnnn/Innnnnnn``."""
-    files = []
-    n = 0
-    for pi, study in enumerate(studies, 1):
-        series_no: dict[str, int] = {}
-        for ds in build_study(study):
-            n += 1
-            s = series_no.setdefault(str(ds.SeriesInstanceUID), len(series_no) + 1)
-            rel = f"DICOM/P{pi:07d}/S{s:07d}/I{n:07d}"
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            as_file(ds).save_as(path, enforce_file_format=True)
-            files.append((rel, path))
-    return files
 
 
-ROOT_INDEX = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Disc</title></head>
-<body><p><a href="VIEWER/INDEX.HTM">View the images</a></p></body></html>
-"""
 
 
-def master_and_extract(tree: Path, out: Path) -> None:
-    """ISO 9660 level 1 image of ``tree`` written by the media engine's writer (as on a PDI CD),
-    extracted again by its ISO 9660 names."""
-    import pycdlib
 
-    from publisher.media.iso import write_image
-    from publisher.media.model import DiscFile
-
-    files = [DiscFile(p.relative_to(tree).as_posix(), p, p.stat().st_size) for p in sorted(tree.rglob("*")) if p.is_file()]
-    image = out.parent / "disc.iso"
-    write_image(files, image, volume_id="VIEWER")
-    iso = pycdlib.PyCdlib()
-    iso.open(str(image))
-    for dirname, _dirs, filenames in iso.walk(iso_path="/"):
-        for fname in filenames:
-            iso_path = f"{dirname.rstrip('/')}/{fname}"
-            clean = iso_path.split(";")[0].rstrip(".")
-            target = out / clean.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as fh:
-                iso.get_file_from_iso_fp(fh, iso_path=iso_path)
-    iso.close()
 
 
 @pytest.fixture(scope="session")
@@ -105,16 +53,6 @@ def disc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {"root": extracted, "tree": tree, "files": files, "content": content, "result": result}
 
 
-def open_viewer(chromium: object, disc: dict[str, object], locale: str = "en-US") -> tuple[object, object]:
-    """(context, page) on the extracted disc's viewer in a browser of ``locale``, first image shown."""
-    context = chromium.new_context(locale=locale, viewport={"width": 1200, "height": 760})  # type: ignore[attr-defined]
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto((disc["root"] / "VIEWER" / "INDEX.HTM").as_uri())  # type: ignore[operator]
-    pg.wait_for_function("window.DV && DV.shown", timeout=20_000)
-    pg.errors = errors
-    return context, pg
 
 
 @pytest.fixture

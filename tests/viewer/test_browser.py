@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from pydicom import dcmread
 
-from tests.viewer.conftest import open_viewer
+from tests.support.viewer import open_viewer
 from viewer_bundle import render_reference
+from tests.support.viewer import source_of
 
 pytestmark = [pytest.mark.interop]
 
@@ -39,15 +40,6 @@ def shown_image(page) -> tuple[np.ndarray, dict]:  # type: ignore[no-untyped-def
     return data.reshape(snap["h"], snap["w"], 4), snap["state"]
 
 
-def source_of(disc, series_description: str, instance_number: int):  # type: ignore[no-untyped-def]
-    for p in disc["content"].patients:
-        for st in p.studies:
-            for se in st.series:
-                if se.description == series_description:
-                    for inst in se.instances:
-                        if inst.instance_number == instance_number:
-                            return dcmread(inst.source)
-    raise LookupError((series_description, instance_number))
 
 
 def assert_matches_reference(page, disc, series: str, center=None, width=None, invert=False) -> None:  # type: ignore[no-untyped-def]

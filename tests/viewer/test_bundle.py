@@ -16,7 +16,7 @@ from pydicom import dcmread
 from pydicom.uid import JPEGLSLossless, RLELossless
 
 from publisher.demo.samples import CR_IMAGE, SeriesSpec, StudySpec, LATIN1_PATIENT, as_file, build_study
-from tests.viewer.conftest import lay_out
+from tests.support.viewer import lay_out
 from viewer_bundle import (
     DiscContent,
     Instance,
@@ -105,7 +105,7 @@ def test_compressed_sources_are_decoded(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from tests.viewer.conftest import disc_studies
+    from tests.support.viewer import disc_studies
 
     root = tmp_path_factory.mktemp("bundle")
     files = lay_out(root, disc_studies())
@@ -217,7 +217,7 @@ def test_package_imports_nothing_from_publisher() -> None:
 
 
 def test_colour_and_enhanced_references() -> None:
-    from tests.viewer import builders
+    from tests.support import viewer_builders as builders
     from viewer_bundle.reference import frame_info
 
     ybr = render_reference(as_file(builders.ybr_full()))

@@ -2,7 +2,7 @@
 
 Same disc as the Chromium tests (``disc`` fixture: mastered to ISO 9660, extracted, opened by
 ``file://`` with default settings). Firefox ESR is driven over WebDriver BiDi and WebKitGTK's
-MiniBrowser over W3C WebDriver (tests/viewer/browsers.py); input is real WebDriver input
+MiniBrowser over W3C WebDriver (tests/support/browsers.py); input is real WebDriver input
 (pointer clicks, wheel, keys), not synthetic DOM events. A missing browser skips locally and
 fails under CI=true.
 """
@@ -22,9 +22,9 @@ import pytest
 from PIL import Image
 from pydicom import dcmread
 
-from tests.conftest import unavailable
-from tests.viewer.browsers import Browser, BrowserUnavailable, launch
-from tests.viewer.test_browser import source_of
+from tests.support.tools import unavailable
+from tests.support.browsers import Browser, BrowserUnavailable, launch
+from tests.support.viewer import source_of
 from viewer_bundle import render_reference
 
 pytestmark = [pytest.mark.interop]

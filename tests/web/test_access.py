@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from publisher.db.models import AuditEvent, DiscJob
 from publisher.db.users import add_user, authenticate, hash_password, verify_password
 from publisher.web.auth import SESSION_COOKIE, Signer
-from tests.web.conftest import USERS, Site, csrf_of
+from tests.support.web_site import USERS, Site, csrf_of
 
 
 def _sample(path: str) -> str:
@@ -128,9 +128,9 @@ def _jobs(site: Site) -> int:
 
 
 def test_roles_decide_who_browses_burns_hands_out_and_manages_users(site: Site) -> None:
-    from tests.web.conftest import STUDIES
+    from tests.support.web_site import WEB_STUDIES
 
-    study = str(STUDIES[0].uid)
+    study = str(WEB_STUDIES[0].uid)
     desk, rad, boss = site.login("desk"), site.login("rad"), site.login("boss")
     # Front desk: sees jobs, not the index; cannot burn or manage users.
     assert desk.get("/jobs").status_code == 200 and desk.get("/api/jobs").status_code == 200
@@ -164,10 +164,10 @@ def test_roles_decide_who_browses_burns_hands_out_and_manages_users(site: Site) 
 
 
 def test_post_without_or_with_a_foreign_csrf_token_is_refused(site: Site) -> None:
-    from tests.web.conftest import STUDIES
+    from tests.support.web_site import WEB_STUDIES
 
     rad, other = site.login("rad"), site.login("boss")
-    form = {"study": str(STUDIES[0].uid), "media": "cd", "copies": "1"}
+    form = {"study": str(WEB_STUDIES[0].uid), "media": "cd", "copies": "1"}
     for token in (None, "", "guess", csrf_of(other.get("/jobs").text)):
         data = form if token is None else form | {"csrf": token}
         r = rad.post("/burn", data=data)

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.web.conftest import USERS, csrf_of
-from tests.web.served import Served, publisher_serve
+from tests.support.web_site import USERS, csrf_of
+from tests.support.served import Served, publisher_serve
 
 pytestmark = [pytest.mark.interop]
 

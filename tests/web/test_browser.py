@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.served import Served, publisher_serve
+from tests.support.served import Served, publisher_serve
 
 pytestmark = [pytest.mark.interop]
 

@@ -19,7 +19,7 @@ from publisher.web.app import _refuse_unguarded, create_app
 from publisher.web.auth import INITIAL_PASSWORD_FILE, SECRET_FILE, ensure_admin, load_secret
 from publisher.web.context import require
 from publisher.web.auth import Permission
-from tests.web.conftest import Site, csrf_of
+from tests.support.web_site import Site, csrf_of
 
 
 def test_first_start_creates_admin_with_a_password_only_the_owner_reads(tmp_path: Path, sqlite_url: str) -> None:

@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from publisher.db.logins import ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS
 from publisher.db.models import AuditEvent
-from tests.web.conftest import USERS, Site, csrf_of
-from tests.web.served import Served, publisher_serve
+from tests.support.web_site import USERS, Site, csrf_of
+from tests.support.served import Served, publisher_serve
 
 pytestmark = [pytest.mark.interop]
 

@@ -13,8 +13,8 @@ from publisher.jobs.state import JobState
 from publisher.media.preflight import Problem
 from publisher.jobs.preflight import problems_json
 from publisher.demo.samples import CJK_PATIENT, LATIN1_PATIENT
-from tests.conftest import require_tool
-from tests.web.conftest import Site, csrf_of
+from tests.support.tools import require_tool
+from tests.support.web_site import Site, csrf_of
 
 
 def _job(site: Site, job_id: int) -> DiscJob:

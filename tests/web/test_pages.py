@@ -13,9 +13,9 @@ from publisher.db.models import AuditEvent, DiscJob
 from publisher.jobs.disc_job import create_job, run_job
 from publisher.jobs.selection import Selection
 from publisher.jobs.state import JobState
-from tests.web.conftest import EVIL_STUDY, STUDIES, Site, csrf_of
+from tests.support.web_site import EVIL_STUDY, WEB_STUDIES, Site, csrf_of
 
-LATIN1, CYRILLIC, CJK = STUDIES[0], STUDIES[1], STUDIES[2]
+LATIN1, CYRILLIC, CJK = WEB_STUDIES[0], WEB_STUDIES[1], WEB_STUDIES[2]
 
 
 def _study_rows(page: str) -> list[str]:
@@ -37,7 +37,7 @@ def _events(site: Site, action: str) -> list[AuditEvent]:
 def test_study_browser_searches_the_index_and_shows_decoded_names(site: Site) -> None:
     rad = site.login("rad")
     everything = rad.get("/studies").text
-    assert set(_study_rows(everything)) == {str(s.uid) for s in STUDIES}
+    assert set(_study_rows(everything)) == {str(s.uid) for s in WEB_STUDIES}
     for shown in ("Müller, Jürgen", "Иванова, Мария", "山田, 太郎", "CT Schädel nativ", "МРТ колена", "胸部X線"):
         assert shown in everything
     cases = {

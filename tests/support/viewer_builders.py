@@ -7,7 +7,13 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import convert_color_space
 from pydicom.sequence import Sequence
 
-from publisher.demo.samples import ASCII_PATIENT, SeriesSpec, StudySpec, build_study, make_uid
+from publisher.demo.samples import (
+    ASCII_PATIENT,
+    SeriesSpec,
+    StudySpec,
+    build_study,
+    make_uid,
+)
 
 ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"
 STUDY = StudySpec(ASCII_PATIENT, "colour", "Colour and enhanced", "20260320", series=(SeriesSpec("us", 1, 1, "", 48, 40),))

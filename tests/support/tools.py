@@ -1,4 +1,5 @@
-"""Real peer tools for media tests: skip locally when missing, fail under CI=true."""
+"""Real peer tools: one ``require_tool`` for every test (skip locally when a tool is missing,
+fail under CI=true, where a skipped interop test is a failure), and running a tool."""
 
 from __future__ import annotations
 
@@ -9,15 +10,25 @@ from pathlib import Path
 
 import pytest
 
+IN_CI = os.environ.get("CI", "").lower() == "true"
 
-def need(*tools: str) -> None:
-    """Require ``tools`` on PATH: ``pytest.fail`` in CI (CI=true), else skip."""
-    for tool in tools:
-        if shutil.which(tool) is None:
-            msg = f"peer tool {tool} is not installed"
-            if os.environ.get("CI") == "true":
-                pytest.fail(msg)
-            pytest.skip(msg)
+
+def unavailable(reason: str) -> None:
+    """Skip locally, fail in CI (a skipped interop test is a failure there)."""
+    if IN_CI:
+        pytest.fail(f"required peer unavailable in CI: {reason}")
+    pytest.skip(reason)
+
+
+def require_tool(*names: str) -> str:
+    """Require every tool in ``names`` on PATH; returns the path of the first."""
+    found = []
+    for name in names:
+        exe = shutil.which(name)
+        if exe is None:
+            unavailable(f"{name} is not installed")
+        found.append(str(exe))
+    return found[0] if found else ""
 
 
 def run(*cmd: str | Path, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -32,6 +43,6 @@ def run(*cmd: str | Path, check: bool = True, cwd: Path | None = None) -> subpro
 
 def dciodvfy_errors(path: Path) -> list[str]:
     """The "Error" lines dicom3tools ``dciodvfy`` reports for ``path``."""
-    need("dciodvfy")
+    require_tool("dciodvfy")
     proc = run("dciodvfy", path, check=False)
     return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("Error")]

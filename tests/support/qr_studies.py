@@ -10,10 +10,11 @@ from pathlib import Path
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from publisher.demo import samples
 from publisher.archive.ingest import Archive
+from publisher.config import SERVICES, AllowedCaller
+from publisher.demo import samples
 from publisher.demo.samples import PatientSpec, SeriesSpec, StudySpec
-from tests.conftest import DCMTK_ENV
+from tests.support.peers import DCMTK_ENV
 
 SMITH = PatientSpec("Smith^Anna", "PAT-SMITH", "19700315", "F", "ISO_IR 100")
 
@@ -70,3 +71,9 @@ def findscu(port: int, model: str, keys: Sequence[str | bytes], out: Path, *extr
     files = sorted(out.glob("rsp*.dcm"))
     log = (proc.stdout + proc.stderr).decode("utf-8", "replace")
     return FindResult(proc.returncode, [dcmread(f) for f in files], log)
+
+
+#: Every QR test caller may use every service (rights themselves: tests/foundation/test_caller_rights.py).
+QR_CALLERS = tuple(AllowedCaller(t, services=frozenset(SERVICES))
+                   for t in ("FINDSCU", "MOVESCU", "GETSCU", "STORESCU", "ECHOSCU", "PYNETDICOM", "QRSCU"))
+

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from publisher.config import AllowedCaller, Settings, load_settings
 from publisher.service import Service
-from tests.conftest import DCMTK_ENV, free_port
-
+from tests.support.net import free_port
+from tests.support.peers import DCMTK_ENV
 
 
 def settings_for(tmp: Path, db_url: str, **dicom: object) -> Settings:

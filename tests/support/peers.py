@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import DCMTK_ENV, free_port, storescp, wait_echo
+from tests.support.net import free_port
+from tests.support.tools import require_tool
 
 #: storescp configuration: a destination accepting only Explicit VR Little Endian, and only
 #: the SOP classes named in the profile (so others fail their C-STORE sub-operation).
@@ -64,7 +68,6 @@ def orthanc(work: Path, our_ae: str, our_port: int, ae_title: str = "ORTHANC") -
     ``DicomModalities`` names our AE so Orthanc can C-MOVE to us; TCP_NODELAY=1 in its
     environment (docs/architecture.md, section 4)."""
     import json
-    import shutil
 
     exe = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
     port, http = free_port(), free_port()
@@ -127,3 +130,40 @@ def storescu(port: int, aec: str, files: Sequence[Path]) -> None:
     proc = subprocess.run(["storescu", "-R", "-aet", "STORESCU", "-aec", aec, "127.0.0.1", str(port), *map(str, files)],
                           capture_output=True, text=True, env=DCMTK_ENV, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+#: DCMTK tools (and Orthanc, which embeds DCMTK) wait ~40 ms per message on loopback without it.
+DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
+
+
+def wait_echo(port: int, aec: str, timeout: float = 60) -> None:
+    """Return once something answers C-ECHO as ``aec`` on ``port`` (a peer or our server starting)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = subprocess.run(["echoscu", "-aet", "ECHOSCU", "-aec", aec, "127.0.0.1", str(port)], capture_output=True, env=DCMTK_ENV)
+        if r.returncode == 0:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answered C-ECHO as {aec} on port {port} within {timeout} s")
+
+
+@contextmanager
+def storescp(out: Path, ae_title: str, *options: str, ready: Callable[[int, "subprocess.Popen[bytes]"], None] | None = None) -> Iterator[int]:
+    """DCMTK storescp writing what it receives into ``out``, on a free port (yielded); extra
+    ``options`` go before the port (a profile, TLS...). ``ready`` waits until it serves (default:
+    a plain C-ECHO)."""
+    require_tool("storescp", "echoscu")
+    out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(["storescp", "-aet", ae_title, *options, "-od", str(out), str(port)], env=DCMTK_ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if ready is None:
+            wait_echo(port, ae_title)
+        else:
+            ready(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait()
+

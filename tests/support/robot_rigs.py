@@ -6,10 +6,10 @@ the job succeeds), how to recognise the label the robot printed, and what a good
 Peer tools (xorriso, 7zz) must be there in CI (``CI=true``): a missing one fails the test
 there and skips it elsewhere.
 """
+
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -21,12 +21,20 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from robot_drivers import (FAULT_ERRORS, PrinterFailure, RobotError, RobotOffline, RobotPaused, Robot,
-                           Shortfall)
+from robot_drivers import (
+    FAULT_ERRORS,
+    PrinterFailure,
+    Robot,
+    RobotError,
+    RobotOffline,
+    RobotPaused,
+    Shortfall,
+)
 from robot_drivers.manifest import ImageManifest
 from robot_drivers.model import Fault
 from robot_drivers.sim.hotfolder import tree_digest
 from robot_drivers.sim.ledger import DiscLedger
+from tests.support.tools import require_tool
 
 TIME_SCALE = 0.0005  # a 20 s robot move takes 10 ms
 PTBURN_SHARE = "\\\\BRAVO-PC\\PTBurnJobs"
@@ -61,15 +69,6 @@ def cancelled_midway(robot: Robot, sim: Any, image: Path, job_id: str, copies: i
     return raised[0]
 
 
-def require_tool(name: str) -> str:
-    """Path of ``name``; fail under CI=true, skip otherwise."""
-    exe = shutil.which(name)
-    if exe is None:
-        msg = f"{name} is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return exe
 
 
 def make_iso(folder: Path, name: str = "study.iso", payload: int = 200_000) -> Path:

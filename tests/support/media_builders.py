@@ -57,3 +57,13 @@ def read(paths: Sequence[Path]) -> list[MediaInstance]:
 
 def pixels(path: Path):  # type: ignore[no-untyped-def]
     return pydicom.dcmread(path).pixel_array
+
+
+def extract_volume(volume, dest: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Files of the volume's image extracted with xorriso (osirrox)."""
+    from tests.support.tools import require_tool, run
+
+    require_tool("xorriso")
+    run("xorriso", "-osirrox", "on", "-indev", volume.image, "-extract", "/", dest)
+    return dest
+

@@ -16,7 +16,7 @@ from pathlib import Path
 from publisher.db import migrate
 from publisher.db.session import Database
 from publisher.db.users import add_user
-from tests.conftest import free_port
+from tests.support.net import free_port
 
 
 @dataclass

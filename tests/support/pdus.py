@@ -9,12 +9,15 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+
 from publisher.config import Settings
+from publisher.demo import samples
 
 APPLICATION_CONTEXT = b"1.2.840.10008.3.1.1.1"
 VERIFICATION = "1.2.840.10008.1.1"
@@ -158,7 +161,7 @@ def server_process(settings: Settings, tmp: Path) -> Iterator[int]:
     blob.write_bytes(pickle.dumps(settings))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "tests.foundation.pdus", str(blob)], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.pdus", str(blob)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=log, env=env)
     try:
         assert proc.stdout is not None
@@ -194,6 +197,17 @@ def thread_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+def socket_count(pid: int) -> int:
+    """Open sockets of the process (its listening socket included), from /proc/<pid>/fd."""
+    out = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass  # closed meanwhile
+    return out
+
+
 def _serve(blob: str) -> None:
     import logging
 
@@ -221,3 +235,12 @@ def _serve(blob: str) -> None:
 
 if __name__ == "__main__":
     _serve(sys.argv[1])
+
+
+def ct_dataset(key: str) -> tuple[str, bytes]:
+    ds = samples.build_study(samples.StudySpec(samples.ASCII_PATIENT, key, series=(samples.SeriesSpec("ct", 1, 1, "", 8, 8),)))[0]
+    buf = DicomBytesIO()
+    buf.is_little_endian, buf.is_implicit_VR = True, False
+    write_dataset(buf, ds)
+    return str(ds.SOPInstanceUID), buf.getvalue()
+
