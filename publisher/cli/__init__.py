@@ -16,6 +16,7 @@ from publisher.cli.intake import cmd_import_disc
 from publisher.cli.remote import cmd_echo, cmd_remote_find, cmd_remote_retrieve, cmd_send, cmd_worklist
 from publisher.cli.serve import cmd_serve
 from publisher.cli.users import cmd_user, cmd_user_unlock
+from publisher.media.model import MediaType
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patient", action="append", default=[], metavar="ID[\\ISSUER]", help=PATIENT_HELP)
     p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
     p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
-    p.add_argument("--media", default="cd", choices=["cd", "dvd", "dvd-dl", "bd", "bd-dl", "usb", "folder"])
+    p.add_argument("--media", default="cd", choices=[m.value for m in MediaType])
     p.add_argument("--profile", help="media profile, e.g. STD-GEN-DVD-JPEG (default: the medium's general one)")
     p.add_argument("--capacity", type=parse_size, help="override the medium's capacity, e.g. 100M")
     p.add_argument("--institution", default="", help="institution named in README.TXT")
@@ -71,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patient", action="append", default=[], metavar="ID[\\ISSUER]", help=PATIENT_HELP)
     p.add_argument("--study", action="append", default=[], metavar="STUDY_UID")
     p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
-    p.add_argument("--media", default="cd", choices=["cd", "dvd", "dvd-dl", "bd", "bd-dl"])
+    p.add_argument("--media", default="cd", choices=[m.value for m in MediaType if m.is_image],
+                   help="a robot burns discs: every medium written as an image")
     p.add_argument("--profile", help="media profile, e.g. STD-GEN-DVD-JPEG")
     p.add_argument("--copies", type=int, default=1)
     p.add_argument("--comment", default="", help="printed on the label")

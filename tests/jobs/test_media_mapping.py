@@ -67,3 +67,18 @@ def test_a_vendor_without_a_name_for_a_blank_refuses_it_in_the_configuration(tmp
         robot_drivers.create("epson", job_folder=tmp_path, robot_job_folder="\\\\PC\\TDB", media_types=["BD-R DL"])
     epson = robot_drivers.create("epson", job_folder=tmp_path, robot_job_folder="\\\\PC\\TDB")
     assert "DISC_TYPE=CD, DVD or DVD-DL only" in epson.media_refusal(Blank.BD_R_DL)
+
+
+def test_the_command_line_offers_every_media_type() -> None:
+    """``publisher master`` writes every medium; ``publisher burn`` every one a robot burns (its
+    choices come from MediaType, so a new medium cannot be left out of the CLI)."""
+    from publisher.cli import build_parser
+
+    parser = build_parser()
+    for media in MediaType:
+        assert parser.parse_args(["master", "--media", media.value, "--out", "x"]).media == media.value
+        if media.is_image:
+            assert parser.parse_args(["burn", "--media", media.value]).media == media.value
+        else:
+            with pytest.raises(SystemExit):
+                parser.parse_args(["burn", "--media", media.value])
