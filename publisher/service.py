@@ -21,6 +21,7 @@ from publisher.dicom.server import start_server
 from publisher.jobs.disc_job import JobContext, recover
 from publisher.jobs.worker import JobWorker
 from publisher.labels import fonts
+from publisher.routing import forwarder as routing
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Service:
     archive: Archive = field(init=False)
     server: ThreadedAssociationServer | None = None
     worker: JobWorker | None = None
+    forwarder: routing.Forwarder | None = None
     _robot: robot_drivers.Robot | None = None
 
     def __post_init__(self) -> None:
@@ -119,8 +121,20 @@ class Service:
             self.worker.start()
         return self.worker
 
+    def start_forwarder(self) -> routing.Forwarder:
+        """The router and forward queue (``[[routes]]``, ``[[destinations]]``, ``[forward]``): it
+        runs with or without routes, so every instance is looked at once, when it arrives."""
+        if self.forwarder is None:
+            s = self.settings
+            self.forwarder = routing.build(self.db, self.archive.root, s.dicom, s.routes, s.destinations, s.forward)
+            self.forwarder.start()
+        return self.forwarder
+
     def stop(self) -> None:
         """Stop the worker (its running job finishes its step), the DICOM server, the database."""
+        if self.forwarder is not None:
+            self.forwarder.stop()
+            self.forwarder = None
         if self.worker is not None:
             self.worker.stop()
             self.worker = None

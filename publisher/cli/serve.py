@@ -58,6 +58,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _exit_on_sigterm()
     try:
         _start_worker(service)
+        service.start_forwarder()
+        routes = [r.name for r in settings.routes if r.enabled]
+        print(f"Route: {len(routes)} route(s) enabled{' (' + ', '.join(routes) + ')' if routes else ''}; "
+              f"forward queue every {settings.forward.tick_seconds:g} s", flush=True)
         server.run()
     finally:
         service.stop()

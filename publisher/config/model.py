@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from publisher.config.routing import Destination, ForwardSettings, Route
+
 DuplicatePolicy = Literal["keep-first", "replace", "reject"]
 DUPLICATE_POLICIES: tuple[str, ...] = ("keep-first", "replace", "reject")
 
@@ -209,6 +211,10 @@ class Settings:
     labels: LabelSettings = field(default_factory=LabelSettings)
     #: ``[[rules]]``: unattended burn rules, enabled or not.
     rules: tuple[DiscRule, ...] = ()
+    #: ``[[routes]]``, ``[[destinations]]`` and ``[forward]``: the router (:mod:`publisher.routing`).
+    routes: tuple[Route, ...] = ()
+    destinations: tuple[Destination, ...] = ()
+    forward: ForwardSettings = field(default_factory=ForwardSettings)
 
     @property
     def archive_root(self) -> Path:

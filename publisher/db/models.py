@@ -225,3 +225,36 @@ class LoginFailure(Base):
     #: The name as typed, normalised (lower case); an unknown name counts for its address only.
     username: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(64))
+
+
+class ForwardItem(Base):
+    """One instance to forward to one destination (:mod:`publisher.routing`): the durable
+    forward queue. ``state``: pending (due at ``due_at``), sent (the destination answered
+    success), failed (``attempts`` used up or refused for good; ``error`` says why), cancelled,
+    held (quarantined by a route, never sent unless a person releases it)."""
+
+    __tablename__ = "forward_item"
+    __table_args__ = (
+        UniqueConstraint("sop_instance_uid", "destination", name="uq_forward_instance_destination"),
+        Index("ix_forward_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sop_instance_uid: Mapped[str] = mapped_column(UID)
+    destination: Mapped[str] = mapped_column(String(16))
+    route: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class RoutedInstance(Base):
+    """An instance the router has looked at (so a restart neither skips nor repeats one)."""
+
+    __tablename__ = "routed_instance"
+
+    instance_fk: Mapped[int] = mapped_column(ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
+    routed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
