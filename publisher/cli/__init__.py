@@ -11,6 +11,7 @@ from pathlib import Path
 from publisher import __version__
 from publisher.cli.archive import cmd_archive_check, cmd_db_upgrade, cmd_import
 from publisher.cli.common import PATIENT_HELP, parse_size, add_media_options
+from publisher.cli import forward
 from publisher.cli.discs import cmd_burn, cmd_jobs, cmd_master
 from publisher.cli.intake import cmd_import_disc
 from publisher.cli.remote import cmd_echo, cmd_remote_find, cmd_remote_retrieve, cmd_send, cmd_worklist
@@ -139,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--series", action="append", default=[], metavar="SERIES_UID")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_send)
+
+    forward.add_parser(sub)
 
     p = sub.add_parser("worklist", help="list Modality Worklist entries of a worklist SCP")
     p.add_argument("remote", metavar="AE", help="AE title of a configured worklist SCP")

@@ -102,6 +102,8 @@ def _nav(session: Session | None, active: str) -> Safe:
         links.append(("/admin/users", "Users"))
     if may(user, Permission.READ_AUDIT):
         links.append(("/admin/audit", "Audit log"))
+    if may(user, Permission.MANAGE_FORWARDS):
+        links.append(("/forwards", "Forwards"))
     links.append(("/account", "Account"))
     items = join(fmt('<a href="{}"{}>{}</a>', href, Safe(' aria-current="page"') if href == active else "", text)
                  for href, text in links)

@@ -25,6 +25,8 @@ class Served:
     data: Path
     log: Path
     env: dict[str, str]
+    #: the ``publisher serve`` process (a test may kill it)
+    proc: "subprocess.Popen[bytes] | None" = None
 
     def cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         """``publisher ARGS`` on the same data directory and database as the server."""
@@ -80,6 +82,7 @@ def publisher_serve(tmp: Path, env: Mapping[str, str] = {}, config: str = "",
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "publisher.cli", *args, "serve"], env=full, stdout=out,
                                 stderr=subprocess.STDOUT, cwd=tmp)
+    served.proc = proc
     try:
         wait_http(f"{served.base}/health", proc, log)
         yield served
