@@ -26,7 +26,7 @@ from pynetdicom import build_context
 from pynetdicom.presentation import PresentationContext
 from sqlalchemy import select
 
-from publisher.config import DicomSettings, RemoteAE
+from publisher.config import DicomSettings
 from publisher.config.routing import Destination, ForwardSettings, Route
 from publisher.db.models import Instance
 from publisher.db.session import Database
