@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Update, func, select, update
 
 from publisher.db.models import ForwardItem, utcnow
 from publisher.db.session import Database
@@ -81,26 +81,27 @@ def mark_attempt_failed(db: Database, ids: Sequence[int], error: str, *, backoff
                 row.due_at = now + dt.timedelta(seconds=min(max_backoff, backoff * 2 ** (row.attempts - 1)))
 
 
+def _not_sent(ids: Sequence[int], destination: str) -> Update:
+    """An UPDATE of the rows not yet sent among ``ids`` (all when empty) of ``destination`` (any when empty)."""
+    q = update(ForwardItem).where(ForwardItem.state.in_(("failed", "pending", "held")))
+    if ids:
+        q = q.where(ForwardItem.id.in_(list(ids)))
+    if destination:
+        q = q.where(ForwardItem.destination == destination)
+    return q
+
+
 def retry(db: Database, ids: Sequence[int] = (), destination: str = "") -> int:
     """Failed (or held, or waiting) rows due now again with a fresh count of attempts; returns how many."""
     with db.session() as s:
-        q = update(ForwardItem).where(ForwardItem.state.in_(("failed", "pending", "held")))
-        if ids:
-            q = q.where(ForwardItem.id.in_(list(ids)))
-        if destination:
-            q = q.where(ForwardItem.destination == destination)
-        return int(s.execute(q.values(state="pending", due_at=utcnow(), attempts=0)).rowcount or 0)  # type: ignore[attr-defined]
+        result = s.execute(_not_sent(ids, destination).values(state="pending", due_at=utcnow(), attempts=0))
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def cancel(db: Database, ids: Sequence[int] = (), destination: str = "") -> int:
     """Rows not yet sent no longer sent; returns how many."""
     with db.session() as s:
-        q = update(ForwardItem).where(ForwardItem.state.in_(("failed", "pending", "held")))
-        if ids:
-            q = q.where(ForwardItem.id.in_(list(ids)))
-        if destination:
-            q = q.where(ForwardItem.destination == destination)
-        return int(s.execute(q.values(state="cancelled")).rowcount or 0)  # type: ignore[attr-defined]
+        return int(getattr(s.execute(_not_sent(ids, destination).values(state="cancelled")), "rowcount", 0) or 0)
 
 
 def listing(db: Database, states: Sequence[str] = ("pending", "failed", "held"), limit: int = 500) -> list[QueuedItem]:
