@@ -13,6 +13,7 @@ from publisher.demo import samples
 from publisher.archive import durable
 from publisher.archive.ingest import Archive, Provenance, StoreRefused
 from publisher.archive.parse import configure_pydicom
+from publisher.atna.export import AuditExporter
 from publisher.config import Settings
 from publisher.db import migrate
 from publisher.db.models import Instance
@@ -39,6 +40,7 @@ class Service:
     archive: Archive = field(init=False)
     server: ThreadedAssociationServer | None = None
     worker: JobWorker | None = None
+    audit_exporter: AuditExporter | None = None
     _robot: robot_drivers.Robot | None = None
 
     def __post_init__(self) -> None:
@@ -119,11 +121,26 @@ class Service:
             self.worker.start()
         return self.worker
 
+    def start_audit_export(self) -> AuditExporter | None:
+        """The audit trail sent to the repository of ``[audit]`` (publisher.atna); None while
+        ``[audit] host`` is empty."""
+        if not self.settings.audit.host:
+            return None
+        if self.audit_exporter is None:
+            self.audit_exporter = AuditExporter(self.db, self.settings.audit, source_id=self.settings.dicom.ae_title,
+                                                site_id=self.settings.institution)
+            self.audit_exporter.start()
+        return self.audit_exporter
+
     def stop(self) -> None:
-        """Stop the worker (its running job finishes its step), the DICOM server, the database."""
+        """Stop the worker (its running job finishes its step), the audit export, the DICOM
+        server, the database."""
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+        if self.audit_exporter is not None:
+            self.audit_exporter.stop()
+            self.audit_exporter = None
         if self.server is not None:
             self.server.shutdown()
             self.server = None
