@@ -1,7 +1,8 @@
 """Each audit event we record (publisher.audit) as the DICOM audit message of its kind (PS3.15 A.5.3).
 
 - ``burn``: Data Export 110106 (A.5.3.4), one message per volume written (the section allows
-  exactly one Destination Media), action R;
+  exactly one Destination Media), action R; a volume with good and failed copies gets one of
+  each (A.5.1: no message of mixed results);
 - ``handout``: Data Export 110106 (A.5.3.4), one per disc given away, the person who took it as
   the Destination Role ID participant;
 - ``disc-import``: Data Import 110107 (A.5.3.5), action C;
@@ -85,8 +86,11 @@ def file_set_ids(event: Recorded, job_volumes: Sequence[Mapping[str, Any]] = ())
 def build(event: Recorded, source: Source, volumes: Mapping[str, Exported] | None = None) -> list[ET.Element]:
     """The audit messages of ``event`` (none for an action without one); ``volumes``: File-set ID
     -> what is on it, for the Exports of a burn or a hand-over."""
-    if event.action in ("burn", "handout"):
-        return [_export(event, source, fsid, v) for fsid, v in sorted((volumes or {}).items())]
+    if event.action == "handout":
+        return [_export(event, source, fsid, v, X.SUCCESS) for fsid, v in sorted((volumes or {}).items())]
+    if event.action == "burn":
+        return [_export(event, source, fsid, v, outcome) for fsid, v in sorted((volumes or {}).items())
+                for outcome in _burn_outcomes(event, v)]
     if event.action == "disc-import":
         return [_import(event, source)]
     if event.action in LOGINS:
@@ -112,17 +116,22 @@ def _objects(root: ET.Element, patients: Sequence[tuple[str, str]], studies: Seq
         X.patient(root, pid, name)
 
 
-def _export(event: Recorded, source: Source, file_set_id: str, volume: Exported) -> ET.Element:
+def _burn_outcomes(event: Recorded, volume: Exported) -> list[str]:
+    """A volume's copies that came out good are one message (outcome 0) and the failed ones
+    another (8): A.5.1 allows no message of mixed results. No disc at all is a failure."""
+    ok = [bool(x.get("ok")) for x in event.detail.get("discs", []) if not volume.number or x.get("volume") == volume.number]
+    return ([X.SUCCESS] if any(ok) else []) + ([X.SERIOUS_FAILURE] if not all(ok) or not ok else [])
+
+
+def _export(event: Recorded, source: Source, file_set_id: str, volume: Exported, outcome: str) -> ET.Element:
     """A.5.3.4 Data Export: the requesting person and our application (both Source Role ID), the
     disc as the one Destination Media (its File-set ID, its media type), the recipient of a hand-over
-    (Destination Role ID), and the studies and patients on the disc. A burn's outcome is the
-    robot's for that volume: every copy good 0, some 4, none 8; a hand-over is a success."""
+    (Destination Role ID), and the studies and patients on the disc."""
     d = event.detail
-    outcome, description = X.SUCCESS, ""
-    if event.action == "burn":
-        ok = [bool(x.get("ok")) for x in d.get("discs", []) if not volume.number or x.get("volume") == volume.number]
-        outcome = X.SUCCESS if ok and all(ok) else X.MINOR_FAILURE if any(ok) else X.SERIOUS_FAILURE
-        description = str(d.get("error", "")) if outcome != X.SUCCESS else ""
+    description = ""
+    if outcome != X.SUCCESS:
+        errors = {str(x.get("error", "")) for x in d.get("discs", []) if not x.get("ok") and x.get("error")}
+        description = "; ".join(sorted(errors)) or str(d.get("error", "")) or "no disc came out"
     root = X.message(X.EXPORT, "R", event.at, outcome, outcome_description=description)
     _user(root, event, X.SOURCE)
     _application(root, source, X.SOURCE)
@@ -169,11 +178,11 @@ def _login(event: Recorded, source: Source) -> ET.Element:
 
 def _security(event: Recorded, source: Source) -> ET.Element:
     """A.5.3.11 Security Alert: the administrator (or the person themselves) who changed a user's
-    security attributes, and that user as the alert subject."""
+    security attributes, and that user as the alert subject (none for an address's lock lifted)."""
     root = X.message(X.SECURITY_ALERT, "E", event.at, X.SUCCESS, type_code=SECURITY[event.action])
     _user(root, event, None)
     _application(root, source)
     X.audit_source(root, source.source_id, source.site_id)
-    subject = event.subject.split(" ", 1)[-1] if " " in event.subject else event.subject
-    X.user_object(root, subject)
+    if event.subject.startswith("user "):  # a lock lifted from an address has no user to name
+        X.user_object(root, event.subject[5:])
     return root

@@ -132,8 +132,9 @@ def patient(root: ET.Element, patient_id: str, name: str) -> None:
 
 
 def study(root: ET.Element, uid: str) -> None:
-    """A study participant (type 2 system object, role 3 report, ID type 110180 Study Instance UID)."""
-    _object(root, SYSTEM_OBJECT, ROLE_REPORT, STUDY_INSTANCE_UID, uid, "")
+    """A study participant (type 2 system object, role 3 report, ID type 110180 Study Instance UID);
+    its ParticipantObjectName, which the schema requires when there is no query, is the UID too."""
+    _object(root, SYSTEM_OBJECT, ROLE_REPORT, STUDY_INSTANCE_UID, uid, uid)
 
 
 def user_object(root: ET.Element, username: str) -> None:
@@ -147,8 +148,8 @@ def _object(root: ET.Element, type_code: str, role: str, id_type: Code, object_i
         "ParticipantObjectID": object_id or "?", "ParticipantObjectTypeCode": type_code,
         "ParticipantObjectTypeCodeRole": role})
     id_type.element(po, "ParticipantObjectIDTypeCode")
-    if name:
-        ET.SubElement(po, "ParticipantObjectName").text = name
+    # A.5.1: a ParticipantObjectName or a ParticipantObjectQuery is required; without a name, the ID
+    ET.SubElement(po, "ParticipantObjectName").text = name or object_id or "?"
 
 
 def to_bytes(root: ET.Element) -> bytes:

@@ -45,9 +45,15 @@ def check_general(root: ET.Element) -> ET.Element:
     src = root.find("AuditSourceIdentification")
     assert src is not None and src.get("AuditSourceID")
     code(src.find("AuditSourceTypeCode"))
+    for ap in root.findall("ActiveParticipant"):  # RoleIDCode*, then MediaIdentifier?
+        kids = [c.tag for c in ap]
+        assert kids == ["RoleIDCode"] * kids.count("RoleIDCode") + ["MediaIdentifier"] * kids.count("MediaIdentifier"), kids
     for po in root.findall("ParticipantObjectIdentification"):
         assert po.get("ParticipantObjectID") and po.get("ParticipantObjectTypeCode") and \
             po.get("ParticipantObjectTypeCodeRole"), po.attrib
+        kids = [c.tag for c in po]  # the ID type code, then a name or a query: one is required
+        assert kids[:1] == ["ParticipantObjectIDTypeCode"] and len(kids) > 1, kids
+        assert kids[1] in ("ParticipantObjectName", "ParticipantObjectQuery"), kids
         code(po.find("ParticipantObjectIDTypeCode"))
     return ev
 

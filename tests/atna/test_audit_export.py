@@ -178,3 +178,28 @@ def test_udp_datagrams_reach_the_repository(tmp_path: Path, sqlite_url: str, rec
     ((m, root),) = _received(receiver, 1)
     assert m["input"] == "udp" and structure.check_login(root)[:2] == ("4", "udp-user")
     site.db.dispose()
+
+
+def test_the_running_service_sends_what_is_recorded(tmp_path: Path, sqlite_url: str, receiver: Receiver,
+                                                     certs: Certs) -> None:  # noqa: F811
+    """``publisher serve`` starts the export with the service (``[audit] host`` set): its thread
+    picks up an event written by anyone (here the CLI's way, a session of its own) and sends it."""
+    from publisher import audit
+    from publisher.config import Settings
+    from publisher.service import Service
+
+    receiver.start()
+    settings = Settings(data_dir=tmp_path / "data", database_url=sqlite_url,
+                        audit=_settings(receiver, "tls", certs, poll_seconds=0.05))
+    service = Service(settings)
+    service.prepare()
+    try:
+        assert service.start_audit_export() is not None
+        with service.db.session() as s:
+            audit.record(s, "boss", "user-add", "user newbie", {"role": "frontdesk"})
+        ((m, root),) = _received(receiver, 1)
+        ev = structure.check_general(root)
+        assert structure.code(ev.find("EventID"))[0] == "110113" and m["input"] == "tls"
+        assert structure.objects(root, "1", "11", "11") == ["newbie"]
+    finally:
+        service.stop()

@@ -1,0 +1,80 @@
+"""The A.5.3 messages of the events the acceptance test does not drive end to end: a disc import
+(Data Import), user administration (Security Alert), a burn with failed copies (one message per
+outcome), actions that have no message; and the RFC 5424 header and framing bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+from publisher.atna import events, syslog
+from publisher.atna import xml as X
+from tests.atna import structure
+
+AT = dt.datetime(2026, 12, 4, 1, 2, 3, 456000)
+SOURCE = events.Source("DISCPUB", "Test Hospital", "publisher.example")
+
+
+def _one(event: events.Recorded, volumes: dict[str, events.Exported] | None = None) -> ET.Element:
+    (root,) = events.build(event, SOURCE, volumes)
+    # through bytes and back, as a repository reads it
+    return ET.fromstring(X.to_bytes(root))
+
+
+def test_a_disc_import_is_a_data_import_of_the_reconciled_patient() -> None:
+    """A.5.3.5: EventID 110107, action C, the importer as Destination Role ID, the disc as the one
+    Source Media, patients as filed here (after reconciliation)."""
+    root = _one(events.Recorded(7, AT, "rad", "disc-import", "/dev/sr0", {
+        "source": "/dev/sr0", "volume_id": "EXTDISC1", "studies": ["1.2.3"],
+        "patients": [{"from": {"id": "EXT-9", "name": "Doe^Jane"}, "to": {"id": "PAT-1", "name": "Doe^Jane"}}],
+        "counts": {"refused": 0}}))
+    ev = structure.check_general(root)
+    assert structure.code(ev.find("EventID")) == ("110107", "DCM", "Import") and ev.get("EventActionCode") == "C"
+    assert ev.get("EventOutcomeIndicator") == "0"
+    (importer,) = structure.with_role(root, "110152")
+    assert importer.get("UserID") == "rad" and importer.get("UserIsRequestor") == "true"
+    (medium,) = structure.with_role(root, "110155")
+    assert medium.get("UserID") == "EXTDISC1" and medium.find("MediaIdentifier/MediaType") is not None
+    assert structure.objects(root, "1", "1", "2") == ["PAT-1"] and structure.objects(root, "2", "3", "110180") == ["1.2.3"]
+
+
+def test_user_administration_is_a_security_alert_about_that_user() -> None:
+    """A.5.3.11: EventID 110113, EventTypeCode 110136 for a new user's role, 110137 otherwise; the
+    user changed as a participant object of type person, role 11 security user entity."""
+    for action, type_code in (("user-add", "110136"), ("user-disable", "110137"), ("password-change", "110137")):
+        root = _one(events.Recorded(1, AT, "boss", action, "user desk", {}))
+        ev = structure.check_general(root)
+        assert structure.code(ev.find("EventID"))[0] == "110113" and ev.get("EventActionCode") == "E"
+        assert structure.code(ev.find("EventTypeCode"))[0] == type_code
+        assert structure.objects(root, "1", "11", "11") == ["desk"]
+
+
+def test_a_burn_with_a_failed_copy_gives_one_message_per_outcome() -> None:
+    """A.5.1: no message of mixed results. Volume 1: one copy good, one failed; volume 2: all good."""
+    detail = {"robot": "simulator", "error": "", "discs": [
+        {"volume": 1, "copy": 1, "ok": True, "error": ""}, {"volume": 1, "copy": 2, "ok": False, "error": "verify failed"},
+        {"volume": 2, "copy": 1, "ok": True, "error": ""}]}
+    volumes = {f"FS{n}": events.Exported("dvd", (("PAT-1", "Doe^Jane"),), ("1.2.3",), n) for n in (1, 2)}
+    messages = [ET.fromstring(X.to_bytes(m)) for m in events.build(events.Recorded(3, AT, "service", "burn", "job 5",
+                                                                                   detail), SOURCE, volumes)]
+    got = []
+    for root in messages:
+        _, _, media = structure.check_export(root)
+        ev = root.find("EventIdentification")
+        assert ev is not None
+        got.append((media, ev.get("EventOutcomeIndicator"), ev.findtext("EventOutcomeDescription", "")))
+    assert got == [("FS1", "0", ""), ("FS1", "8", "verify failed"), ("FS2", "0", "")]
+
+
+def test_job_bookkeeping_has_no_message() -> None:
+    for action in ("job-created", "cancel", "resubmit", "media-export"):
+        assert events.build(events.Recorded(1, AT, "rad", action, "job 1", {}), SOURCE) == []
+
+
+def test_the_syslog_header_and_framing() -> None:
+    """RFC 5424 6: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD, then a BOM and the XML;
+    RFC 5425 4.3: the frame is the octet count, a space, the message."""
+    xml = "<AuditMessage>é</AuditMessage>".encode()
+    msg = syslog.format_message(xml, AT, hostname="host name", app_name="DISCPUB", failure=True, procid="42")
+    assert msg == b"<84>1 2026-12-04T01:02:03.456000Z host_name DISCPUB 42 IHE+RFC-3881 - \xef\xbb\xbf" + xml
+    assert syslog.octet_counted(msg) == str(len(msg)).encode() + b" " + msg
