@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from publisher.atna import xml as X
@@ -67,6 +67,8 @@ class Exported:
     patients: tuple[tuple[str, str], ...] = ()  #: (ID, name)
     studies: tuple[str, ...] = ()
     number: int = 0  #: the volume's number in its job (a burn's discs say which volume they hold)
+    #: study UID -> {"sop_classes": {SOP Class UID: count}, "accessions": [...]}
+    contents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def exported(detail: Mapping[str, Any]) -> Exported:
@@ -74,7 +76,8 @@ def exported(detail: Mapping[str, Any]) -> Exported:
     number = str(detail.get("disc", "0/0")).split("/")[0]
     return Exported(str(detail.get("media", "")),
                     tuple((str(p.get("id", "")), str(p.get("name", ""))) for p in detail.get("patients", [])),
-                    tuple(str(u) for u in detail.get("studies", [])), int(number) if number.isdigit() else 0)
+                    tuple(str(u) for u in detail.get("studies", [])), int(number) if number.isdigit() else 0,
+                    dict(detail.get("study_contents", {})))
 
 
 def file_set_ids(event: Recorded, job_volumes: Sequence[Mapping[str, Any]] = ()) -> list[str]:
@@ -109,9 +112,11 @@ def _application(root: ET.Element, source: Source, role: X.Code | None = X.APPLI
     X.participant(root, source.source_id, False, role, address=source.node)
 
 
-def _objects(root: ET.Element, patients: Sequence[tuple[str, str]], studies: Sequence[str]) -> None:
+def _objects(root: ET.Element, patients: Sequence[tuple[str, str]], studies: Sequence[str],
+             contents: Mapping[str, Mapping[str, Any]] | None = None) -> None:
     for uid in studies:
-        X.study(root, uid)
+        c = (contents or {}).get(uid, {})
+        X.study(root, uid, sop_classes=dict(c.get("sop_classes", {})), accessions=list(c.get("accessions", [])))
     for pid, name in patients:
         X.patient(root, pid, name)
 
@@ -143,7 +148,7 @@ def _export(event: Recorded, source: Source, file_set_id: str, volume: Exported,
     X.participant(root, file_set_id, False, X.DESTINATION_MEDIA, media=(X.media_type_of(volume.media), file_set_id))
     X.audit_source(root, source.source_id, source.site_id)
     patients = volume.patients or tuple((str(p.get("id", "")), str(p.get("name", ""))) for p in d.get("patients", []))
-    _objects(root, patients, volume.studies)
+    _objects(root, patients, volume.studies, volume.contents)
     return root
 
 

@@ -131,10 +131,18 @@ def patient(root: ET.Element, patient_id: str, name: str) -> None:
     _object(root, PERSON, ROLE_PATIENT, PATIENT_NUMBER, patient_id, name)
 
 
-def study(root: ET.Element, uid: str) -> None:
+def study(root: ET.Element, uid: str, *, sop_classes: dict[str, int] | None = None, accessions: list[str] | None = None) -> None:
     """A study participant (type 2 system object, role 3 report, ID type 110180 Study Instance UID);
-    its ParticipantObjectName, which the schema requires when there is no query, is the UID too."""
-    _object(root, SYSTEM_OBJECT, ROLE_REPORT, STUDY_INSTANCE_UID, uid, uid)
+    its ParticipantObjectName, which the schema requires when there is no query, is the UID too.
+    Where known, a ParticipantObjectDescription with its accession numbers and each SOP class
+    with its number of instances (A.5.2, table A.5.2-1; A.5.3.4 asks for SOPClass)."""
+    po = _object(root, SYSTEM_OBJECT, ROLE_REPORT, STUDY_INSTANCE_UID, uid, uid)
+    if sop_classes or accessions:
+        description = ET.SubElement(po, "ParticipantObjectDescription")
+        for number in accessions or []:
+            ET.SubElement(description, "Accession", {"Number": number})
+        for cls, count in sorted((sop_classes or {}).items()):
+            ET.SubElement(description, "SOPClass", {"UID": cls, "NumberOfInstances": str(count)})
 
 
 def user_object(root: ET.Element, username: str) -> None:
@@ -143,13 +151,14 @@ def user_object(root: ET.Element, username: str) -> None:
     _object(root, PERSON, ROLE_SECURITY_USER, USER_IDENTIFIER, username, username)
 
 
-def _object(root: ET.Element, type_code: str, role: str, id_type: Code, object_id: str, name: str) -> None:
+def _object(root: ET.Element, type_code: str, role: str, id_type: Code, object_id: str, name: str) -> ET.Element:
     po = ET.SubElement(root, "ParticipantObjectIdentification", {
         "ParticipantObjectID": object_id or "?", "ParticipantObjectTypeCode": type_code,
         "ParticipantObjectTypeCodeRole": role})
     id_type.element(po, "ParticipantObjectIDTypeCode")
     # A.5.1: a ParticipantObjectName or a ParticipantObjectQuery is required; without a name, the ID
     ET.SubElement(po, "ParticipantObjectName").text = name or object_id or "?"
+    return po
 
 
 def to_bytes(root: ET.Element) -> bytes:

@@ -95,3 +95,9 @@ def check_login(root: ET.Element) -> tuple[str, str, str]:
     assert 1 <= len(aps) <= 2 and not root.findall("ParticipantObjectIdentification")
     person = next(ap for ap in aps if ap.get("UserIsRequestor") == "true")
     return ev.get("EventOutcomeIndicator", ""), person.get("UserID", ""), person.get("NetworkAccessPointID", "")
+
+
+def sop_classes(root: ET.Element, study_uid: str) -> dict[str, int]:
+    """A study object's ParticipantObjectDescription/SOPClass: UID -> NumberOfInstances."""
+    (po,) = [po for po in root.findall("ParticipantObjectIdentification") if po.get("ParticipantObjectID") == study_uid]
+    return {c.get("UID", ""): int(c.get("NumberOfInstances", "0")) for c in po.findall("ParticipantObjectDescription/SOPClass")}

@@ -71,6 +71,17 @@ def _event_id(root: ET.Element) -> str:
     return el.get("csd-code", "")
 
 
+def _stored_sop_classes(site: Site, study_uid: str) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from publisher.db.models import Instance, Series, Study
+
+    with site.db.session() as s:
+        rows = s.execute(select(Instance.sop_class_uid, func.count(Instance.id)).join(Series).join(Study)
+                         .where(Study.study_instance_uid == study_uid).group_by(Instance.sop_class_uid))
+        return {str(cls): int(n) for cls, n in rows}
+
+
 def _hand_out(site: Site, job_id: int) -> None:
     desk = site.login("desk")
     form = desk.get(f"/jobs/{job_id}/handout").text
@@ -105,6 +116,7 @@ def test_burn_hand_out_and_failed_login_reach_the_repository_over_tls(tmp_path: 
     patients, studies, media = structure.check_export(burn)
     assert patients == [CYRILLIC.patient.patient_id] and studies == [str(CYRILLIC.uid)] and media
     assert {ap.get("UserID") for ap in structure.with_role(burn, "110153")} == {"rad", "DISCPUB"}
+    assert structure.sop_classes(burn, str(CYRILLIC.uid)) == _stored_sop_classes(site, str(CYRILLIC.uid))
     source = burn.find("AuditSourceIdentification")
     assert source is not None and source.get("AuditEnterpriseSiteID") == "Test Hospital"
     patients, studies, handed_media = structure.check_export(handout)
