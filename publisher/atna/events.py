@@ -17,6 +17,7 @@ resubmitted) has no A.5.3 message and is not sent.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -86,9 +87,37 @@ def file_set_ids(event: Recorded, job_volumes: Sequence[Mapping[str, Any]] = ())
     return sorted({str(d.get("file_set_id", "")) for d in discs if d.get("file_set_id")})
 
 
-def build(event: Recorded, source: Source, volumes: Mapping[str, Exported] | None = None) -> list[ET.Element]:
+#: The largest message we send, in bytes of XML: PS3.15 A.6 asks receivers to take at least
+#: 32,768 octets; the syslog header and the frame fit in the rest.
+LIMIT = 31 * 1024
+
+
+def build(event: Recorded, source: Source, volumes: Mapping[str, Exported] | None = None,
+          limit: int = LIMIT) -> list[ET.Element]:
     """The audit messages of ``event`` (none for an action without one); ``volumes``: File-set ID
-    -> what is on it, for the Exports of a burn or a hand-over."""
+    -> what is on it, for the Exports of a burn or a hand-over. A message over ``limit`` bytes
+    is split into messages that each name a part of its studies (and all its patients)."""
+    return [part for root in _build(event, source, volumes) for part in fitting(root, limit)]
+
+
+def fitting(root: ET.Element, limit: int) -> list[ET.Element]:
+    """``root`` as one message, or halved by its study objects until each part fits ``limit``."""
+    studies = [po for po in root.findall("ParticipantObjectIdentification") if po.get("ParticipantObjectTypeCode") == "2"]
+    if len(studies) <= 1 or len(X.to_bytes(root)) <= limit:
+        return [root]
+    half = len(studies) // 2
+    out = []
+    for keep in (range(half), range(half, len(studies))):
+        part = copy.deepcopy(root)
+        objects = [po for po in part.findall("ParticipantObjectIdentification") if po.get("ParticipantObjectTypeCode") == "2"]
+        for i, po in enumerate(objects):
+            if i not in keep:
+                part.remove(po)
+        out += fitting(part, limit)
+    return out
+
+
+def _build(event: Recorded, source: Source, volumes: Mapping[str, Exported] | None) -> list[ET.Element]:
     if event.action == "handout":
         return [_export(event, source, fsid, v, X.SUCCESS) for fsid, v in sorted((volumes or {}).items())]
     if event.action == "burn":

@@ -78,3 +78,20 @@ def test_the_syslog_header_and_framing() -> None:
     msg = syslog.format_message(xml, AT, hostname="host name", app_name="DISCPUB", failure=True, procid="42")
     assert msg == b"<84>1 2026-12-04T01:02:03.456000Z host_name DISCPUB 42 IHE+RFC-3881 - \xef\xbb\xbf" + xml
     assert syslog.octet_counted(msg) == str(len(msg)).encode() + b" " + msg
+
+
+def test_a_volume_with_many_studies_is_split_into_messages_a_receiver_takes() -> None:
+    """PS3.15 A.6: receivers must take 32,768 octets, not more: 300 studies on one disc go out in
+    several Exports, each under the limit, naming every study once and the patient in each."""
+    uids = tuple(f"1.2.826.0.1.3680043.10.{n}" for n in range(300))
+    contents = {u: {"sop_classes": {"1.2.840.10008.5.1.4.1.1.2": 40}, "accessions": [f"A{u[-3:]}"]} for u in uids}
+    volumes = {"FS1": events.Exported("dvd", (("PAT-1", "Doe^Jane"),), uids, 1, contents)}
+    detail = {"discs": [{"volume": 1, "copy": 1, "ok": True}]}
+    messages = [X.to_bytes(m) for m in events.build(events.Recorded(3, AT, "rad", "burn", "job 5", detail), SOURCE, volumes)]
+    assert len(messages) > 1 and all(len(m) <= events.LIMIT for m in messages)
+    named = []
+    for m in messages:
+        patients, studies, media = structure.check_export(ET.fromstring(m))
+        assert patients == ["PAT-1"] and media == "FS1"
+        named += studies
+    assert sorted(named) == sorted(uids)
