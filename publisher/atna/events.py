@@ -212,11 +212,17 @@ def _login(event: Recorded, source: Source) -> ET.Element:
 
 def _security(event: Recorded, source: Source) -> ET.Element:
     """A.5.3.11 Security Alert: the administrator (or the person themselves) who changed a user's
-    security attributes, and that user as the alert subject (none for an address's lock lifted)."""
+    security attributes as the reporting person, our application performing it, and the user (or
+    the address whose lock was lifted, as a Node ID) as the Alert Subject with its description."""
     root = X.message(X.SECURITY_ALERT, "E", event.at, X.SUCCESS, type_code=SECURITY[event.action])
     _user(root, event, None)
     _application(root, source)
     X.audit_source(root, source.source_id, source.site_id)
-    if event.subject.startswith("user "):  # a lock lifted from an address has no user to name
-        X.user_object(root, event.subject[5:])
+    kind, _, name = event.subject.partition(" ")
+    what = {"user-add": "user added", "user-enable": "user enabled", "user-disable": "user disabled",
+            "user-password": "password set by an administrator", "password-change": "password changed by its user",
+            "login-unlock": "login lock lifted"}[event.action]
+    extra = "; ".join(f"{k} {v}" for k, v in sorted(event.detail.items()))
+    text = f"{what}: {event.subject} by {event.actor}" + (f" ({extra})" if extra else "")
+    X.alert_subject(root, X.NODE_ID if kind == "address" else X.USER_IDENTIFIER, name or event.subject, text)
     return root

@@ -7,6 +7,7 @@ of the DCM code system are from PS3.16 (CID 400-405); the RFC 3881 ones are RFC 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -52,13 +53,14 @@ CD, DVD, URI = dcm("110032", "CD"), dcm("110033", "DVD"), dcm("110037", "URI")
 # ParticipantObjectIDTypeCode (RFC 3881 5.5.4; PS3.15 A.5.1; CID 404)
 PATIENT_NUMBER = Code("2", "RFC-3881", "Patient Number")
 USER_IDENTIFIER = Code("11", "RFC-3881", "User Identifier")
+NODE_ID = dcm("110182", "Node ID")
 STUDY_INSTANCE_UID = dcm("110180", "Study Instance UID")
 # AuditSourceTypeCode (RFC 3881 5.4.3): an application server process
 APPLICATION_SERVER = Code("4", "DCM", "Application Server")
 
 #: ParticipantObjectTypeCode / ParticipantObjectTypeCodeRole (RFC 3881 5.5.1, 5.5.2)
 PERSON, SYSTEM_OBJECT = "1", "2"
-ROLE_PATIENT, ROLE_REPORT, ROLE_SECURITY_USER = "1", "3", "11"
+ROLE_PATIENT, ROLE_REPORT, ROLE_SECURITY_RESOURCE = "1", "3", "13"
 
 
 def media_type_of(media: str) -> Code:
@@ -145,10 +147,12 @@ def study(root: ET.Element, uid: str, *, sop_classes: dict[str, int] | None = No
             ET.SubElement(description, "SOPClass", {"UID": cls, "NumberOfInstances": str(count)})
 
 
-def user_object(root: ET.Element, username: str) -> None:
-    """A user whose security attributes an event changed (type 1 person, role 11 security user
-    entity, ID type 11 user identifier)."""
-    _object(root, PERSON, ROLE_SECURITY_USER, USER_IDENTIFIER, username, username)
+def alert_subject(root: ET.Element, id_type: Code, object_id: str, description: str) -> None:
+    """A Security Alert's subject (A.5.3.11): type 2 system object, role 13 security resource,
+    with the ParticipantObjectDetail "Alert Description" (its value base64, as ValuePair is)."""
+    po = _object(root, SYSTEM_OBJECT, ROLE_SECURITY_RESOURCE, id_type, object_id, object_id)
+    ET.SubElement(po, "ParticipantObjectDetail", {"type": "Alert Description",
+                                                  "value": base64.b64encode(description.encode("utf-8")).decode("ascii")})
 
 
 def _object(root: ET.Element, type_code: str, role: str, id_type: Code, object_id: str, name: str) -> ET.Element:

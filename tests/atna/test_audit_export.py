@@ -212,6 +212,6 @@ def test_the_running_service_sends_what_is_recorded(tmp_path: Path, sqlite_url: 
         ((m, root),) = _received(receiver, 1)
         ev = structure.check_general(root)
         assert structure.code(ev.find("EventID"))[0] == "110113" and m["input"] == "tls"
-        assert structure.objects(root, "1", "11", "11") == ["newbie"]
+        assert structure.objects(root, "2", "13", "11") == ["newbie"]
     finally:
         service.stop()

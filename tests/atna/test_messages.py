@@ -4,6 +4,7 @@ outcome), actions that have no message; and the RFC 5424 header and framing byte
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import xml.etree.ElementTree as ET
 
@@ -40,13 +41,19 @@ def test_a_disc_import_is_a_data_import_of_the_reconciled_patient() -> None:
 
 def test_user_administration_is_a_security_alert_about_that_user() -> None:
     """A.5.3.11: EventID 110113, EventTypeCode 110136 for a new user's role, 110137 otherwise; the
-    user changed as a participant object of type person, role 11 security user entity."""
+    user changed as the Alert Subject (type 2, role 13 security resource) with its "Alert
+    Description" detail; a lock lifted from an address names the address as a Node ID."""
     for action, type_code in (("user-add", "110136"), ("user-disable", "110137"), ("password-change", "110137")):
         root = _one(events.Recorded(1, AT, "boss", action, "user desk", {}))
         ev = structure.check_general(root)
         assert structure.code(ev.find("EventID"))[0] == "110113" and ev.get("EventActionCode") == "E"
         assert structure.code(ev.find("EventTypeCode"))[0] == type_code
-        assert structure.objects(root, "1", "11", "11") == ["desk"]
+        assert structure.objects(root, "2", "13", "11") == ["desk"]
+        detail = root.find("ParticipantObjectIdentification/ParticipantObjectDetail[@type='Alert Description']")
+        assert detail is not None and "desk" in base64.b64decode(detail.get("value", "")).decode()
+    root = _one(events.Recorded(1, AT, "boss", "login-unlock", "address 10.1.2.3", {"failures_forgotten": 20}))
+    structure.check_general(root)
+    assert structure.objects(root, "2", "13", "110182") == ["10.1.2.3"]
 
 
 def test_a_burn_with_a_failed_copy_gives_one_message_per_outcome() -> None:
