@@ -204,7 +204,8 @@ def _login(event: Recorded, source: Source) -> ET.Element:
     outcome = X.SUCCESS if event.action == "login" else X.MINOR_FAILURE
     root = X.message(X.USER_AUTHENTICATION, "E", event.at, outcome, type_code=X.LOGIN,
                      outcome_description=LOGINS[event.action])
-    _user(root, event, None)
+    # the person's NetworkAccessPointID is M in A.5.3.12: "unknown" when the web server had none
+    X.participant(root, event.actor, True, None, address=str(event.detail.get("address") or "unknown"))
     _application(root, source, None)
     X.audit_source(root, source.source_id, source.site_id)
     return root

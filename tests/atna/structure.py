@@ -87,13 +87,16 @@ def check_export(root: ET.Element) -> tuple[list[str], list[str], str]:
 
 def check_login(root: ET.Element) -> tuple[str, str, str]:
     """A.5.3.12 User Authentication (110114, action E, EventTypeCode 110122 Login): one or two
-    participants, the person the requestor; no participant objects. Returns (outcome, user, address)."""
+    participants, the person the requestor with their network access point; no participant objects.
+    Returns (outcome, user, address)."""
     ev = check_general(root)
     assert code(ev.find("EventID")) == ("110114", "DCM", "User Authentication") and ev.get("EventActionCode") == "E"
     assert code(ev.find("EventTypeCode")) == ("110122", "DCM", "Login")
     aps = root.findall("ActiveParticipant")
     assert 1 <= len(aps) <= 2 and not root.findall("ParticipantObjectIdentification")
     person = next(ap for ap in aps if ap.get("UserIsRequestor") == "true")
+    assert person.get("NetworkAccessPointTypeCode") in ("1", "2") and person.get("NetworkAccessPointID"), \
+        "the authenticated person's network access point is M"
     return ev.get("EventOutcomeIndicator", ""), person.get("UserID", ""), person.get("NetworkAccessPointID", "")
 
 
