@@ -215,3 +215,18 @@ def test_the_running_service_sends_what_is_recorded(tmp_path: Path, sqlite_url: 
         assert structure.objects(root, "2", "13", "11") == ["newbie"]
     finally:
         service.stop()
+
+
+def test_a_repository_whose_certificate_we_do_not_trust_gets_nothing(tmp_path: Path, sqlite_url: str,
+                                                                      receiver: Receiver, certs: Certs) -> None:  # noqa: F811
+    """The trail holds patient names: it goes only to the repository signed by ``ca_file``; with
+    another CA the handshake fails and the events stay queued."""
+    site = make_site(tmp_path, sqlite_url)
+    receiver.start()
+    _fail_login(site, "desk")
+    settings = _settings(receiver, "tls", certs)
+    exporter = AuditExporter(site.db, AuditSettings(**{**settings.__dict__, "ca_file": str(certs.other_ca)}),
+                             source_id="DISCPUB")
+    assert exporter.send_waiting() == 0 and "certificate" in exporter.last_error.lower()
+    assert exporter.waiting() == 1 and receiver.messages() == []
+    site.db.dispose()
