@@ -2,12 +2,12 @@
 
 The queue is the audit trail itself: an ``audit_event`` row is committed with the action it
 records (publisher.audit), with ``sent_at`` NULL. The exporter sends the waiting rows in ``id``
-order, one event at a time, and sets ``sent_at`` only after its messages were handed to the
+order, a batch at a time, and sets ``sent_at`` only after their messages were handed to the
 repository's connection; while the repository is unreachable it stops at the first event that
 could not go and tries again ``retry_seconds`` later. Nothing is kept only in memory, so a
 killed process (SIGKILL, power loss) loses nothing: the next start sends what was not marked.
-The price is "at least once": an event whose messages went out just before a kill, but whose
-mark did not commit, is sent again.
+The price is "at least once": events whose messages went out just before a kill, but whose
+marks did not commit (at most one batch), are sent again.
 """
 
 from __future__ import annotations
@@ -92,42 +92,50 @@ class AuditExporter:
                                              app_name=self.source.source_id, failure=failure))
         return out
 
+    def _batch(self) -> list[tuple[int, list[bytes]]]:
+        """The next waiting events, oldest first, with their messages."""
+        out = []
+        with self.db.session() as s:
+            rows = s.scalars(select(AuditEvent).where(AuditEvent.sent_at.is_(None)).order_by(AuditEvent.id).limit(BATCH))
+            for row in list(rows):
+                try:
+                    out.append((row.id, self.messages_of(s, row)))
+                except Exception:  # a malformed old row must not hold back the whole trail
+                    log.exception("audit event %d has no DICOM audit message; left out of the export", row.id)
+                    out.append((row.id, []))
+        return out
+
     def send_waiting(self) -> int:
         """Send waiting events in order until none is left or the repository fails; returns
-        how many were marked sent. A failure is kept in :attr:`last_error` and logged."""
+        how many were marked sent. Events are marked a batch at a time, after their messages
+        went out (a kill in between sends them again). A failure is kept in :attr:`last_error`."""
         done = 0
         while not self._stop.is_set():
-            with self.db.session() as s:
-                ids = list(s.scalars(select(AuditEvent.id).where(AuditEvent.sent_at.is_(None))
-                                     .order_by(AuditEvent.id).limit(BATCH)))
-            if not ids:
+            batch = self._batch()
+            if not batch:
                 return done
-            for event_id in ids:
-                if self._stop.is_set():
-                    return done
-                with self.db.session() as s:
-                    row = s.get(AuditEvent, event_id)
-                    if row is None or row.sent_at is not None:
-                        continue
-                    try:
-                        messages = self.messages_of(s, row)
-                    except Exception:  # a malformed old row must not hold back the whole trail
-                        log.exception("audit event %d has no DICOM audit message; left out of the export", event_id)
-                        messages = []
-                try:
+            sent: list[int] = []
+            try:
+                for event_id, messages in batch:
+                    if self._stop.is_set():
+                        break
                     for m in messages:
                         self.sender.send(m)
-                except syslog.SyslogError as exc:
-                    if str(exc) != self.last_error:
-                        log.warning("audit export waits: %s (%d event(s) queued)", exc, self.waiting())
-                    self.last_error = str(exc)
-                    return done
-                with self.db.session() as s:
-                    s.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(sent_at=utcnow()))
-                if self.last_error:
-                    log.info("audit export: the repository takes messages again")
-                    self.last_error = ""
-                done += 1
+                    sent.append(event_id)
+            except syslog.SyslogError as exc:
+                if str(exc) != self.last_error:
+                    log.warning("audit export waits: %s (%d event(s) queued)", exc, self.waiting() - len(sent))
+                self.last_error = str(exc)
+            finally:
+                if sent:
+                    with self.db.session() as s:
+                        s.execute(update(AuditEvent).where(AuditEvent.id.in_(sent)).values(sent_at=utcnow()))
+                    done += len(sent)
+            if len(sent) < len(batch):
+                return done
+            if self.last_error:
+                log.info("audit export: the repository takes messages again")
+                self.last_error = ""
         return done
 
     # -- the thread --------------------------------------------------------------------------
