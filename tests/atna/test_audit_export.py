@@ -230,3 +230,21 @@ def test_a_repository_whose_certificate_we_do_not_trust_gets_nothing(tmp_path: P
     assert exporter.send_waiting() == 0 and "certificate" in exporter.last_error.lower()
     assert exporter.waiting() == 1 and receiver.messages() == []
     site.db.dispose()
+
+
+def test_a_restarted_repository_loses_nothing_sent_after_it_went_away(tmp_path: Path, sqlite_url: str,
+                                                                       receiver: Receiver, certs: Certs) -> None:  # noqa: F811
+    """The open connection of a repository that restarted is noticed (it was closed) before the
+    next message is written into it: the sender reconnects and that message arrives."""
+    site = make_site(tmp_path, sqlite_url)
+    receiver.start()
+    exporter = AuditExporter(site.db, _settings(receiver, "tls", certs), source_id="DISCPUB")
+    _fail_login(site, "before")
+    assert exporter.send_waiting() == 1 and len(_received(receiver, 1)) == 1
+    receiver.stop()
+    receiver.start()
+    _fail_login(site, "after")
+    assert exporter.send_waiting() == 1
+    assert [structure.check_login(root)[1] for _, root in _received(receiver, 2)] == ["before", "after"]
+    exporter.stop()
+    site.db.dispose()
