@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass, field
 
 import robot_drivers
@@ -14,7 +15,7 @@ from publisher.archive import durable
 from publisher.archive.ingest import Archive, Provenance, StoreRefused
 from publisher.archive.parse import configure_pydicom
 from publisher.atna.export import AuditExporter
-from publisher.config import Settings
+from publisher.config import ConfigError, Settings
 from publisher.db import migrate
 from publisher.db.models import Instance
 from publisher.db.session import Database
@@ -127,8 +128,13 @@ class Service:
         if not self.settings.audit.host:
             return None
         if self.audit_exporter is None:
-            self.audit_exporter = AuditExporter(self.db, self.settings.audit, source_id=self.settings.dicom.ae_title,
-                                                site_id=self.settings.institution)
+            a = self.settings.audit
+            try:
+                self.audit_exporter = AuditExporter(self.db, a, source_id=self.settings.dicom.ae_title,
+                                                    site_id=self.settings.institution)
+            except (OSError, ssl.SSLError) as exc:  # a CA, certificate or key file that cannot be used
+                raise ConfigError(f"audit.ca_file / cert_file / key_file ({a.ca_file or '-'}, {a.cert_file or '-'}, "
+                                  f"{a.key_file or '-'}): {exc}") from exc
             self.audit_exporter.start()
         return self.audit_exporter
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
 
 from publisher.atna import events, syslog
 from publisher.atna import xml as X
@@ -102,3 +105,17 @@ def test_a_volume_with_many_studies_is_split_into_messages_a_receiver_takes() ->
         assert patients == ["PAT-1"] and media == "FS1"
         named += studies
     assert sorted(named) == sorted(uids)
+
+
+def test_an_unusable_certificate_stops_the_service_with_the_settings_named(tmp_path: Path) -> None:
+    """``publisher serve`` prints "configuration error: audit.ca_file / cert_file / key_file ..."."""
+    from publisher.config import AuditSettings, ConfigError, Settings
+    from publisher.service import Service
+
+    settings = Settings(data_dir=tmp_path, audit=AuditSettings(host="127.0.0.1", cert_file=str(tmp_path / "missing.pem")))
+    service = Service(settings)
+    try:
+        with pytest.raises(ConfigError, match="audit.ca_file / cert_file / key_file .*missing.pem"):
+            service.start_audit_export()
+    finally:
+        service.stop()
