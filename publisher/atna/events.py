@@ -150,10 +150,15 @@ def _objects(root: ET.Element, patients: Sequence[tuple[str, str]], studies: Seq
         X.patient(root, pid, name)
 
 
+def _discs_of(event: Recorded, volume: Exported) -> list[Mapping[str, Any]]:
+    """A burn's disc records of one volume (every record when the volume's number is unknown)."""
+    return [x for x in event.detail.get("discs", []) if not volume.number or x.get("volume") == volume.number]
+
+
 def _burn_outcomes(event: Recorded, volume: Exported) -> list[str]:
     """A volume's copies that came out good are one message (outcome 0) and the failed ones
     another (8): A.5.1 allows no message of mixed results. No disc at all is a failure."""
-    ok = [bool(x.get("ok")) for x in event.detail.get("discs", []) if not volume.number or x.get("volume") == volume.number]
+    ok = [bool(x.get("ok")) for x in _discs_of(event, volume)]
     return ([X.SUCCESS] if any(ok) else []) + ([X.SERIOUS_FAILURE] if not all(ok) or not ok else [])
 
 
@@ -164,7 +169,7 @@ def _export(event: Recorded, source: Source, file_set_id: str, volume: Exported,
     d = event.detail
     description = ""
     if outcome != X.SUCCESS:
-        errors = {str(x.get("error", "")) for x in d.get("discs", []) if not x.get("ok") and x.get("error")}
+        errors = {str(x.get("error", "")) for x in _discs_of(event, volume) if not x.get("ok") and x.get("error")}
         description = "; ".join(sorted(errors)) or str(d.get("error", "")) or "no disc came out"
     root = X.message(X.EXPORT, "R", event.at, outcome, outcome_description=description)
     _user(root, event, X.SOURCE)

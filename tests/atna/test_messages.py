@@ -60,10 +60,11 @@ def test_user_administration_is_a_security_alert_about_that_user() -> None:
 
 
 def test_a_burn_with_a_failed_copy_gives_one_message_per_outcome() -> None:
-    """A.5.1: no message of mixed results. Volume 1: one copy good, one failed; volume 2: all good."""
+    """A.5.1: no message of mixed results: per volume, one message for its good copies and one for
+    its failed ones, each failure described by that volume's own errors."""
     detail = {"robot": "simulator", "error": "", "discs": [
         {"volume": 1, "copy": 1, "ok": True, "error": ""}, {"volume": 1, "copy": 2, "ok": False, "error": "verify failed"},
-        {"volume": 2, "copy": 1, "ok": True, "error": ""}]}
+        {"volume": 2, "copy": 1, "ok": True, "error": ""}, {"volume": 2, "copy": 2, "ok": False, "error": "tray jam"}]}
     volumes = {f"FS{n}": events.Exported("dvd", (("PAT-1", "Doe^Jane"),), ("1.2.3",), n) for n in (1, 2)}
     messages = [ET.fromstring(X.to_bytes(m)) for m in events.build(events.Recorded(3, AT, "service", "burn", "job 5",
                                                                                    detail), SOURCE, volumes)]
@@ -73,7 +74,7 @@ def test_a_burn_with_a_failed_copy_gives_one_message_per_outcome() -> None:
         ev = root.find("EventIdentification")
         assert ev is not None
         got.append((media, ev.get("EventOutcomeIndicator"), ev.findtext("EventOutcomeDescription", "")))
-    assert got == [("FS1", "0", ""), ("FS1", "8", "verify failed"), ("FS2", "0", "")]
+    assert got == [("FS1", "0", ""), ("FS1", "8", "verify failed"), ("FS2", "0", ""), ("FS2", "8", "tray jam")]
 
 
 def test_job_bookkeeping_has_no_message() -> None:
