@@ -5,7 +5,8 @@
   each (A.5.1: no message of mixed results);
 - ``handout``: Data Export 110106 (A.5.3.4), one per disc given away, the person who took it as
   the Destination Role ID participant;
-- ``disc-import``: Data Import 110107 (A.5.3.5), action C;
+- ``disc-import``: Data Import 110107 (A.5.3.5), action C; and a Patient Record 110110
+  (A.5.3.14), action U, for each patient filed under another identity than the disc's;
 - ``login``, ``login-failed``, ``login-blocked``: User Authentication 110114 with EventTypeCode
   110122 Login (A.5.3.12), action E, a refusal as outcome 4;
 - ``user-*``, ``password-change``, ``login-unlock``: Security Alert 110113 (A.5.3.11), action E.
@@ -124,7 +125,7 @@ def _build(event: Recorded, source: Source, volumes: Mapping[str, Exported] | No
         return [_export(event, source, fsid, v, outcome) for fsid, v in sorted((volumes or {}).items())
                 for outcome in _burn_outcomes(event, v)]
     if event.action == "disc-import":
-        return [_import(event, source)]
+        return [_import(event, source)] + _reconciled(event, source)
     if event.action in LOGINS:
         return [_login(event, source)]
     if event.action in SECURITY:
@@ -201,6 +202,24 @@ def _import(event: Recorded, source: Source) -> ET.Element:
     patients = [(p.get("to", {}).get("id", ""), p.get("to", {}).get("name", "")) for p in d.get("patients", [])]
     _objects(root, patients, list(d.get("studies", [])))
     return root
+
+
+def _reconciled(event: Recorded, source: Source) -> list[ET.Element]:
+    """A.5.3.14 Patient Record, action U: each patient of an imported disc filed under another
+    identity than the disc's (PS3.3 C.12.1.1.9 coercion), the disc's ID and name in a detail."""
+    out = []
+    for p in event.detail.get("patients", []):
+        was, now = p.get("from", {}), p.get("to", {})
+        if (was.get("id"), was.get("issuer"), was.get("name")) == (now.get("id"), now.get("issuer"), now.get("name")):
+            continue
+        root = X.message(X.PATIENT_RECORD, "U", event.at, X.SUCCESS)
+        _user(root, event, None)
+        _application(root, source, None)
+        X.audit_source(root, source.source_id, source.site_id)
+        po = X.patient(root, str(now.get("id", "")), str(now.get("name", "")))
+        X.detail(po, "Imported as", f"{was.get('id', '')} [{was.get('issuer', '')}] {was.get('name', '')}")
+        out.append(root)
+    return out
 
 
 def _login(event: Recorded, source: Source) -> ET.Element:

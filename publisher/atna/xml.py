@@ -38,6 +38,7 @@ EXPORT = dcm("110106", "Export")
 IMPORT = dcm("110107", "Import")
 USER_AUTHENTICATION = dcm("110114", "User Authentication")
 SECURITY_ALERT = dcm("110113", "Security Alert")
+PATIENT_RECORD = dcm("110110", "Patient Record")
 # EventTypeCode (CID 401, Audit Event Type Code)
 LOGIN = dcm("110122", "Login")
 SECURITY_ROLES_CHANGED = dcm("110136", "Security Roles Changed")
@@ -128,9 +129,14 @@ def audit_source(root: ET.Element, source_id: str, site_id: str) -> None:
     APPLICATION_SERVER.element(ET.SubElement(root, "AuditSourceIdentification", attrs), "AuditSourceTypeCode")
 
 
-def patient(root: ET.Element, patient_id: str, name: str) -> None:
+def patient(root: ET.Element, patient_id: str, name: str) -> ET.Element:
     """A patient participant (A.5.2.4 / RFC 3881: type 1 person, role 1 patient, ID type 2)."""
-    _object(root, PERSON, ROLE_PATIENT, PATIENT_NUMBER, patient_id, name)
+    return _object(root, PERSON, ROLE_PATIENT, PATIENT_NUMBER, patient_id, name)
+
+
+def detail(po: ET.Element, kind: str, value: str) -> None:
+    """A ParticipantObjectDetail (A.5.1 ValuePair: ``type`` and a base64 ``value``)."""
+    ET.SubElement(po, "ParticipantObjectDetail", {"type": kind, "value": base64.b64encode(value.encode("utf-8")).decode("ascii")})
 
 
 def study(root: ET.Element, uid: str, *, sop_classes: dict[str, int] | None = None, accessions: list[str] | None = None) -> None:
@@ -150,9 +156,8 @@ def study(root: ET.Element, uid: str, *, sop_classes: dict[str, int] | None = No
 def alert_subject(root: ET.Element, id_type: Code, object_id: str, description: str) -> None:
     """A Security Alert's subject (A.5.3.11): type 2 system object, role 13 security resource,
     with the ParticipantObjectDetail "Alert Description" (its value base64, as ValuePair is)."""
-    po = _object(root, SYSTEM_OBJECT, ROLE_SECURITY_RESOURCE, id_type, object_id, object_id)
-    ET.SubElement(po, "ParticipantObjectDetail", {"type": "Alert Description",
-                                                  "value": base64.b64encode(description.encode("utf-8")).decode("ascii")})
+    detail(_object(root, SYSTEM_OBJECT, ROLE_SECURITY_RESOURCE, id_type, object_id, object_id), "Alert Description",
+           description)
 
 
 def _object(root: ET.Element, type_code: str, role: str, id_type: Code, object_id: str, name: str) -> ET.Element:

@@ -20,15 +20,19 @@ SOURCE = events.Source("DISCPUB", "Test Hospital", "publisher.example")
 
 
 def _one(event: events.Recorded, volumes: dict[str, events.Exported] | None = None) -> ET.Element:
-    (root,) = events.build(event, SOURCE, volumes)
+    return _all(event, volumes)[0]
+
+
+def _all(event: events.Recorded, volumes: dict[str, events.Exported] | None = None) -> list[ET.Element]:
     # through bytes and back, as a repository reads it
-    return ET.fromstring(X.to_bytes(root))
+    return [ET.fromstring(X.to_bytes(root)) for root in events.build(event, SOURCE, volumes)]
 
 
 def test_a_disc_import_is_a_data_import_of_the_reconciled_patient() -> None:
     """A.5.3.5: EventID 110107, action C, the importer as Destination Role ID, the disc as the one
-    Source Media, patients as filed here (after reconciliation)."""
-    root = _one(events.Recorded(7, AT, "rad", "disc-import", "/dev/sr0", {
+    Source Media, patients as filed here (after reconciliation); the reconciled patient also gets
+    an A.5.3.14 Patient Record (110110, action U) with the disc's identity in a detail."""
+    root, record = _all(events.Recorded(7, AT, "rad", "disc-import", "/dev/sr0", {
         "source": "/dev/sr0", "volume_id": "EXTDISC1", "studies": ["1.2.3"],
         "patients": [{"from": {"id": "EXT-9", "name": "Doe^Jane"}, "to": {"id": "PAT-1", "name": "Doe^Jane"}}],
         "counts": {"refused": 0}}))
@@ -40,6 +44,11 @@ def test_a_disc_import_is_a_data_import_of_the_reconciled_patient() -> None:
     (medium,) = structure.with_role(root, "110155")
     assert medium.get("UserID") == "EXTDISC1" and medium.find("MediaIdentifier/MediaType") is not None
     assert structure.objects(root, "1", "1", "2") == ["PAT-1"] and structure.objects(root, "2", "3", "110180") == ["1.2.3"]
+    ev = structure.check_general(record)
+    assert structure.code(ev.find("EventID"))[0] == "110110" and ev.get("EventActionCode") == "U"
+    assert structure.objects(record, "1", "1", "2") == ["PAT-1"]
+    was = record.find("ParticipantObjectIdentification/ParticipantObjectDetail[@type='Imported as']")
+    assert was is not None and base64.b64decode(was.get("value", "")).decode().startswith("EXT-9")
 
 
 def test_user_administration_is_a_security_alert_about_that_user() -> None:
