@@ -1,4 +1,5 @@
-"""Acceptance (issue 16, 2): burning a disc, handing it out and a failed login reach a real syslog
+"""Acceptance (issue 16, 2): burning a disc (the job worker on the simulator robot), handing it out
+and a failed login reach a real syslog
 receiver (rsyslogd, tests/atna/receiver.py) as DICOM audit messages with the right event IDs and
 participants (PS3.15 A.5.3, checked by tests/atna/structure.py); with the receiver down they
 wait in the database, survive a SIGKILL of the sender, and are delivered in order when it returns.
@@ -20,9 +21,10 @@ import pytest
 
 from publisher.atna.export import AuditExporter
 from publisher.config import AuditSettings
-from publisher.jobs.disc_job import create_job, run_job
+from publisher.jobs.disc_job import create_job
 from publisher.jobs.selection import Selection
 from publisher.jobs.state import JobState
+from publisher.jobs.worker import JobWorker
 from tests.atna import structure
 from tests.atna.receiver import Receiver, available
 from tests.conftest import unavailable
@@ -82,6 +84,21 @@ def _stored_sop_classes(site: Site, study_uid: str) -> dict[str, int]:
         return {str(cls): int(n) for cls, n in rows}
 
 
+def _job_state(site: Site, job_id: int) -> str:
+    from publisher.db.models import DiscJob
+
+    with site.db.session() as s:
+        job = s.get(DiscJob, job_id)
+        return job.state if job is not None else ""
+
+
+def _until(what: str, predicate: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 120
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
 def _hand_out(site: Site, job_id: int) -> None:
     desk = site.login("desk")
     form = desk.get(f"/jobs/{job_id}/handout").text
@@ -99,7 +116,12 @@ def test_burn_hand_out_and_failed_login_reach_the_repository_over_tls(tmp_path: 
     site = make_site(tmp_path, sqlite_url)
     receiver.start()
     job_id = create_job(site.db, Selection(studies=[str(CYRILLIC.uid)]), copies=1, created_by="rad")
-    assert run_job(site.job_context(), job_id) is JobState.DONE  # the worker's step, on the simulator robot
+    worker = JobWorker(site.job_context(), (), tick_seconds=0.1, run_queued=True)  # the simulator robot
+    worker.start()
+    try:
+        _until("the job burned", lambda: _job_state(site, job_id) == JobState.DONE.value)
+    finally:
+        worker.stop()
     _hand_out(site, job_id)
     _fail_login(site, "desk")
     exporter = AuditExporter(site.db, _settings(receiver, "tls", certs), source_id="IGNORED")
@@ -145,13 +167,6 @@ exporter.start()
 print("running", flush=True)
 time.sleep(600)
 """
-
-
-def _until(what: str, predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 60
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_while_the_repository_is_down_events_wait_survive_a_kill_and_go_out_in_order(
