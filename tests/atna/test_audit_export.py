@@ -1,7 +1,6 @@
 """Acceptance (issue 16, 2): burning a disc (the job worker on the simulator robot), handing it out
-and a failed login reach a real syslog
-receiver (rsyslogd, tests/atna/receiver.py) as DICOM audit messages with the right event IDs and
-participants (PS3.15 A.5.3, checked by tests/atna/structure.py); with the receiver down they
+and a failed login reach a real syslog receiver (rsyslogd, tests/atna/receiver.py) as DICOM audit
+messages with the right event IDs and participants (PS3.15 A.5.3, checked by tests/atna/structure.py); with the receiver down they
 wait in the database, survive a SIGKILL of the sender, and are delivered in order when it returns.
 """
 
