@@ -3,6 +3,7 @@
 # Without root it only names what is missing; tests then skip locally (and fail under CI=true).
 set -euo pipefail
 PACKAGES=(
+  rsyslog rsyslog-gnutls               # an Audit Record Repository stand-in: syslog over TCP, TLS (gtls), UDP
   dcmtk dicom3tools orthanc            # DICOM peers and validators
   libgdcm-tools                        # gdcmconv: a second decoder to cross-check undecodable files
   xorriso genisoimage udftools         # ISO/UDF mastering checks, pseudo drives

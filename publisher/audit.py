@@ -45,9 +45,22 @@ def record_volumes(session: Session, actor: str, volumes: Sequence[Volume], reje
             "size": v.size,
             "patients": [{"id": pid, "name": name} for pid, name in patients],
             "studies": sorted({i.study_instance_uid for i in v.instances}),
+            # per study: its SOP classes with their counts and its accession numbers, for the
+            # Study participant objects of the DICOM audit messages (PS3.15 A.5.3.4, A.5.2)
+            "study_contents": _study_contents(v),
             "instances": len(v.instances),
             "rejected_left_out": rejected_left_out,
         })
+
+
+def _study_contents(volume: Volume) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for i in volume.instances:
+        study = out.setdefault(i.study_instance_uid, {"sop_classes": {}, "accessions": []})
+        study["sop_classes"][i.sop_class_uid] = study["sop_classes"].get(i.sop_class_uid, 0) + 1
+        if i.accession_number and i.accession_number not in study["accessions"]:
+            study["accessions"].append(i.accession_number)
+    return out
 
 
 #: Who may take a disc at the front desk, as the hand-out form offers it.

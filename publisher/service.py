@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass, field
 
 import robot_drivers
@@ -13,7 +14,8 @@ from publisher.demo import samples
 from publisher.archive import durable
 from publisher.archive.ingest import Archive, Provenance, StoreRefused
 from publisher.archive.parse import configure_pydicom
-from publisher.config import Settings
+from publisher.atna.export import AuditExporter
+from publisher.config import ConfigError, Settings
 from publisher.db import migrate
 from publisher.db.models import Instance
 from publisher.db.session import Database
@@ -41,6 +43,7 @@ class Service:
     server: ThreadedAssociationServer | None = None
     worker: JobWorker | None = None
     forwarder: routing.Forwarder | None = None
+    audit_exporter: AuditExporter | None = None
     _robot: robot_drivers.Robot | None = None
 
     def __post_init__(self) -> None:
@@ -130,14 +133,34 @@ class Service:
             self.forwarder.start()
         return self.forwarder
 
+    def start_audit_export(self) -> AuditExporter | None:
+        """The audit trail sent to the repository of ``[audit]`` (publisher.atna); None while
+        ``[audit] host`` is empty."""
+        if not self.settings.audit.host:
+            return None
+        if self.audit_exporter is None:
+            a = self.settings.audit
+            try:
+                self.audit_exporter = AuditExporter(self.db, a, source_id=self.settings.dicom.ae_title,
+                                                    site_id=self.settings.institution)
+            except (OSError, ssl.SSLError) as exc:  # a CA, certificate or key file that cannot be used
+                raise ConfigError(f"audit.ca_file / cert_file / key_file ({a.ca_file or '-'}, {a.cert_file or '-'}, "
+                                  f"{a.key_file or '-'}): {exc}") from exc
+            self.audit_exporter.start()
+        return self.audit_exporter
+
     def stop(self) -> None:
-        """Stop the worker (its running job finishes its step), the DICOM server, the database."""
+        """Stop the forwarder, the worker (its running job finishes its step), the audit export,
+        the DICOM server, the database."""
         if self.forwarder is not None:
             self.forwarder.stop()
             self.forwarder = None
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+        if self.audit_exporter is not None:
+            self.audit_exporter.stop()
+            self.audit_exporter = None
         if self.server is not None:
             self.server.shutdown()
             self.server = None

@@ -33,6 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"Loaded {n} sample instances into the empty archive.", flush=True)
     try:
         service.start_dicom()
+        exporter = service.start_audit_export()
     except ConfigError as exc:  # a TLS certificate or key that cannot be used
         service.stop()
         sys.exit(f"configuration error: {exc}")
@@ -41,6 +42,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if d.tls_port:
         client_auth = "client certificates required" if d.tls_require_client_cert else "client certificates optional"
         print(f"DICOM: TLS on {d.bind}:{d.tls_port} (certificate {d.tls_cert_file}; {client_auth})", flush=True)
+    if exporter is not None:
+        a = settings.audit
+        print(f"Audit: DICOM audit messages to {a.host}:{a.port} over syslog ({a.transport})", flush=True)
     print(f"HTTP:  http://{settings.http_host}:{settings.http_port}/", flush=True)
     print(f"Data:  {settings.data_dir.resolve()} (database {service.db.engine.url.render_as_string(hide_password=True)})", flush=True)
     from publisher.web.auth import ensure_admin

@@ -17,6 +17,7 @@ from publisher.config.model import (
     RULE_NAME_MAX,
     SERVICES,
     AllowedCaller,
+    AuditSettings,
     ConfigError,
     DicomSettings,
     DiscRule,
@@ -30,6 +31,6 @@ from publisher.config.model import (
 
 __all__ = [
     "DEFAULT_CONFIG_FILE", "DEFAULT_SERVICES", "DUPLICATE_POLICIES", "GROUP_BY", "RULE_MEDIA", "RULE_NAME_MAX",
-    "SERVICES", "AllowedCaller", "ConfigError", "DicomSettings", "DiscRule", "DuplicatePolicy", "GroupBy",
+    "SERVICES", "AllowedCaller", "AuditSettings", "ConfigError", "DicomSettings", "DiscRule", "DuplicatePolicy", "GroupBy",
     "JobSettings", "LabelSettings", "RemoteAE", "Settings", "environment_variables", "load_settings",
 ]

@@ -179,6 +179,35 @@ class LabelSettings:
     font_dirs: tuple[Path, ...] = field(default=(), metadata={"env": ("LABEL_FONT_DIRS",)})
 
 
+#: How audit messages reach the repository: syslog over TLS (RFC 5425, PS3.15 A.6), plain TCP
+#: with the same octet-counting framing (RFC 6587, for a repository on the same host), or UDP
+#: (RFC 5426, PS3.15 A.7: datagrams may be lost without anyone knowing).
+AuditTransport = Literal["tls", "tcp", "udp"]
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """``[audit]``: the audit trail also sent as DICOM audit messages (PS3.15 A.5) to an Audit
+    Record Repository over syslog (IHE ATNA); :mod:`publisher.atna`. Off while ``host`` is empty."""
+
+    host: str = ""
+    port: int = 6514
+    transport: AuditTransport = "tls"
+    #: CA bundle that signed the repository's certificate (empty: the system store); our client
+    #: certificate and key (IHE ATNA asks for mutual TLS; empty: none presented).
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    #: Check the repository's certificate names ``host`` (off only for a repository known by address).
+    check_hostname: bool = True
+    #: AuditSourceID (PS3.15 A.5.1; empty: the AE title) and AuditEnterpriseSiteID (empty: institution).
+    source_id: str = ""
+    site_id: str = ""
+    #: Seconds between looks for new events, and before a new try while the repository is unreachable.
+    poll_seconds: float = 2.0
+    retry_seconds: float = 10.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads at start."""
@@ -209,6 +238,7 @@ class Settings:
     dicom: DicomSettings = field(default_factory=DicomSettings, metadata={"short_env": True})
     jobs: JobSettings = field(default_factory=JobSettings)
     labels: LabelSettings = field(default_factory=LabelSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     #: ``[[rules]]``: unattended burn rules, enabled or not.
     rules: tuple[DiscRule, ...] = ()
     #: ``[[routes]]``, ``[[destinations]]`` and ``[forward]``: the router (:mod:`publisher.routing`).

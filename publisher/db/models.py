@@ -146,7 +146,7 @@ class AuditEvent(Base):
     """Every operation worth remembering: who did what to which data (docs/architecture.md, section 7)."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_at", "at"),)
+    __table_args__ = (Index("ix_audit_at", "at"), Index("ix_audit_unsent", "sent_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
@@ -154,6 +154,9 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+    #: When :mod:`publisher.atna` handed the event to the audit repository (or found it has no
+    #: DICOM audit message); NULL: still waiting, the durable queue of the export.
+    sent_at: Mapped[dt.datetime | None] = mapped_column(Timestamp, nullable=True, default=None)
 
 
 class DiscJob(Base):

@@ -18,72 +18,23 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pydicom import dcmread
 from sqlalchemy import select
 
-from publisher.demo import samples
 from publisher.config import ConfigError, RemoteAE, Settings, load_settings
 from publisher.db.models import Instance
+from publisher.demo import samples
 from publisher.dicom.storage_scu import InstanceRef, send
 from publisher.service import Service
-from tests.support.peers import DCMTK_ENV, storescp
+from tests.support.certs import Certs, Pair
 from tests.support.net import free_port
-from tests.support.tools import require_tool
+from tests.support.peers import DCMTK_ENV, storescp
 from tests.support.service import running_service, settings_for, storescu
-
-
-@dataclass(frozen=True)
-class Pair:
-    key: Path
-    cert: Path
-
-
-@dataclass(frozen=True)
-class Certs:
-    ca: Path  # our CA
-    server: Pair  # 127.0.0.1 / localhost, signed by ca
-    client: Pair  # signed by ca
-    other_ca: Path  # a CA nobody trusts
-    other_client: Pair  # signed by other_ca
-    other_server: Pair  # 127.0.0.1 / localhost, signed by other_ca
-
-
-def _openssl(*args: str | Path) -> None:
-    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
-
-
-def _ca(folder: Path, name: str) -> tuple[Path, Path]:
-    key, cert = folder / f"{name}.key", folder / f"{name}.pem"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-             "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    return key, cert
-
-
-def _leaf(folder: Path, name: str, ca: tuple[Path, Path], serial: int) -> Pair:
-    key, csr, cert, ext = (folder / f"{name}{s}" for s in (".key", ".csr", ".pem", ".ext"))
-    ext.write_text(
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-        "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
-        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
-    )
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={name}")
-    _openssl("x509", "-req", "-in", csr, "-CA", ca[1], "-CAkey", ca[0], "-set_serial", str(serial), "-days", "2",
-             "-out", cert, "-extfile", ext)
-    return Pair(key, cert)
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    require_tool("openssl")
-    d = tmp_path_factory.mktemp("pki")
-    ca, other = _ca(d, "Test CA"), _ca(d, "Untrusted CA")
-    return Certs(ca[1], _leaf(d, "server", ca, 1), _leaf(d, "client", ca, 2), other[1],
-                 _leaf(d, "stranger", other, 3), _leaf(d, "impostor", other, 4))
+from tests.support.tools import require_tool
 
 
 def _tls(pair: Pair, ca: Path) -> list[str]:
@@ -298,7 +249,7 @@ def test_find_and_move_over_tls_with_orthanc(tmp_path: Path, certs: Certs) -> No
     over TLS to our TLS port with its certificate (signed by our CA)."""
     require_tool("Orthanc", "echoscu")
     from publisher.archive.query.keys import Level
-    from publisher.dicom.qr_scu import find, retrieve, RetrieveSelection
+    from publisher.dicom.qr_scu import RetrieveSelection, find, retrieve
 
     files = _files(tmp_path, 3)
     study_uid = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
@@ -376,8 +327,7 @@ def test_query_over_tls(tmp_path: Path, certs: Certs) -> None:
     require_tool("findscu")
     from publisher.archive.query.keys import Level
     from publisher.dicom.qr_scu import find
-    from tests.support.qr_studies import QR_CALLERS
-    from tests.support.qr_studies import findscu
+    from tests.support.qr_studies import QR_CALLERS, findscu
 
     files = _files(tmp_path, 2)
     study_uid = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
@@ -421,8 +371,16 @@ def test_commitment_report_goes_back_over_tls(tmp_path: Path, certs: Certs) -> N
     association over TLS too, our certificate presented and its certificate verified."""
     from pynetdicom import AE, evt
 
-    from publisher.dicom.sop_classes import STORAGE_COMMITMENT_PUSH, STORAGE_COMMITMENT_PUSH_INSTANCE
-    from tests.support.commitment import report_catcher, commitment_request, store_study, uids_of
+    from publisher.dicom.sop_classes import (
+        STORAGE_COMMITMENT_PUSH,
+        STORAGE_COMMITMENT_PUSH_INSTANCE,
+    )
+    from tests.support.commitment import (
+        commitment_request,
+        report_catcher,
+        store_study,
+        uids_of,
+    )
 
     back_port = free_port()
     on_report, got, done = report_catcher()

@@ -14,7 +14,7 @@ from publisher.demo.samples import (
     build_study,
     demo_studies,
 )
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium  # noqa: F401  (used by tests here)
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium# noqa: F401  (used by tests here)
 
 
 def disc_studies() -> list[StudySpec]:
