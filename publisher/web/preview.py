@@ -10,6 +10,8 @@ than the data) need ``confirm``; a POST to ``/burn`` without them gets the previ
 from __future__ import annotations
 
 import io
+import tempfile
+from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +21,7 @@ from publisher.archive.lookup import picks_by_patient
 from publisher.jobs.disc_job import create_job
 from publisher.jobs.labels import label_content
 from publisher.jobs.selection import EmptySelection, Selection
-from publisher.labels import LabelDoesNotFit, load_template, render_image
+from publisher.labels import LabelDoesNotFit, load_template, render_image, render_pdf
 from publisher.web.auth import Permission, Session
 from publisher.web.burn_plan import BurnPlan, DiscSet, form_error, plan_burn
 from publisher.web.context import Form, Posted, posted, require, web
@@ -45,7 +47,7 @@ def _hidden(form: BurnForm, f: Form) -> Safe:
 
 def _label_url(form: BurnForm, s: DiscSet) -> str:
     query = [("study", u) for u in s.studies] + [("series", u) for u in s.series] + [("comment", form.comment)]
-    return "/burn/label.png?" + urlencode(query + [("together", "1")])
+    return "/burn/label.png?" + urlencode(query)
 
 
 def _set_rows(form: BurnForm, plan: BurnPlan) -> Safe:
@@ -56,10 +58,12 @@ def _set_rows(form: BurnForm, plan: BurnPlan) -> Safe:
         rows.append(fmt(
             '<tr class="discset"><td>{k}</td><td><ul class="who">{who}</ul></td><td>{studies}</td><td>{inst}</td>'
             '<td>{size}</td><td class="media">{media}</td><td class="volumes">{vols}</td><td>{total}</td>'
-            '<td><img class="label-preview" src="{label}" alt="label of disc set {k}" width="240" height="240"></td></tr>',
+            '<td><img class="label-preview" src="{label}" alt="label of disc set {k}" width="240" height="240">'
+            '<br><a href="{pdf}">PDF proof</a></td></tr>',
             k=k, who=who, studies=sum(len(p.studies) for p in s.picks) + sum(len(p.series) for p in s.picks),
             inst=sum(p.instances for p in s.picks), size=size(s.size), media=MEDIA[s.media.value], vols=s.volumes,
-            total=s.volumes * plan.copies, label=_label_url(form, s)))
+            total=s.volumes * plan.copies, label=_label_url(form, s),
+            pdf=_label_url(form, s).replace("label.png", "label.pdf", 1)))
     return join(rows)
 
 
@@ -151,9 +155,12 @@ def burn(request: Request, p: Posted = Depends(posted(Permission.BURN))) -> Resp
     return RedirectResponse("/jobs?created=" + ",".join(map(str, ids)), status_code=303)
 
 
-@router.get("/burn/label.png")
-def label_preview(request: Request, session: Session = Depends(require(Permission.BURN))) -> Response:
-    """The label of the first disc of the studies and series named, as the robot will print it."""
+@router.get("/burn/label.{kind}")
+def label_preview(request: Request, kind: str, session: Session = Depends(require(Permission.BURN))) -> Response:
+    """The label of the first disc of the studies and series named, as the robot will print it
+    (``png``) or as a PDF proof with the disc's outline (``pdf``)."""
+    if kind not in ("png", "pdf"):
+        return Response("label.png or label.pdf", status_code=404, media_type="text/plain")
     q = request.query_params
     studies, series = q.getlist("study")[:500], q.getlist("series")[:500]
     picks = picks_by_patient(web(request).db, studies, series)
@@ -163,6 +170,10 @@ def label_preview(request: Request, session: Session = Depends(require(Permissio
     disc_set = plan_burn(picks, form, together=True).sets[0]
     content = label_content(disc_set.summary(), comment=form.comment, institution="")
     try:
+        if kind == "pdf":
+            with tempfile.TemporaryDirectory() as tmp:
+                data = render_pdf(content, load_template("default"), Path(tmp) / "label.pdf", guides=True).read_bytes()
+            return Response(data, media_type="application/pdf", headers={"Cache-Control": "private, no-store"})
         image = render_image(content, load_template("default"), 150)
     except LabelDoesNotFit as exc:
         return Response(f"the label does not fit: {exc}", status_code=422, media_type="text/plain")

@@ -42,5 +42,7 @@ def test_preview_warns_confirms_and_makes_one_job_per_patient(sqlite_site: Site)
     assert '<td class="media">CD-R (700 MB)</td>' in auto and "Please check" not in auto
     label = rad.get(f"/burn/label.png?study={LATIN1.uid}&comment=F%C3%BCr+Sie")
     assert label.status_code == 200 and label.headers["content-type"] == "image/png" and label.content[:4] == b"\x89PNG"
+    pdf = rad.get(f"/burn/label.pdf?study={LATIN1.uid}")
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-" and f"/burn/label.pdf?study={LATIN1.uid}" in auto
     assert rad.get("/burn/label.png?study=1.2.3").status_code == 404
     assert sqlite_site.login("desk").get(f"/burn/label.png?study={LATIN1.uid}").status_code == 403
