@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from publisher.archive.parse import configure_pydicom
-from tests.support.certs import certs  # noqa: F401  (a fixture: a test PKI per module)
+from tests.support.certs import certs# noqa: F401  (a fixture: a test PKI per module)
 from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.support.databases import fresh_database
 from tests.support.tools import IN_CI

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, CursorResult, Engine, Select, Table, bindpara
 from sqlalchemy.exc import IntegrityError
 
 from publisher.archive.identity import patient_key
-from publisher.archive.metadata import InstanceMeta, normalise_name
+from publisher.archive.metadata import InstanceMeta, normalise_name, search_fold
 from publisher.db.models import Instance, Patient, Series, Study, utcnow
 
 PATIENT: Table = Patient.__table__  # type: ignore[assignment]
@@ -140,6 +140,7 @@ def file_instance(
         lambda: {
             "patient_name": meta.patient_name,
             "patient_name_norm": normalise_name(meta.patient_name),
+            "patient_name_search": search_fold(meta.patient_name),
             "patient_birth_date": meta.patient_birth_date,
             "patient_sex": meta.patient_sex,
             "other_patient_ids": meta.other_patient_ids,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
@@ -108,3 +109,11 @@ def extract(ds: Dataset) -> InstanceMeta:
 def normalise_name(name: str) -> str:
     """The case-folded form wildcard searches run on (PS3.4 C.2.2.2.4 allows case-insensitive PN)."""
     return name.casefold()
+
+
+def search_fold(text: str) -> str:
+    """``text`` case-folded with its accents removed (``Müller`` -> ``muller``, ``JÜRGEN`` ->
+    ``jurgen``, ``ß`` -> ``ss``): the form the study browser's name search runs on, so a person
+    finds a name with or without its accents. Separators (``^``, ``=``) are kept."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))

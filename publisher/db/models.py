@@ -44,6 +44,7 @@ class Patient(Base):
     __table_args__ = (
         UniqueConstraint("patient_id", "issuer_of_patient_id", "unidentified_study_uid", name="uq_patient_identity"),
         Index("ix_patient_name_norm", "patient_name_norm"),
+        Index("ix_patient_name_search", "patient_name_search"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -53,6 +54,8 @@ class Patient(Base):
     unidentified_study_uid: Mapped[str] = mapped_column(UID, default="")
     patient_name: Mapped[str] = mapped_column(PN, default="")
     patient_name_norm: Mapped[str] = mapped_column(PN, default="")
+    #: Case-folded without accents (``archive.metadata.search_fold``): the study browser's name search.
+    patient_name_search: Mapped[str] = mapped_column(PN, default="", server_default="")
     patient_birth_date: Mapped[str] = mapped_column(String(8), default="")
     patient_sex: Mapped[str] = mapped_column(String(16), default="")
     other_patient_ids: Mapped[str] = mapped_column(String(1024), default="")
@@ -70,6 +73,7 @@ class Study(Base):
         Index("ix_study_date", "study_date"),
         Index("ix_study_accession", "accession_number"),
         Index("ix_study_patient", "patient_fk"),
+        Index("ix_study_created", "created_at"),  # the worklist: newest arrival first
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

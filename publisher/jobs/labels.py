@@ -84,9 +84,12 @@ MERGE_FIELDS = ("patient name", "patient ID", "birth date", "study dates", "moda
 
 
 def merge_fields(volume: VolumeSummary, *, comment: str, institution: str) -> tuple[str, ...]:
-    """The values of :data:`MERGE_FIELDS` for ``volume`` (several patients joined by "; ")."""
+    """The values of :data:`MERGE_FIELDS` for ``volume`` (several patients joined by "; "). With
+    several patients each name carries its ID (``Müller^Jürgen (PAT-1); Иванова^Мария (PAT-2)``),
+    so a vendor design that prints only the name field never parts a name from its ID."""
     patients = volume.patients
-    return ("; ".join(p.name for p in patients), "; ".join(p.id for p in patients),
+    names = [p.name if len(patients) == 1 or not p.id else f"{p.name} ({p.id})" for p in patients]
+    return ("; ".join(names), "; ".join(p.id for p in patients),
             "; ".join(p.birth_date for p in patients),
             ", ".join(volume.study_dates), ", ".join(volume.modalities),
             "; ".join(volume.descriptions), f"disc {volume.number} of {volume.count}",

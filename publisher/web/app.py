@@ -20,7 +20,7 @@ from publisher.archive import lookup
 from publisher.db.models import DiscJob
 from publisher.db.session import Database
 from publisher.jobs import records
-from publisher.web import admin, api_docs, forwards, login
+from publisher.web import admin, api_docs, forwards, login, pacs, preview
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
 from publisher.web.auth import Permission, Signer, load_secret
@@ -94,8 +94,8 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
             return _job(j) | {"volumes": [v.to_json() for v in records.load_volumes(j.volumes)],
                               "discs": [d.to_json() for d in records.load_discs(j.discs)]}
 
-    routers = [browse, see_jobs, login.router, study_pages.router, job_pages.router, admin.router, api_docs.router,
-               forwards.router]
+    routers = [browse, see_jobs, login.router, study_pages.router, preview.router, pacs.router, job_pages.router,
+               admin.router, api_docs.router, forwards.router]
     #: every route of the app with its methods (tests walk them to check each one's login)
     app.state.routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + \
         [r for router in routers for r in router.routes if isinstance(r, APIRoute)]

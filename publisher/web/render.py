@@ -95,6 +95,8 @@ def _nav(session: Session | None, active: str) -> Safe:
     links = []
     if may(user, Permission.BROWSE):
         links.append(("/studies", "Studies"))
+    if may(user, Permission.BURN):
+        links.append(("/pacs", "Remote PACS"))
     links.append(("/jobs", "Disc jobs"))
     if may(user, Permission.HAND_OUT):
         links.append(("/jobs?view=ready", "Hand out"))

@@ -375,12 +375,7 @@ def test_commitment_report_goes_back_over_tls(tmp_path: Path, certs: Certs) -> N
         STORAGE_COMMITMENT_PUSH,
         STORAGE_COMMITMENT_PUSH_INSTANCE,
     )
-    from tests.support.commitment import (
-        commitment_request,
-        report_catcher,
-        store_study,
-        uids_of,
-    )
+    from tests.support.commitment import commitment_request, report_catcher, store_study, uids_of
 
     back_port = free_port()
     on_report, got, done = report_catcher()

@@ -76,6 +76,7 @@ def test_login_select_a_study_burn_and_watch_the_progress(served: Served, chromi
         page.fill("input[name=copies]", "2")
         page.fill("input[name=comment]", "Für Frau Иванова")
         page.click("form.burn button[type=submit]")
+        page.click("form.burn-confirm button[type=submit]")  # the preview: one patient, one disc
         page.wait_for_url(re.compile(r"/jobs/\d+\?created=1$"))
         job_id = int(re.search(r"/jobs/(\d+)", page.url).group(1))  # type: ignore[union-attr]
         assert "The disc job is queued." in page.content()

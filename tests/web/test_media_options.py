@@ -30,12 +30,13 @@ def test_burn_form_sets_lossless_compression(sqlite_site: Site) -> None:
     page = rad.get("/studies").text
     assert 'name="compress"' in page
     study = next(s for s in __import__("re").findall(r'name="study" value="([0-9.]+)"', page))
-    r = rad.post("/burn", data={"csrf": csrf_of(page), "study": study, "media": "dvd", "copies": "1", "compress": "1"})
+    r = rad.post("/burn", data={"csrf": csrf_of(page), "study": study, "media": "dvd", "copies": "1", "compress": "1",
+                                "confirm": "1"})  # a DVD for a small study asks for a confirmation
     assert r.status_code == 303
     job_id = int(r.headers["location"].split("/")[2].split("?")[0])
     assert _job(sqlite_site, job_id).compress is True
     assert "compressed losslessly" in rad.get(f"/jobs/{job_id}").text
-    r = rad.post("/burn", data={"csrf": csrf_of(page), "study": study, "media": "dvd", "copies": "1"})
+    r = rad.post("/burn", data={"csrf": csrf_of(page), "study": study, "media": "dvd", "copies": "1", "confirm": "1"})
     assert _job(sqlite_site, int(r.headers["location"].split("/")[2].split("?")[0])).compress is False
 
 

@@ -66,8 +66,13 @@ def test_burn_form_queues_a_job_with_the_selection_and_the_user(site: Site) -> N
     page = rad.get("/studies").text
     series = re.findall(r'name="series" value="([0-9.]+)"', page)
     cyr_series = next(s for s in series if s in page.split(f'data-study="{CYRILLIC.uid}"')[1].split("</tr>")[0])
-    r = rad.post("/burn", data={"csrf": csrf_of(page), "study": [str(LATIN1.uid), str(CJK.uid)], "series": cyr_series,
-                                "media": "dvd", "copies": "2", "comment": "Für Dr. Müller – 山田"})
+    form = {"csrf": csrf_of(page), "study": [str(LATIN1.uid), str(CJK.uid)], "series": cyr_series,
+            "media": "dvd", "copies": "2", "comment": "Für Dr. Müller – 山田", "together": "1", "confirm": "1"}
+    # Three patients on one disc: only with the confirmation that names them.
+    refused = rad.post("/burn", data=form)
+    assert refused.status_code == 400 and "I confirm that these 3 patients go on one disc" in refused.text
+    assert "Иванова, Мария (PAT-CYR)" in refused.text
+    r = rad.post("/burn", data=form | {"together_ok": "1"})
     assert r.status_code == 303
     job_id = int(r.headers["location"].split("/")[2].split("?")[0])
     job = _job(site, job_id)

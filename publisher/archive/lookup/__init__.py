@@ -11,6 +11,8 @@ objects (``DiscJob``, ``AuditEvent``) the callers already pass around.
 - :mod:`.browse`: patients, studies and series with their counts (web JSON API, study browser)
 - :mod:`.instances`: stored instances for sending, storage commitment, retrieve and worklist
 - :mod:`.jobs`: disc jobs, the patients a job names, audit events
+- :mod:`.selection`: a study browser selection grouped by patient (the burn preview)
+- :mod:`.worklist`: the radiologist's worklist (newest arrival first, paged, filtered, "already on disc")
 """
 
 from publisher.archive.lookup.browse import (
@@ -22,8 +24,11 @@ from publisher.archive.lookup.instances import (
 from publisher.archive.lookup.jobs import (
     PatientNames, audit_actions, audit_events, audit_events_of, disc_job, patient_names, recent_jobs,
 )
+from publisher.archive.lookup.selection import PatientPick, picks_by_patient
+from publisher.archive.lookup.worklist import JobRef, WorklistFilter, WorklistPage, WorklistStudy, worklist
 
 __all__ = [
+    "JobRef", "PatientPick", "picks_by_patient", "WorklistFilter", "WorklistPage", "WorklistStudy", "worklist",
     "PatientNames", "PatientSummary", "SeriesSummary", "StoredInstance", "StudyKeys", "StudySummary",
     "audit_actions", "audit_events", "audit_events_of", "disc_job", "instances_of_selection", "patient_names",
     "patients_page", "present_instances", "recent_jobs", "series_of_studies", "series_of_study", "stored_instances",

@@ -234,3 +234,31 @@ def condition(key: Key, value: str, matcher: Matcher) -> ColumnElement[bool] | N
         return exists(select(Series.id).where(Series.study_fk == Study.id, inner))
     return None  # COUNT and RETURN keys are not matched
 
+
+
+def name_part_condition(column: ColumnElement[str] | QueryableAttribute[str], pattern: str,
+                        dialect: str = "sqlite") -> ColumnElement[bool] | None:
+    """The study browser's name search on a folded name column (``family^given^middle...``,
+    groups split by ``=``): ``pattern`` (folded the same way by the caller) matches from the start
+    of any name part, its end open; ``*`` and ``?`` mean what they mean in C-FIND (PS3.4
+    C.2.2.2.4) and go through the same translation (:meth:`Matcher.wildcard`). A pattern with a
+    ``^`` names the family name first and matches from the start of the whole name."""
+    pattern = pattern.strip().rstrip("*")
+    if not pattern.strip("*"):
+        return None
+    matcher = Matcher(dialect)
+    if "^" in pattern:
+        return matcher.wildcard(column, pattern + "*")
+    return or_(*(matcher.wildcard(column, lead + pattern + "*") for lead in ("", "*^", "*=")))
+
+
+def id_condition(column: ColumnElement[str] | QueryableAttribute[str], value: str,
+                 dialect: str = "sqlite") -> ColumnElement[bool] | None:
+    """A Patient ID as the study browser matches it: upper and lower case the same, the whole ID
+    unless ``*`` or ``?`` say otherwise (the C-FIND wildcards, PS3.4 C.2.2.2.4)."""
+    value = value.strip().lower()
+    if value in ("", "*"):
+        return None
+    lowered = func.lower(column)
+    matcher = Matcher(dialect)
+    return matcher.wildcard(lowered, value) if is_wildcard(value) else matcher.equals(lowered, value)
