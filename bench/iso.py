@@ -187,7 +187,7 @@ def compare(work: str, ours: list[str], peer: tuple[str, list[str]], out: Path, 
         "peak_mib": (max(r.peak_kib for r in o) // 1024, max(r.peak_kib for r in p) // 1024),
     }
     row["note"] = (f"CPU user+sys best / median: ours {ocb:.2f} / {ocm:.2f} s, peer {pcb:.2f} / {pcm:.2f} s "
-                   f"(ratio {ocb / pcb:.2f}; {ocm / pcm:.2f}); our process incl. interpreter start "
+                   f"(ratio {ocb / pcb:.2f}; {ocm / pcm:.2f}); our child's wall time incl. interpreter start and loading its input "
                    f"{wb:.2f} / {wm:.2f} s; peak RSS {row['peak_mib'][0]} / {row['peak_mib'][1]} MiB")
     return row
 
