@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+ROUNDS ?= 5
 
 .PHONY: run test peers install install-test bench clean
 
@@ -36,9 +37,9 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 peers:
 	@bash .ci/install-peers.sh
 
+# Every benchmark against its peer, interleaved (ROUNDS=N), one table, also written to docs/performance.md.
 bench: install-test peers
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/iso.py
+	$(BIN)/python bench/run.py --rounds $(ROUNDS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

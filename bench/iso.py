@@ -1,21 +1,23 @@
-"""Benchmark: our ISO 9660 + Joliet and UDF bridge images against xorriso and genisoimage, in one run.
+"""Benchmark: our ISO 9660 + Joliet and UDF bridge images against xorriso and genisoimage.
 
     .venv/bin/python bench/iso.py [--rounds 5] [--small 4000] [--big-mb 2000] [--skip-big]
+    (or through ``make bench`` / ``bench/run.py``, which calls :func:`rows`)
 
-Rows (issue 19 targets in brackets):
+Rows (issue 19 targets: ratio ours / peer <= 1, "no slower"):
 
-* 4,000 small CT files (64 x 64), ISO 9660 + Joliet: ours vs ``xorriso -as mkisofs -J`` [no slower];
-* the same as a UDF bridge: ours (UDF 2.60, as on BD) vs ``genisoimage -J -udf`` (UDF 1.02);
-* ~2 GB of 512 x 512 CT files, DICOMDIR + UDF bridge: ours (``write_dicomdir`` from index data,
-  then the UDF 2.60 image) vs ``genisoimage -J -udf`` on the same tree with the DICOMDIR already
-  there [no slower]; and our DVD form (UDF 1.02) beside it.
+* 4,000 small CT files (64 x 64), ISO 9660 + Joliet: ours vs ``xorriso -as mkisofs -J``;
+* ~2 GB of 512 x 512 CT files, DICOMDIR + ISO/UDF bridge: ours (``write_dicomdir`` from index
+  data, then the image: UDF 1.02 as on DVD, and UDF 2.60 with a Metadata Partition as on BD) vs
+  ``genisoimage -J -udf`` (UDF 1.02) on the same tree with the DICOMDIR already in it;
+* for information (no target), the 4,000 small files as a UDF 2.60 bridge vs ``genisoimage``.
 
 Rounds are interleaved (ours, peer, ours, peer, ...) so a slow spell of the shared machine falls
-on both; each side runs as a child process on a warm page cache, its image is deleted between
-runs. "ours" is the time inside our process from the file list to the finished image (what the
-service pays: it does not start a process per disc); "wall" adds interpreter start and imports.
-The peer's time is its process wall time. Printed: best and median of each, the ratios ours /
-peer of both, and the peak RSS of each child.
+on both; each side runs as a child process on a warm page cache, after a ``sync``, and its image
+is deleted after it. "ours" is the time inside our process from the file list to the finished
+image (what the service pays: it masters in a running process, it starts none per disc); the
+peer's time is its process wall time. Beside the wall times each row gives the CPU time (user +
+sys) of both: on a loaded 2-core machine the wall time follows the CPU time times the share of
+the CPUs a process gets, so CPU is the steadier figure.
 """
 
 from __future__ import annotations
@@ -27,24 +29,26 @@ import os
 import pickle
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import PYTHON, run_timed, warm, write_fileset  # noqa: E402
+from bench._common import PYTHON, warm, write_fileset  # noqa: E402
 
 _OURS = """
-import json, os, pickle, sys, time
+import json, os, pickle, resource, sys, time
 from pathlib import Path
 from publisher.media.dicomdir import write_dicomdir
 from publisher.media.iso import write_image
 from publisher.media.model import DiscFile
 root, out, udf, setup = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 state = pickle.loads(Path(setup).read_bytes()) if setup != "-" else None
-t0 = time.perf_counter()
+ru0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
 files = []
 if state is not None:  # DICOMDIR from the index's data (MediaInstance), as master() does
     instances, ids = state
@@ -60,22 +64,49 @@ else:  # list the tree as the peers do (readdir + stat); the service takes the l
                 files.append(DiscFile(rel + e.name, e.path, e.stat().st_size))
     walk(root, "")
 write_image(files, out, volume_id="BENCH", udf=None if udf == "none" else udf)
-seconds = time.perf_counter() - t0
+seconds, ru1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+cpu = ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(json.dumps({"seconds": seconds, "vmhwm_kib": hwm}))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "vmhwm_kib": hwm}))
 """
 
 ROOT = str(Path(__file__).resolve().parents[1])
+XORRISO = ("xorriso -as mkisofs -J", ["xorriso", "-report_about", "SORRY", "-as", "mkisofs", "-quiet", "-J"])
+GENISOIMAGE = ("genisoimage -J -udf", ["genisoimage", "-quiet", "-J", "-udf"])
 
 
-def _once(cmd: list[str], out: Path) -> tuple[float, float, int]:
-    """(our in-process seconds or the peer's wall, wall, peak RSS KiB) of one run."""
-    out.unlink(missing_ok=True)
-    os.sync()  # the previous run's dirty pages are not this run's cost
-    wall, peak, stdout = run_timed(cmd, env={"PYTHONPATH": ROOT})
-    seconds = json.loads(stdout)["seconds"] if stdout.strip().startswith("{") else wall
-    out.unlink(missing_ok=True)
-    return seconds, wall, peak
+@dataclasses.dataclass
+class Run:
+    seconds: float  #: ours: inside the process; a peer: its wall time
+    wall: float  #: the child's wall time, process start included
+    cpu: float  #: ours: user + sys inside the timed part; a peer: of the whole process
+    peak_kib: int
+
+
+def run_child(cmd: list[str]) -> Run:
+    """Run ``cmd`` after a ``sync`` (the previous run's dirty pages are not this run's cost)."""
+    os.sync()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": ROOT})
+    peak, status_file = 0, Path(f"/proc/{proc.pid}/status")
+    while True:  # wait4 gives the child's CPU time; VmHWM is per process image, polled every 10 ms
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            peak = max([peak] + [int(s.split()[1]) for s in status_file.read_text().splitlines() if s.startswith("VmHWM:")])
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.01)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    if out.strip().startswith("{"):  # ours reports its own figures
+        mine = json.loads(out)
+        return Run(mine["seconds"], wall, mine["cpu"], max(peak, mine["vmhwm_kib"]))
+    return Run(wall, wall, usage.ru_utime + usage.ru_stime, peak)
 
 
 def clone_fileset(template: list[Path], root: Path, count: int) -> list[Path]:
@@ -99,45 +130,75 @@ def clone_fileset(template: list[Path], root: Path, count: int) -> list[Path]:
     return paths
 
 
-def _stats(xs: list[float]) -> tuple[float, float]:
+def big_tree(tmp: Path, big_mb: int) -> tuple[Path, Path, int]:
+    """~``big_mb`` MB of 512 x 512 CT files under their File IDs with the DICOMDIR (for the
+    peer), and a pickle of (MediaInstances, File IDs) our side writes its DICOMDIR from."""
+    from publisher.media import fileset
+    from publisher.media.dicomdir import write_dicomdir
+    from publisher.media.scan import instances_from_files
+
+    big = tmp / "big"
+    count = max(1, big_mb * 1000 // 526)  # a 512 x 512 x 16 bit CT file is ~526 kB
+    paths = clone_fileset(write_fileset(tmp / "template", 1, 1, 1, min(100, count), 512), big, count)
+    shutil.rmtree(tmp / "template")
+    instances = instances_from_files(paths, with_sha256=False)
+    ids = fileset.assign_file_ids(instances)
+    moved = []  # the tree holds the files under their File IDs, so the peer sees the same names
+    for inst in instances:
+        want = big / ids[inst.sop_instance_uid]
+        want.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(inst.path, want)
+        moved.append(dataclasses.replace(inst, path=want))
+    setup = tmp / "setup.pickle"
+    setup.write_bytes(pickle.dumps((moved, ids)))
+    write_dicomdir(big / "DICOMDIR", moved, ids, file_set_id="BENCH")
+    for d in sorted(big.rglob("*"), reverse=True):
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    return big, setup, len(moved)
+
+
+def _pair(xs: list[float]) -> tuple[float, float]:
     return min(xs), statistics.median(xs)
 
 
-def compare(label: str, ours: list[str], peer: list[str], peer_name: str, out: Path, rounds: int) -> dict[str, object]:
-    o: list[tuple[float, float, int]] = []
-    p: list[tuple[float, float, int]] = []
+def compare(work: str, ours: list[str], peer: tuple[str, list[str]], out: Path, rounds: int,
+            target: float | None) -> dict[str, Any]:
+    """One row of :func:`rows`: ``rounds`` interleaved runs of ours and the peer (on the tree
+    ``ours`` masters: its third argument)."""
+    name, peer_cmd = peer
+    o: list[Run] = []
+    p: list[Run] = []
     for _ in range(rounds):
-        o.append(_once(ours, out))
-        p.append(_once(peer, out))
-    ob, om = _stats([x[0] for x in o])
-    wb, wm = _stats([x[1] for x in o])
-    pb, pm = _stats([x[0] for x in p])
-    return {"label": label, "peer": peer_name, "ours": (ob, om), "wall": (wb, wm), "peer_s": (pb, pm),
-            "ratio": (ob / pb, om / pm), "ratio_wall": (wb / pb, wm / pm),
-            "rss": max(x[2] for x in o), "peer_rss": max(x[2] for x in p)}
+        for side, cmd in ((o, ours), (p, peer_cmd + ["-V", "BENCH", "-o", str(out), ours[2]])):
+            out.unlink(missing_ok=True)
+            side.append(run_child(cmd))
+            out.unlink(missing_ok=True)
+    (ob, om), (pb, pm) = _pair([r.seconds for r in o]), _pair([r.seconds for r in p])
+    (ocb, ocm), (pcb, pcm) = _pair([r.cpu for r in o]), _pair([r.cpu for r in p])
+    wb, wm = _pair([r.wall for r in o])
+    ratio = ob / pb
+    row: dict[str, Any] = {
+        "work": work, "ours_s": ob, "ours_median_s": om, "peer": name, "peer_s": pb, "peer_median_s": pm,
+        "ratio": ratio, "ratio_median": om / pm,
+        "target": "-" if target is None else f"ratio <= {target:.2f} (no slower than {name})",
+        "met": None if target is None else ratio <= target,
+        "ours_cpu_s": (ocb, ocm), "peer_cpu_s": (pcb, pcm), "ours_wall_s": (wb, wm),
+        "peak_mib": (max(r.peak_kib for r in o) // 1024, max(r.peak_kib for r in p) // 1024),
+    }
+    row["note"] = (f"CPU user+sys best / median: ours {ocb:.2f} / {ocm:.2f} s, peer {pcb:.2f} / {pcm:.2f} s "
+                   f"(ratio {ocb / pcb:.2f}; {ocm / pcm:.2f}); our child's wall time incl. interpreter start and loading its input "
+                   f"{wb:.2f} / {wm:.2f} s; peak RSS {row['peak_mib'][0]} / {row['peak_mib'][1]} MiB")
+    return row
 
 
-def row(r: dict[str, object]) -> str:
-    f = lambda t: f"{t[0]:.2f} / {t[1]:.2f}"  # noqa: E731
-    g = lambda t: f"{t[0]:.2f}; {t[1]:.2f}"  # noqa: E731
-    return (f"| {r['label']} | {f(r['ours'])} | {f(r['wall'])} | {r['peer']}: {f(r['peer_s'])} | "
-            f"**{g(r['ratio'])}** | {g(r['ratio_wall'])} | {int(r['rss']) // 1024} / {int(r['peer_rss']) // 1024} MiB |")
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--small", type=int, default=4000)
-    ap.add_argument("--big-mb", type=int, default=2000)
-    ap.add_argument("--skip-big", action="store_true")
-    args = ap.parse_args()
+def rows(rounds: int = 5, *, small: int = 4000, big_mb: int = 2000, skip_big: bool = False) -> list[dict[str, Any]]:
+    """The image rows of the performance table (``bench/run.py``), ``rounds`` interleaved rounds."""
     for tool in ("xorriso", "genisoimage"):
         if shutil.which(tool) is None:
-            sys.exit(f"{tool} is not installed")
-    rows: list[dict[str, object]] = []
-    started = time.strftime("%Y-%m-%d %H:%M")
-    load = os.getloadavg()
-    with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp_name:
+            raise RuntimeError(f"{tool} is not installed (make peers)")
+    out_rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="bench-iso-") as tmp_name:
         tmp = Path(tmp_name)
         script = tmp / "ours.py"
         script.write_text(_OURS)
@@ -146,61 +207,40 @@ def main() -> None:
         def ours(root: Path, udf: str, setup: str = "-") -> list[str]:
             return [PYTHON, str(script), str(root), str(out), udf, setup]
 
-        def peer(root: Path, udf: bool) -> tuple[list[str], str]:
-            if udf:  # xorriso writes no UDF; genisoimage -udf is the UDF bridge peer
-                return ["genisoimage", "-quiet", "-J", "-udf", "-V", "BENCH", "-o", str(out), str(root)], "genisoimage -J -udf"
-            return (["xorriso", "-report_about", "SORRY", "-as", "mkisofs", "-quiet", "-J", "-V", "BENCH", "-o", str(out),
-                     str(root)], "xorriso -as mkisofs -J")
+        tree = tmp / "small"
+        write_fileset(tree, max(1, small // 400), 4, 4, 25, 64)
+        listed = [p for p in tree.rglob("*") if p.is_file()]
+        mb = sum(p.stat().st_size for p in listed) / 1e6
+        warm(listed)
+        out_rows.append(compare(f"ISO 9660 + Joliet, {len(listed):,} small files ({mb:.0f} MB)", ours(tree, "none"),
+                                XORRISO, out, rounds, 1.0))
+        out_rows.append(compare(f"UDF 2.60 bridge, the same {len(listed):,} small files (no target)", ours(tree, "2.60"),
+                                GENISOIMAGE, out, rounds, None))
+        shutil.rmtree(tree)
+        if not skip_big:
+            big, setup, count = big_tree(tmp, big_mb)
+            listed = [p for p in big.rglob("*") if p.is_file()]
+            gb = sum(p.stat().st_size for p in listed) / 1e9
+            warm(listed)
+            out_rows.append(compare(f"DICOMDIR + ISO/UDF 1.02 bridge (DVD), {count:,} CT files, {gb:.2f} GB",
+                                    ours(big, "1.02", str(setup)), GENISOIMAGE, out, rounds, 1.0))
+            out_rows.append(compare(f"DICOMDIR + ISO/UDF 2.60 bridge with Metadata Partition (BD), same files",
+                                    ours(big, "2.60", str(setup)), GENISOIMAGE, out, rounds, 1.0))
+    return out_rows
 
-        small = tmp / "small"
-        write_fileset(small, max(1, args.small // 400), 4, 4, 25, 64)
-        n = sum(1 for p in small.rglob("*") if p.is_file())
-        mb = sum(p.stat().st_size for p in small.rglob("*") if p.is_file()) / 1e6
-        warm([p for p in small.rglob("*") if p.is_file()])
-        rows.append(compare(f"{n} small files ({mb:.0f} MB), ISO 9660 + Joliet", ours(small, "none"), *peer(small, False),
-                            out, args.rounds))
-        rows.append(compare(f"{n} small files, UDF bridge (ours 2.60)", ours(small, "2.60"), *peer(small, True), out,
-                            args.rounds))
-        shutil.rmtree(small)
-        if not args.skip_big:
-            from publisher.media import fileset
-            from publisher.media.scan import instances_from_files
 
-            big = tmp / "big"
-            count = max(1, args.big_mb * 1000 // 526)  # a 512 x 512 x 16 bit CT file is ~526 kB
-            paths = clone_fileset(write_fileset(tmp / "template", 1, 1, 1, min(100, count), 512), big, count)
-            shutil.rmtree(tmp / "template")
-            instances = instances_from_files(paths, with_sha256=False)
-            ids = fileset.assign_file_ids(instances)
-            # the tree holds the files under their File IDs, so the peer sees the same names
-            moved = []
-            for inst in instances:
-                want = big / ids[inst.sop_instance_uid]
-                want.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(inst.path, want)
-                moved.append(dataclasses.replace(inst, path=want))
-            instances = moved
-            setup = tmp / "setup.pickle"
-            setup.write_bytes(pickle.dumps((instances, ids)))
-            from publisher.media.dicomdir import write_dicomdir
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--small", type=int, default=4000)
+    ap.add_argument("--big-mb", type=int, default=2000)
+    ap.add_argument("--skip-big", action="store_true")
+    args = ap.parse_args()
+    from bench.run import machine_line, table
 
-            write_dicomdir(big / "DICOMDIR", instances, ids, file_set_id="BENCH")  # for the peer's tree
-            for d in list(big.rglob("*"))[::-1]:
-                if d.is_dir() and not any(d.iterdir()):
-                    d.rmdir()
-            gb = sum(p.stat().st_size for p in big.rglob("*") if p.is_file()) / 1e9
-            warm([p for p in big.rglob("*") if p.is_file()])
-            rows.append(compare(f"DICOMDIR + UDF bridge, {len(instances)} CT files, {gb:.2f} GB (ours 2.60, BD)",
-                                ours(big, "2.60", str(setup)), *peer(big, True), out, args.rounds))
-            rows.append(compare(f"same, ours UDF 1.02 (DVD)", ours(big, "1.02", str(setup)), *peer(big, True), out,
-                                args.rounds))
-    print(f"{started}, load average before the run {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, {args.rounds} interleaved rounds")
-    print("| data | ours: best / median s | ours incl. process start | peer: best / median s | ratio ours/peer (best; median) "
-          "| ratio incl. our process start | peak RSS ours / peer |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        print(row(r))
-    print(json.dumps({"note": "ratio < 1: ours faster; targets: small ISO+Joliet <= 1 vs xorriso, DICOMDIR + UDF 2 GB <= 1 vs genisoimage -udf"}))
+    print(machine_line())
+    result = rows(args.rounds, small=args.small, big_mb=args.big_mb, skip_big=args.skip_big)
+    print(table(result))
 
 
 if __name__ == "__main__":

@@ -3,16 +3,23 @@
 Nothing of a disc is held in memory but its directories and File Entries: file data goes from
 each source file to the image with ``sendfile`` (in the kernel, no copy through Python;
 read/write where the file systems do not support it), the Metadata Mirror is copied within the
-image the same way, and the gaps (sector padding) are left as holes that read as zeros.
+image the same way, and the gaps (sector padding) read as zeros.
+
+The image's blocks are reserved in one ``fallocate`` before anything is written: a full disk is
+refused at once instead of after gigabytes, and ext4 then skips its per-block delayed-allocation
+bookkeeping on every write (measured: 1.01-1.21 s vs 1.41-1.52 s of kernel time for 2 GB of 526 kB
+files, the later flush to disk no slower: 3.7-4.6 s vs 4.3-4.9 s; docs/performance.md).
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 
 from publisher.media.image import ecma119
 from publisher.media.image.allocation import Allocation, allocate
@@ -32,6 +39,31 @@ APPLICATION = "DISC PUBLISHER"
 #: The UDF revisions we write (PS3.12 P.2.1: DVD 1.02/1.5/2.0/2.01; J: DVD-RAM 1.5; X.2.1: BD 2.5/2.6).
 REVISIONS = {"1.02": 0x0102, "1.50": 0x0150, "2.01": 0x0201, "2.50": 0x0250, "2.60": 0x0260}
 _NO_COPY_RANGE = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
+
+
+def _libc_fallocate() -> Callable[[int, int, int, int], int] | None:
+    """Linux ``fallocate(2)`` (Python 3.11 has only ``posix_fallocate``, which glibc emulates by
+    writing zeros into every block where the file system lacks it: slower than not reserving)."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).fallocate
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    fn.restype = ctypes.c_int
+    return cast("Callable[[int, int, int, int], int]", fn)
+
+
+_FALLOCATE = _libc_fallocate()
+
+
+def _reserve(fd: int, size: int) -> None:
+    """Allocate ``size`` bytes of the image up front (blocks read as zeros until written);
+    file systems without ``fallocate`` allocate as the data arrives. No space: OSError."""
+    if _FALLOCATE is None or size <= 0 or _FALLOCATE(fd, 0, 0, size) == 0:
+        return
+    code = ctypes.get_errno()
+    if code not in _NO_COPY_RANGE:
+        raise OSError(code, os.strerror(code))
 
 
 def revision(udf: bool | str | None) -> Revision | None:
@@ -214,6 +246,7 @@ def write_image(
     tmp = out.with_name(out.name + ".part")
     fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
+        _reserve(fd, alloc.sectors * SECTOR)
         img = _Image(fd, alloc.sectors * SECTOR, progress, f"writing {out.name}")
         _write(img, tree, alloc, volume_id, when)
         os.ftruncate(fd, alloc.sectors * SECTOR)
