@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from pydicom.dataset import Dataset
-from pynetdicom import build_context, evt
+from pynetdicom import _config, build_context, evt
 
 from publisher.archive.query.keys import Level, Query, QueryError
 from publisher.archive.query.search import search
@@ -50,6 +50,11 @@ from publisher.dicom.storage_scu import (
 from publisher.dicom.tls import tls_args
 
 log = logging.getLogger(__name__)
+
+#: pynetdicom formats every response identifier for its debug log (``pretty_dataset``) even
+#: when debug logging is off: 5 % of a 10,000-match C-FIND (issue 19). Off, requests too.
+_config.LOG_RESPONSE_IDENTIFIERS = False
+_config.LOG_REQUEST_IDENTIFIERS = False
 
 PENDING = 0xFF00
 CANCEL = 0xFE00
