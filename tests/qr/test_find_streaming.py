@@ -135,3 +135,40 @@ def test_memory_flat_in_matches(db_url: str, tmp_path: Path) -> None:
                 tracemalloc.stop()
             assert len(list(out.glob("rsp*.dcm"))) == int(label)
     assert peaks["2000"] < 1.5 * peaks["200"] + 64 * 1024, peaks
+
+
+def _pynetdicom_find(port: int, combined: bool) -> tuple[list[str], bytes | None]:
+    """Studies of a Date and a Time range from a pynetdicom SCU, which asks for combined
+    date-time matching (PS3.4 C.5.1.1.2 byte 2) when ``combined``; and the answer to it."""
+    from pydicom.dataset import Dataset
+    from pynetdicom import AE
+    from pynetdicom.pdu_primitives import SOPClassExtendedNegotiation
+
+    from publisher.dicom.sop_classes import STUDY_ROOT_FIND
+
+    ae = AE(ae_title="PYNETDICOM")
+    ae.add_requested_context(STUDY_ROOT_FIND)
+    item = SOPClassExtendedNegotiation()
+    item.sop_class_uid = STUDY_ROOT_FIND
+    item.service_class_application_information = b"\x01\x01" if combined else b"\x01\x00"
+    assoc = ae.associate("127.0.0.1", port, ae_title="DISCPUB", ext_neg=[item])
+    assert assoc.is_established
+    answer = assoc.acceptor.sop_class_extended.get(STUDY_ROOT_FIND)
+    q = Dataset()
+    q.QueryRetrieveLevel, q.StudyDate, q.StudyTime, q.StudyInstanceUID = "STUDY", "20260101-20260301", "0800-1000", ""
+    found = sorted(str(ds.StudyInstanceUID) for status, ds in assoc.send_c_find(q, STUDY_ROOT_FIND) if status and status.Status == 0xFF00)
+    assoc.release()
+    return found, answer
+
+
+def test_combined_datetime_negotiated_alike(sqlite_url: str, tmp_path: Path) -> None:
+    """Extended negotiation on the lean path: the same answer item and matching as pynetdicom's."""
+    results = {}
+    for lean in (True, False):
+        with running_service(settings_for(tmp_path / "svc", sqlite_url, allowed_callers=QR_CALLERS, lean_find=lean)) as service:
+            if lean:
+                load(service.archive, tmp_path)
+            results[lean] = [_pynetdicom_find(service.settings.dicom.port, combined) for combined in (True, False)]
+    assert results[True] == results[False]
+    (combined, answer), (separate, _) = results[True]
+    assert answer == b"\x01\x01" and set(separate) < set(combined)
