@@ -196,6 +196,16 @@ class _Channel:
         if self._size >= SEND_CHUNK:
             self.flush()
 
+    def send_pending(self, command_pdus: bytes, pcid: int, data: Any) -> None:
+        """A pending response: its command's PDUs, made once per C-FIND, and its identifier."""
+        self._out.append(command_pdus)
+        self._size += len(command_pdus)
+        for pdu in pdus(pcid, data, False, self.peer_max):
+            self._out.append(pdu)
+            self._size += len(pdu)
+        if self._size >= SEND_CHUNK:
+            self.flush()
+
     def flush(self) -> None:
         if self._out:
             self.sock.sendall(b"".join(self._out))
@@ -291,9 +301,10 @@ class FindAcceptor(StorageAcceptor):
         try:
             answers = self.handler.answers(lambda: decode(BytesIO(data), implicit, little), model, abstract in combined,
                                            is_cancelled, respond)
+            pending = b"".join(pdus(pcid, find_response(sop_class, message_id, PENDING, True), True, channel.peer_max))
             for result, identifier in answers:
                 if result == PENDING:
-                    channel.send(pcid, find_response(sop_class, message_id, PENDING, True), identifier)
+                    channel.send_pending(pending, pcid, identifier)
                     continue
                 if isinstance(result, Dataset):
                     status, comment = int(result.Status), str(result.get("ErrorComment", ""))

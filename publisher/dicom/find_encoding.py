@@ -13,7 +13,8 @@ the values, PS3.5 6.1.2.3), a key sent with a VR that is not text, a sequence, b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import struct
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +24,15 @@ from pydicom.multival import MultiValue
 from pynetdicom.dsutils import encode
 
 from publisher.archive.query.keys import KEY_BY_KEYWORD, UNIQUE_KEY, Level
-from publisher.dicom.qr_models import LEVELS, Model, _value, response_identifier
+from publisher.dicom.qr_models import LEVELS, Model, response_identifier
 from publisher.dicomio.encode import explicit_header, implicit_element
-from publisher.dicomio.vr import TEXT_VRS
+from publisher.dicomio.vr import LONG_VR_NAMES, TEXT_VRS
 
 _CHARSET_TAG = 0x00080005
 _LEVEL_TAG = 0x00080052
+
+_LENGTH2 = struct.Struct("<H").pack
+_LENGTH4 = struct.Struct("<I").pack
 
 #: Where an element's value comes from: a constant (already encoded) or a row keyword.
 _Source = tuple[bytes | None, str | None]
@@ -76,7 +80,11 @@ class ResponsePlan:
         if terms:
             self._add(_CHARSET_TAG, "CS", _text("\\".join(terms), "CS"), None)
         self._items.sort(key=lambda item: item[0])
-        self._constant = {tag: self._element(tag, vr, value) for tag, vr, (value, _kw) in self._items if value is not None}
+        #: Per element: its whole encoding when constant, else (keyword, VR, head, length packer).
+        self._parts: list[bytes | tuple[str, str, bytes, Callable[[int], bytes]]] = [
+            self._element(tag, vr, value) if value is not None else (keyword or "", vr, *self._head(tag, vr))
+            for tag, vr, (value, keyword) in self._items
+        ]
 
     def _add(self, tag: int, vr: str, value: bytes | None, keyword: str | None) -> None:
         self._items.append((tag, vr, (value, keyword)))
@@ -86,18 +94,29 @@ class ResponsePlan:
             return implicit_element(tag, value)
         return explicit_header(tag, vr, len(value)) + value
 
+    def _head(self, tag: int, vr: str) -> tuple[bytes, Callable[[int], bytes]]:
+        """The bytes of an element before its length, and the packer of its length."""
+        if self.implicit:
+            return struct.pack("<HH", tag >> 16, tag & 0xFFFF), _LENGTH4
+        if vr in LONG_VR_NAMES:
+            return struct.pack("<HH2s2x", tag >> 16, tag & 0xFFFF, vr.encode("ascii")), _LENGTH4
+        return struct.pack("<HH2s", tag >> 16, tag & 0xFFFF, vr.encode("ascii")), _LENGTH2
+
     def encode(self, row: Mapping[str, Any]) -> bytes:
         """The response identifier of ``row`` in the negotiated transfer syntax."""
         if self._lean:
             parts: list[bytes] = []
-            for tag, vr, (value, keyword) in self._items:
-                if value is not None:
-                    parts.append(self._constant[tag])
+            for part in self._parts:
+                if isinstance(part, bytes):
+                    parts.append(part)
                     continue
-                raw = _row_text(_value(keyword or "", row), vr)
+                keyword, vr, head, length = part
+                raw = _row_text(row.get(keyword), vr)
                 if raw is None:
                     break  # non-ASCII: the Dataset path chooses the character set
-                parts.append(self._element(tag, vr, raw))
+                if len(raw) > 0xFFFF and length is _LENGTH2:
+                    break  # too long for its VR: as pydicom fails, fail there
+                parts += (head, length(len(raw)), raw)
             else:
                 return b"".join(parts)
         ds = response_identifier(self.identifier, self.level, self.model, row, retrieve_ae_title=self.retrieve_ae_title)
@@ -119,10 +138,22 @@ def _text(value: str, vr: str) -> bytes:
 
 
 def _row_text(value: Any, vr: str) -> bytes | None:
-    """The encoded value of a row's value, b"" when it has none; None when it is not ASCII."""
+    """A row's value encoded as :func:`~publisher.dicom.qr_models.response_identifier` and
+    pydicom would (b"" when it has none); None when the Dataset path must encode it: non-ASCII
+    text, or a type the index does not hold."""
     if value is None:
         return b""
-    text = "\\".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    cls = type(value)
+    text: str
+    if cls is str:
+        text = value
+    elif cls is int:
+        text = str(value)
+    elif cls is list:
+        text = "\\".join(str(v) for v in value)
+    else:
+        return None
     if not text.isascii():
         return None
-    return _text(text, vr)
+    raw = text.encode("ascii")
+    return raw + (b"\0" if vr == "UI" else b" ") if len(raw) % 2 else raw

@@ -125,11 +125,12 @@ def search(
                 .order_by(*_order(query.level, dialect)))
         result = s.execute(stmt, execution_options={"yield_per": batch})
         try:
-            for part in result.mappings().partitions():
+            names = list(result.keys())
+            for part in result.partitions():
                 if cancelled():
                     return
                 for r in part:
-                    row = dict(r)
+                    row = dict(zip(names, r))
                     if modalities:
                         row["ModalitiesInStudy"] = sorted(str(row["ModalitiesInStudy"] or "").split(",")) if row["ModalitiesInStudy"] else []
                     yield row
