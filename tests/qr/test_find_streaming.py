@@ -172,3 +172,19 @@ def test_combined_datetime_negotiated_alike(sqlite_url: str, tmp_path: Path) -> 
     assert results[True] == results[False]
     (combined, answer), (separate, _) = results[True]
     assert answer == b"\x01\x01" and set(separate) < set(combined)
+
+
+def test_streaming_read_leaves_sqlite_writable(sqlite_url: str, tmp_path: Path) -> None:
+    """A C-FIND's cursor, open while its caller reads, does not hold SQLite's write lock."""
+    from sqlalchemy import func, select
+
+    with running_service(settings_for(tmp_path / "svc", sqlite_url)) as service:
+        fill(service.db, 500, 0)
+        with service.db.reading() as reader:
+            rows = reader.execute(select(Study.id), execution_options={"yield_per": 10})
+            assert next(iter(rows)) is not None  # mid-stream
+            with service.db.session() as writer:  # a writer commits meanwhile
+                writer.execute(insert(Patient).values(patient_id="NEW", issuer_of_patient_id="", patient_name="New", patient_name_norm="new",
+                                                      patient_birth_date="", patient_sex="", other_patient_ids="", specific_character_set=""))
+        with service.db.session() as s:
+            assert s.scalar(select(func.count(Patient.id))) == 51
