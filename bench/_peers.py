@@ -47,7 +47,8 @@ def storescp(out: Path) -> Iterator[tuple[int, str]]:
 
 
 @contextmanager
-def orthanc(work: Path) -> Iterator[tuple[int, str]]:
+def orthanc(work: Path, **config: object) -> Iterator[tuple[int, str]]:
+    """Orthanc on a free port; ``config``: more of its settings (e.g. DicomAlwaysAllowFind=True)."""
     exe = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
     port, http = free_port(), free_port()
     work.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,7 @@ def orthanc(work: Path) -> Iterator[tuple[int, str]]:
         "Name": "bench", "DicomAet": "ORTHANC", "DicomPort": port, "HttpPort": http,
         "StorageDirectory": str(work / "storage"), "IndexDirectory": str(work / "index"),
         "DicomCheckCalledAet": False, "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
-        "Plugins": [], "StorageCompression": False, "DicomAlwaysAllowStore": True,
+        "Plugins": [], "StorageCompression": False, "DicomAlwaysAllowStore": True, **config,
     }))
     proc = subprocess.Popen([exe, str(cfg)], env=DCMTK_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -1,152 +1,163 @@
-"""Benchmark: C-FIND at IMAGE level for one series on an index of 100,000 instances (SQLite).
+"""Benchmark: C-FIND STUDY, universal matching, 11 keys incl. counts: ours against Orthanc.
 
-    .venv/bin/python bench/qr_find.py [--instances 100000] [--per-series 100]
+    .venv/bin/python bench/qr_find.py [--rounds 5] [--studies 3000,10000]
 
-Rows are inserted straight into the index (no files: C-FIND never reads them). Our service
-answers; the SCU is DCMTK findscu (TCP_NODELAY=1, so the figure is not a Nagle artefact, wall
-time includes starting findscu) and an in-process pynetdicom SCU (one association, query to
-final response). Also timed: the index search alone, a STUDY-level query by patient name
-wildcard, and the same one-series query on an index 10x smaller, to show the cost follows
-the result and not the archive. Best of 5 runs each.
+Both archives hold the same studies (one CT instance each, two studies per patient): Orthanc
+receives them by C-STORE (DCMTK storescu), ours gets the rows straight into its index (C-FIND
+never reads the files). The SCU is DCMTK's findscu (``/usr/bin/findscu``: the venv carries
+pynetdicom's script of that name) with TCP_NODELAY=1, so no figure is a Nagle artefact; wall
+time includes starting findscu. Orthanc answers an unknown caller with DicomAlwaysAllowFind.
+Rounds are interleaved (the order flips each round); min and median are reported.
+
+``rows(rounds)`` gives the rows of the ``make bench`` table.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pydicom.dataset import Dataset  # noqa: E402
-from pynetdicom import AE  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
+from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
-from bench._common import best_of  # noqa: E402
-from bench._peers import DCMTK_ENV, free_port  # noqa: E402
-from publisher.archive.query.keys import Level, Query  # noqa: E402
-from publisher.archive.query.search import search  # noqa: E402
+from bench._peers import DCMTK_ENV, free_port, orthanc  # noqa: E402
 from publisher.config import AllowedCaller, load_settings  # noqa: E402
 from publisher.db.models import Instance, Patient, Series, Study  # noqa: E402
-from publisher.dicom.sop_classes import STUDY_ROOT_FIND  # noqa: E402
 from publisher.service import Service  # noqa: E402
 
-ROOT = "1.2.826.0.1.3680043.10.999"
+ROOT = "1.2.826.0.1.3680043.10.997"
 CT = "1.2.840.10008.5.1.4.1.1.2"
+FINDSCU = "/usr/bin/findscu"
+STORESCU = "/usr/bin/storescu"
+#: The 11 keys of issue 19's measurement.
+KEYS = ("StudyInstanceUID", "PatientName", "PatientID", "PatientBirthDate", "StudyDate", "StudyTime", "AccessionNumber",
+        "StudyDescription", "ModalitiesInStudy", "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances")
+TARGET = "at least as fast as Orthanc"
 
 
-def fill(service: Service, instances: int, per_series: int, series_per_study: int = 5, studies_per_patient: int = 2) -> tuple[str, str]:
-    """Insert patients / studies / series / instances rows; returns (study UID, series UID) of one series."""
-    n_series = instances // per_series
-    t0 = time.perf_counter()
+def study(s: int) -> dict[str, str]:
+    return {"patient_id": f"P{s // 2}", "patient_name": f"Bench^{s // 2}", "uid": f"{ROOT}.{s}", "date": f"2026{1 + s % 12:02d}01",
+            "accession": f"A{s}"}
+
+
+def write_files(out: Path, first: int, last: int) -> None:
+    """One small CT instance (no pixel data: C-FIND never needs it) per study ``first..last-1``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for s in range(first, last):
+        v = study(s)
+        ds = Dataset()
+        ds.SOPClassUID, ds.SOPInstanceUID = CT, f"{v['uid']}.1.1"
+        ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = v["patient_name"], v["patient_id"], "19700101", "O"
+        ds.StudyInstanceUID, ds.StudyDate, ds.StudyTime = v["uid"], v["date"], "101500"
+        ds.AccessionNumber, ds.StudyID, ds.StudyDescription = v["accession"], "1", "Bench"
+        ds.SeriesInstanceUID, ds.Modality, ds.SeriesNumber, ds.InstanceNumber = f"{v['uid']}.1", "CT", 1, 1
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = CT, ds.SOPInstanceUID
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.save_as(out / f"{s}.dcm", enforce_file_format=True)
+
+
+def fill_index(service: Service, first: int, last: int) -> None:
+    """The same studies as :func:`write_files`, as rows of our index."""
     with service.db.engine.begin() as conn:
-        pk = conn.execute(insert(Patient).values(patient_id="P0", issuer_of_patient_id="", patient_name="Bench^0", patient_name_norm="bench^0",
-                                                 patient_birth_date="19700101", patient_sex="O", other_patient_ids="",
-                                                 specific_character_set="")).inserted_primary_key[0]
-        study_pk = series_pk = 0
-        patients = studies = 1
-        target = ("", "")
-        rows: list[dict[str, object]] = []
-        for se in range(n_series):
-            if se % series_per_study == 0:
-                if studies % studies_per_patient == 0:
-                    pk = conn.execute(insert(Patient).values(patient_id=f"P{patients}", issuer_of_patient_id="", patient_name=f"Bench^{patients}",
-                                                             patient_name_norm=f"bench^{patients}", patient_birth_date="19700101", patient_sex="O",
-                                                             other_patient_ids="", specific_character_set="")).inserted_primary_key[0]
-                    patients += 1
-                study_uid = f"{ROOT}.{se // series_per_study}"
-                study_pk = conn.execute(insert(Study).values(patient_fk=pk, study_instance_uid=study_uid, study_date=f"2026{1 + se % 12:02d}01",
-                                                             study_time="101500", accession_number=f"A{se}", study_id="1",
-                                                             referring_physician_name="", study_description="Bench", institution_name="Bench",
-                                                             specific_character_set="")).inserted_primary_key[0]
-                studies += 1
-            series_uid = f"{study_uid}.{se}"
-            series_pk = conn.execute(insert(Series).values(study_fk=study_pk, series_instance_uid=series_uid, modality="CT", series_number=se % series_per_study + 1,
-                                                           series_description="", body_part_examined="", series_date="", series_time="")).inserted_primary_key[0]
-            if se == n_series // 2:
-                target = (study_uid, series_uid)
-            for i in range(per_series):
-                rows.append({"series_fk": series_pk, "sop_instance_uid": f"{series_uid}.{i}", "sop_class_uid": CT, "instance_number": i + 1,
-                             "transfer_syntax_uid": "1.2.840.10008.1.2.1", "specific_character_set": "", "path": f"x/{se}/{i}.dcm",
-                             "size": 1, "sha256": "0" * 64, "calling_ae": "", "peer_address": ""})
-            if len(rows) >= 20000:
-                conn.execute(insert(Instance), rows)
-                rows = []
-        if rows:
-            conn.execute(insert(Instance), rows)
-    print(f"  filled {instances:,} instances in {n_series:,} series, {studies - 1:,} studies, {patients:,} patients ({time.perf_counter() - t0:.1f} s)")
-    return target
+        known = {r[0] for r in conn.execute(select(Patient.patient_id))}
+        pats = {study(s)["patient_id"]: study(s)["patient_name"] for s in range(first, last)}
+        new = [{"patient_id": p, "issuer_of_patient_id": "", "patient_name": n, "patient_name_norm": n.lower(), "patient_birth_date": "19700101",
+                "patient_sex": "O", "other_patient_ids": "", "specific_character_set": ""} for p, n in pats.items() if p not in known]
+        if new:
+            conn.execute(insert(Patient), new)
+        pk = dict(conn.execute(select(Patient.patient_id, Patient.id)).all())
+        conn.execute(insert(Study), [{"patient_fk": pk[study(s)["patient_id"]], "study_instance_uid": study(s)["uid"], "study_date": study(s)["date"],
+                                      "study_time": "101500", "accession_number": study(s)["accession"], "study_id": "1", "referring_physician_name": "",
+                                      "study_description": "Bench", "institution_name": "", "specific_character_set": ""} for s in range(first, last)])
+        spk = dict(conn.execute(select(Study.study_instance_uid, Study.id)).all())
+        conn.execute(insert(Series), [{"study_fk": spk[study(s)["uid"]], "series_instance_uid": f"{study(s)['uid']}.1", "modality": "CT",
+                                       "series_number": 1, "series_description": "", "body_part_examined": "", "series_date": "",
+                                       "series_time": ""} for s in range(first, last)])
+        sepk = dict(conn.execute(select(Series.series_instance_uid, Series.id)).all())
+        conn.execute(insert(Instance), [{"series_fk": sepk[f"{study(s)['uid']}.1"], "sop_instance_uid": f"{study(s)['uid']}.1.1", "sop_class_uid": CT,
+                                         "instance_number": 1, "transfer_syntax_uid": ExplicitVRLittleEndian, "specific_character_set": "",
+                                         "path": f"x/{s}.dcm", "size": 1, "sha256": "0" * 64, "calling_ae": "", "peer_address": ""}
+                                        for s in range(first, last)])
 
 
-def findscu(port: int, study: str, series: str) -> int:
-    proc = subprocess.run(["findscu", "-aet", "FINDSCU", "-aec", "DISCPUB", "-S", "-k", "QueryRetrieveLevel=IMAGE",
-                           "-k", f"StudyInstanceUID={study}", "-k", f"SeriesInstanceUID={series}", "-k", "SOPInstanceUID",
-                           "-k", "InstanceNumber", "-k", "SOPClassUID", "127.0.0.1", str(port)],
-                          capture_output=True, text=True, env=DCMTK_ENV)
+def findscu(port: int, aec: str, verbose: bool = False) -> str:
+    cmd = [FINDSCU, "-aet", "FINDSCU", "-aec", aec, "-S", *(["-v"] if verbose else []), "-k", "QueryRetrieveLevel=STUDY"]
+    for k in KEYS:
+        cmd += ["-k", k]
+    proc = subprocess.run([*cmd, "127.0.0.1", str(port)], capture_output=True, text=True, env=DCMTK_ENV)
     assert proc.returncode == 0, proc.stderr
-    return (proc.stdout + proc.stderr).count("Find Response")
+    return proc.stdout + proc.stderr
 
 
-def pynetdicom_find(port: int, study: str, series: str) -> int:
-    ae = AE(ae_title="PYNETDICOM")
-    ae.add_requested_context(STUDY_ROOT_FIND)
-    assoc = ae.associate("127.0.0.1", port, ae_title="DISCPUB")
-    q = Dataset()
-    q.QueryRetrieveLevel = "IMAGE"
-    q.StudyInstanceUID = study
-    q.SeriesInstanceUID = series
-    q.SOPInstanceUID = q.InstanceNumber = q.SOPClassUID = None
-    n = sum(1 for status, ds in assoc.send_c_find(q, STUDY_ROOT_FIND) if status.Status == 0xFF00)
-    assoc.release()
-    return n
+def timed(fn: Any) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
-def run(work: Path, instances: int, per_series: int) -> dict[str, float]:
-    base = load_settings(environ={})
-    port = free_port()
-    find = frozenset({"echo", "find"})
-    dicom = replace(base.dicom, port=port, bind="127.0.0.1",
-                    allowed_callers=(AllowedCaller("FINDSCU", services=find), AllowedCaller("PYNETDICOM", services=find)))
-    settings = replace(base, data_dir=work, database_url="", load_samples=False, dicom=dicom)
-    service = Service(settings)
-    service.prepare()
-    study, series = fill(service, instances, per_series)
-    service.start_dicom()
-    try:
-        q = Query(Level.IMAGE, {"StudyInstanceUID": study, "SeriesInstanceUID": series}, ("SOPInstanceUID", "InstanceNumber"))
-        assert sum(1 for _ in search(service.db, q)) == per_series
-        assert pynetdicom_find(port, study, series) == per_series
-        wildcard = Query(Level.STUDY, {"PatientName": "bench^12*"}, ("StudyInstanceUID", "NumberOfStudyRelatedInstances"))
-        return {
-            "index search (SQL only)": best_of(5, lambda: list(search(service.db, q))),
-            "C-FIND, pynetdicom SCU": best_of(5, lambda: pynetdicom_find(port, study, series)),
-            "C-FIND, DCMTK findscu (process incl.)": best_of(5, lambda: findscu(port, study, series)),
-            "STUDY level, PatientName=bench^12* + counts (SQL)": best_of(5, lambda: list(search(service.db, wildcard))),
-        }
-    finally:
-        service.stop()
+def measure(ours: int, peer: int, rounds: int, n: int) -> dict[str, Any]:
+    for port, aec in ((ours, "DISCPUB"), (peer, "ORTHANC")):
+        got = findscu(port, aec, verbose=True).count("(Pending)")
+        assert got == n, f"{aec} answered {got} of {n} studies"
+    times: dict[str, list[float]] = {"ours": [], "peer": []}
+    for r in range(rounds):
+        order = [("ours", ours, "DISCPUB"), ("peer", peer, "ORTHANC")]
+        for side, port, aec in order if r % 2 == 0 else order[::-1]:
+            times[side].append(timed(lambda: findscu(port, aec)))
+    ours_s, peer_s = min(times["ours"]), min(times["peer"])
+    return {"work": f"C-FIND STUDY universal, {n:,} studies, 11 keys incl. counts", "ours_s": ours_s, "peer": "Orthanc", "peer_s": peer_s,
+            "ratio": ours_s / peer_s, "target": TARGET, "ours_median_s": statistics.median(times["ours"]),
+            "peer_median_s": statistics.median(times["peer"]), "rounds": rounds}
+
+
+def rows(rounds: int, sizes: tuple[int, ...] = (3000, 10000), lean: bool = True) -> list[dict[str, Any]]:
+    """One row per archive size: ours and Orthanc, min of ``rounds`` interleaved runs
+    (``lean=False``: ours served by pynetdicom, the path before issue 19)."""
+    out: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        base = load_settings(environ={})
+        dicom = replace(base.dicom, port=free_port(), bind="127.0.0.1", lean_find=lean,
+                        allowed_callers=(AllowedCaller("FINDSCU", services=frozenset({"echo", "find"})),))
+        service = Service(replace(base, data_dir=work / "ours", database_url="", load_samples=False, dicom=dicom))
+        service.prepare()
+        service.start_dicom()
+        try:
+            with orthanc(work / "orthanc", DicomAlwaysAllowFind=True) as (peer, _aec):
+                done = 0
+                for n in sorted(sizes):
+                    files = work / f"files-{n}"
+                    write_files(files, done, n)
+                    fill_index(service, done, n)
+                    subprocess.run([STORESCU, "-aet", "STORESCU", "-aec", "ORTHANC", "+sd", "127.0.0.1", str(peer), str(files)],
+                                   check=True, capture_output=True, env=DCMTK_ENV)
+                    done = n
+                    out.append(measure(dicom.port, peer, rounds, n))
+        finally:
+            service.stop()
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--instances", type=int, default=100_000)
-    ap.add_argument("--per-series", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--studies", default="3000,10000")
+    ap.add_argument("--pynetdicom", action="store_true", help="ours served by pynetdicom (lean_find off), for comparison")
     args = ap.parse_args()
-    results = {}
-    for n in (args.instances // 10, args.instances):
-        print(f"index of {n:,} instances (SQLite):")
-        with tempfile.TemporaryDirectory() as tmp:
-            results[n] = run(Path(tmp), n, args.per_series)
-        for label, seconds in results[n].items():
-            print(f"  {label:<50} {seconds * 1000:8.1f} ms")
-    small, big = results[args.instances // 10], results[args.instances]
-    key = "C-FIND, pynetdicom SCU"
-    print(f"one-series IMAGE query ({args.per_series} matches): {big[key] * 1000:.1f} ms on {args.instances:,} instances, "
-          f"{small[key] * 1000:.1f} ms on {args.instances // 10:,} (ratio {big[key] / small[key]:.2f})")
+    for row in rows(args.rounds, tuple(int(x) for x in args.studies.split(",")), lean=not args.pynetdicom):
+        print(f"{row['work']}: ours {row['ours_s']:.2f} s (median {row['ours_median_s']:.2f}), Orthanc {row['peer_s']:.2f} s "
+              f"(median {row['peer_median_s']:.2f}), ratio {row['ratio']:.2f} (target: {row['target']}, ratio <= 1)")
 
 
 if __name__ == "__main__":

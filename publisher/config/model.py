@@ -111,6 +111,8 @@ class DicomSettings:
     #: Connections from one address still waiting for their A-ASSOCIATE-RQ; more are refused.
     max_pending_per_address: int = 16
     lean_storage: bool = True
+    #: Query-only associations (C-FIND and echo) served by our own loop, as ``lean_storage``.
+    lean_find: bool = True
     remotes: tuple[RemoteAE, ...] = ()
     #: DICOM TLS for remotes with ``tls = true`` (PS3.15 B.1): CA bundle to verify peers
     #: (empty: system store), our certificate and key (empty: none presented).

@@ -16,6 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 Transaction: TypeAlias = Session
 
 
+#: Execution option of :meth:`Database.reading`'s connections: a deferred BEGIN on SQLite.
+READ_ONLY = "publisher_read_only"
+
+
 def _sqlite_setup(engine: Engine) -> None:
     """WAL so readers never block the writer; BEGIN IMMEDIATE so concurrent writers queue on the
     busy timeout instead of failing a lock upgrade; synchronous=FULL keeps a committed row
@@ -33,7 +37,7 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -76,6 +80,17 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session that only reads, rolled back at the end: on SQLite its transaction begins
+        deferred (a shared read snapshot in WAL mode), so a long read such as a streaming C-FIND
+        never holds the write lock that ingest needs."""
+        with self.engine.connect() as conn, Session(conn.execution_options(**{READ_ONLY: True})) as s:
+            try:
+                yield s
+            finally:
+                s.rollback()
 
     def ping(self) -> None:
         """Raise unless the database answers a trivial query (the web's ``/health``)."""

@@ -19,6 +19,7 @@ from publisher.config import AllowedCaller, DicomSettings
 from publisher.db.session import Database
 from publisher.dicom.access import REJECT_PERMANENT, SOURCE_SERVICE_USER, AccessPolicy, permitted
 from publisher.dicom.commitment import CommitmentHandler
+from publisher.dicom.find_association import FIND_CLASSES, FindAcceptor, find_only
 from publisher.dicom.qr_scp import FindHandler, GetHandler, MoveHandler, handle_sop_extended
 from publisher.dicom.sop_classes import (
     QUERY_RETRIEVE_SOP_CLASSES,
@@ -96,6 +97,7 @@ class PublisherServer(ThreadedAssociationServer):
     """
 
     lean: StorageAcceptor | None = None
+    lean_find: FindAcceptor | None = None
     policy: AccessPolicy
     storage_classes: frozenset[str] = frozenset()
     other_services: frozenset[str] = frozenset()
@@ -138,7 +140,10 @@ class PublisherServer(ThreadedAssociationServer):
             return
         try:
             if self.lean is not None and storage_only(rq, self.other_services):
-                self._serve_lean(sock, rq, unread, address)
+                self._serve_lean(sock, rq, unread, address, self.lean)
+                return
+            if self.lean_find is not None and find_only(rq):
+                self._serve_lean(sock, rq, unread, address, self.lean_find)
                 return
             if unread == 0:
                 _Replay.give_back(sock, request)
@@ -150,16 +155,15 @@ class PublisherServer(ThreadedAssociationServer):
         finally:
             self.slots.give_back()
 
-    def _serve_lean(self, sock: Any, rq: Any, unread: int, address: str) -> None:
-        assert self.lean is not None
+    def _serve_lean(self, sock: Any, rq: Any, unread: int, address: str, lean: StorageAcceptor) -> None:
         reason = self.policy.check(str(rq.calling_ae_title), str(rq.called_ae_title), address)
         if reason is not None:
             log.warning("rejecting association from %s at %s (reason %d)", str(rq.calling_ae_title).strip(), address, reason)
             self.gate.refuse(sock, reject_pdu(REJECT_PERMANENT, SOURCE_SERVICE_USER, reason), unread)
             return
-        contexts = permitted(self.lean.supported, self.policy.services(str(rq.calling_ae_title), address))
+        contexts = permitted(lean.supported, self.policy.services(str(rq.calling_ae_title), address))
         try:
-            self.lean.serve(sock, rq, unread, address, contexts)
+            lean.serve(sock, rq, unread, address, contexts)
         finally:
             self.shutdown_request(sock)
 
@@ -221,6 +225,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
     ae = build_ae(settings)
     policy = AccessPolicy(settings.ae_title, settings.promiscuous, allowed_callers(settings), settings.promiscuous_services)
     storage = StorageHandler(archive)
+    find = FindHandler(db, settings.ae_title)
     handlers: list[Any] = [
         (evt.EVT_REQUESTED, tune_reactor),
         (evt.EVT_REQUESTED, mend_requested),
@@ -228,16 +233,16 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, policy.guard_store(storage)),
         (evt.EVT_N_ACTION, CommitmentHandler(db, archive.root, settings.ae_title, lambda: settings.remotes, settings)),
-        (evt.EVT_C_FIND, FindHandler(db, settings.ae_title)),
+        (evt.EVT_C_FIND, find),
         (evt.EVT_C_MOVE, MoveHandler(db, archive.root, settings, lambda: settings.remotes)),
         (evt.EVT_C_GET, GetHandler(db, archive.root)),
         (evt.EVT_SOP_EXTENDED, handle_sop_extended),
     ]
     slots = Slots(settings.max_associations)
-    server = _listen(ae, settings, settings.port, handlers, policy, storage, None, slots)
+    server = _listen(ae, settings, settings.port, handlers, policy, storage, None, slots, find)
     if tls is not None:
         try:
-            server.companions = (_listen(ae, settings, settings.tls_port, handlers, policy, storage, tls, slots),)
+            server.companions = (_listen(ae, settings, settings.tls_port, handlers, policy, storage, tls, slots, find),)
         except BaseException:
             server.shutdown()
             raise
@@ -245,7 +250,7 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
 
 
 def _listen(ae: AE, settings: DicomSettings, port: int, handlers: list[Any], policy: AccessPolicy,
-            storage: StorageHandler, tls: ssl.SSLContext | None, slots: Slots) -> PublisherServer:
+            storage: StorageHandler, tls: ssl.SSLContext | None, slots: Slots, find: FindHandler) -> PublisherServer:
     """One listening port (plain or TLS) with ``handlers``, served in a background thread."""
     server = ae.make_server((settings.bind, port), evt_handlers=handlers, ssl_context=tls, server_class=PublisherServer)
     assert isinstance(server, PublisherServer)
@@ -265,6 +270,10 @@ def _listen(ae: AE, settings: DicomSettings, port: int, handlers: list[Any], pol
             settings.network_timeout,
             storage.begin,
         )
+    if settings.lean_find:
+        queries = FIND_CLASSES | {VERIFICATION}
+        server.lean_find = FindAcceptor.make(settings.ae_title, [cx for cx in ae.supported_contexts if str(cx.abstract_syntax) in queries],
+                                             settings.max_pdu_size, settings.network_timeout, find)
     thread = threading.Thread(target=server.serve_forever, name="DicomServerTLS" if tls else "DicomServer", daemon=True)
     thread.start()
     ae._servers.append(server)  # as AE.start_server does, so AE.shutdown() reaches it too

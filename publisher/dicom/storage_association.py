@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -225,9 +225,11 @@ class StorageAcceptor:
     network_timeout: float
     begin: BeginFunction
 
-    def accept_pdu(self, request: A_ASSOCIATE, supported: list[PresentationContext] | None = None) -> tuple[bytes, dict[int, tuple[str, str]]]:
+    def accept_pdu(self, request: A_ASSOCIATE, supported: list[PresentationContext] | None = None,
+                   extra: Sequence[Any] = ()) -> tuple[bytes, dict[int, tuple[str, str]]]:
         """The A-ASSOCIATE-AC for ``request`` and the accepted contexts {id: (abstract, transfer)};
-        ``supported`` narrows what may be accepted (the caller's services, :mod:`publisher.dicom.access`)."""
+        ``supported`` narrows what may be accepted (the caller's services, :mod:`publisher.dicom.access`);
+        ``extra``: more User Information sub-items (e.g. SOP Class Extended Negotiation, PS3.7 D.3.3.5)."""
         offered = self.supported if supported is None else supported
         mend_contexts(request)
         results, _roles = negotiate_as_acceptor(request.presentation_context_definition_list, offered, None)
@@ -249,7 +251,7 @@ class StorageAcceptor:
         impl.implementation_class_uid = UID(IMPLEMENTATION_CLASS_UID)
         ver = ImplementationVersionNameNotification()
         ver.implementation_version_name = IMPLEMENTATION_VERSION_NAME
-        ac.user_information = [ml, impl, ver]
+        ac.user_information = [ml, impl, ver, *extra]
         pdu = A_ASSOCIATE_AC()
         pdu.from_primitive(ac)
         return pdu.encode(), accepted

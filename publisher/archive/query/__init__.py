@@ -18,9 +18,9 @@ allows case-insensitive PN matching). The other text keys are case-sensitive on 
 SQLite's LIKE ignores ASCII case, so wildcards use GLOB there; MariaDB's default collations
 ignore case and accents, so conditions add a binary collation there.
 
-A search runs in two steps so its cost grows with the result and not with the archive: the ids
-of the matching entities (one indexed query, no ORDER BY that could tempt the planner into an
-index-order scan), then their attributes and counts by batches of ids (:func:`search`).
+A search is one ordered query, the counts asked for as correlated subqueries, streamed from a
+server-side cursor (:func:`search`): its cost grows with the result and not with the archive,
+and its memory with neither.
 
 Modules: :mod:`.keys` (levels, keys, :class:`~.keys.Query`), :mod:`.matching` (the conditions)
 and :mod:`.search` (:func:`~.search.search`, :func:`~.search.find_patients`).

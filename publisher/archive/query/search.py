@@ -1,8 +1,8 @@
 """Running a :class:`~publisher.archive.query.keys.Query` against the index in two steps.
 
-First the ids of the matching entities (one indexed query, no ORDER BY that could tempt the
-planner into an index-order scan), then their attributes and counts by batches of ids, so the
-cost of a search grows with the result and not with the archive.
+One query per search: the matching rows with their attributes and the counts asked for,
+ordered by the database and streamed from its cursor, so the cost of a search grows with the
+result and not with the archive, and its memory with neither.
 """
 
 from __future__ import annotations
@@ -32,24 +32,13 @@ def _joined(level: Level, *columns: Any) -> Select[Any]:
     return stmt
 
 
-#: Result order per level (applied in Python to the ids, so SQL never sorts the archive).
+#: Result order per level (then the id), as the database's ORDER BY (:func:`_order`).
 _ORDER: dict[Level, tuple[InstrumentedAttribute[Any], ...]] = {
     Level.PATIENT: (Patient.patient_name_norm,),
     Level.STUDY: (Study.study_date, Study.study_time),
     Level.SERIES: (Series.series_number,),
     Level.IMAGE: (Series.id, Instance.instance_number),
 }
-
-
-def matching_ids(session: Session, query: Query) -> list[int]:
-    """Ids of the entities of ``query.level`` that match, in a stable display order."""
-    entity = ENTITY[query.level]
-    matcher = Matcher(session.get_bind().dialect.name)
-    order = _ORDER[query.level]
-    stmt = _joined(query.level, entity.id, *order).where(*conditions(query, matcher))
-    rows = list(session.execute(stmt).all())
-    rows.sort(key=lambda r: tuple((x is None, x if x is not None else 0) for x in r[1:]) + (r[0],))
-    return [int(r[0]) for r in rows]
 
 
 def _columns(level: Level) -> list[Any]:
@@ -66,66 +55,48 @@ def _columns(level: Level) -> list[Any]:
     return cols
 
 
-def _count_rows(session: Session, stmt: Select[Any, Any]) -> dict[int, int]:
-    return {int(k): int(n) for k, n in session.execute(stmt)}
+def _count(level: Level, keyword: str) -> Any:
+    """The Number of ... Related ... key ``keyword`` of the current row of ``level`` as a
+    correlated scalar subquery (PS3.4 C.6.1.1.2 ff.); None when ``level`` has no such count."""
+    outer = {Level.PATIENT: Patient.id, Level.STUDY: Study.id, Level.SERIES: Series.id}.get(level)
+    if outer is None:
+        return None
+    if keyword == "NumberOfPatientRelatedStudies" and level == Level.PATIENT:
+        stmt = select(func.count(Study.id)).where(Study.patient_fk == outer)
+    elif keyword == "NumberOfPatientRelatedSeries" and level == Level.PATIENT:
+        stmt = select(func.count(Series.id)).join(Study, Series.study_fk == Study.id).where(Study.patient_fk == outer)
+    elif keyword == "NumberOfPatientRelatedInstances" and level == Level.PATIENT:
+        stmt = (select(func.count(Instance.id)).join(Series, Instance.series_fk == Series.id)
+                .join(Study, Series.study_fk == Study.id).where(Study.patient_fk == outer))
+    elif keyword == "NumberOfStudyRelatedSeries" and level == Level.STUDY:
+        stmt = select(func.count(Series.id)).where(Series.study_fk == outer)
+    elif keyword == "NumberOfStudyRelatedInstances" and level == Level.STUDY:
+        stmt = select(func.count(Instance.id)).join(Series, Instance.series_fk == Series.id).where(Series.study_fk == outer)
+    elif keyword == "NumberOfSeriesRelatedInstances" and level == Level.SERIES:
+        stmt = select(func.count(Instance.id)).where(Instance.series_fk == outer)
+    else:
+        return None
+    return stmt.correlate(ENTITY[level]).scalar_subquery().label(keyword)
 
 
-def _counts(session: Session, level: Level, ids: list[int], wanted: set[str]) -> dict[str, dict[int, int]]:
-    """The Number of ... Related ... keys asked for, by SQL over the batch's ids only."""
-    out: dict[str, dict[int, int]] = {}
-    if level == Level.PATIENT:
-        if "NumberOfPatientRelatedStudies" in wanted:
-            out["NumberOfPatientRelatedStudies"] = _count_rows(
-                session, select(Study.patient_fk, func.count(Study.id)).where(Study.patient_fk.in_(ids)).group_by(Study.patient_fk)
-            )
-        if "NumberOfPatientRelatedSeries" in wanted:
-            out["NumberOfPatientRelatedSeries"] = _count_rows(
-                session,
-                select(Study.patient_fk, func.count(Series.id))
-                .join(Series, Series.study_fk == Study.id)
-                .where(Study.patient_fk.in_(ids))
-                .group_by(Study.patient_fk),
-            )
-        if "NumberOfPatientRelatedInstances" in wanted:
-            out["NumberOfPatientRelatedInstances"] = _count_rows(
-                session,
-                select(Study.patient_fk, func.count(Instance.id))
-                .join(Series, Series.study_fk == Study.id)
-                .join(Instance, Instance.series_fk == Series.id)
-                .where(Study.patient_fk.in_(ids))
-                .group_by(Study.patient_fk),
-            )
-    elif level == Level.STUDY:
-        if "NumberOfStudyRelatedSeries" in wanted:
-            out["NumberOfStudyRelatedSeries"] = _count_rows(
-                session, select(Series.study_fk, func.count(Series.id)).where(Series.study_fk.in_(ids)).group_by(Series.study_fk)
-            )
-        if "NumberOfStudyRelatedInstances" in wanted:
-            out["NumberOfStudyRelatedInstances"] = _count_rows(
-                session,
-                select(Series.study_fk, func.count(Instance.id))
-                .join(Instance, Instance.series_fk == Series.id)
-                .where(Series.study_fk.in_(ids))
-                .group_by(Series.study_fk),
-            )
-    elif level == Level.SERIES and "NumberOfSeriesRelatedInstances" in wanted:
-        out["NumberOfSeriesRelatedInstances"] = _count_rows(
-            session,
-            select(Instance.series_fk, func.count(Instance.id)).where(Instance.series_fk.in_(ids)).group_by(Instance.series_fk),
-        )
-    return out
+def _modalities(dialect: str) -> Any:
+    """Modalities in Study of the current study row, comma-joined (CS values hold no comma,
+    PS3.5 6.2); split and sorted in Python."""
+    distinct = Series.modality.distinct()
+    agg = func.string_agg(distinct, ",") if dialect == "postgresql" else func.group_concat(distinct)
+    stmt = select(agg).where(Series.study_fk == Study.id, Series.modality != "")
+    return stmt.correlate(Study).scalar_subquery().label("ModalitiesInStudy")
 
 
-def _modalities(session: Session, ids: list[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    stmt = select(Series.study_fk, Series.modality).where(Series.study_fk.in_(ids), Series.modality != "").distinct()
-    for study_fk, modality in session.execute(stmt):
-        found.setdefault(int(study_fk), []).append(str(modality))
-    return {k: sorted(v) for k, v in found.items()}
-
-
-#: Row key -> the count dictionaries' id column per level.
-_PK = {Level.PATIENT: "patient_pk", Level.STUDY: "study_pk", Level.SERIES: "series_pk", Level.IMAGE: "instance_pk"}
+def _order(level: Level, dialect: str) -> list[Any]:
+    """ORDER BY of :data:`_ORDER` (NULLs last, then the id) comparing text by code point on
+    every backend, as Python's sort did."""
+    binary = {"postgresql": "C", "mysql": "utf8mb4_bin", "mariadb": "utf8mb4_bin"}.get(dialect)
+    keys: list[Any] = []
+    for col in _ORDER[level]:
+        text = binary is not None and col.type.python_type is str
+        keys += [col.is_(None), col.collate(binary) if text and binary else col]
+    return [*keys, ENTITY[level].id]
 
 
 def search(
@@ -137,30 +108,34 @@ def search(
 ) -> Iterator[dict[str, Any]]:
     """Matches of ``query`` as dicts (keyword -> value, plus ``*_pk``, ``path`` at IMAGE level).
 
-    Streams by batches of ``batch`` ids, each in its own short read, and stops between batches
-    when ``cancelled()`` turns true (C-CANCEL, PS3.7 9.3.2.3)."""
-    with db.session() as s:
-        ids = matching_ids(s, query)
+    One ordered query with the counts asked for as correlated subqueries, streamed from a
+    server-side cursor ``batch`` rows at a time (SQLAlchemy ``yield_per``), so memory stays flat
+    in the number of matches; on SQLite the read transaction is deferred and never takes the
+    write lock, however long the caller takes. Stops between batches when ``cancelled()``
+    turns true (C-CANCEL, PS3.7 9.3.2.3)."""
     wanted = set(query.returns)
-    entity = ENTITY[query.level]
-    pk = _PK[query.level]
-    for start in range(0, len(ids), batch):
-        if cancelled():
-            return
-        chunk = ids[start : start + batch]
-        with db.session() as s:
-            rows = {int(r[pk]): dict(r) for r in s.execute(_joined(query.level, *_columns(query.level)).where(entity.id.in_(chunk))).mappings()}
-            counts = _counts(s, query.level, chunk, wanted)
-            modalities = _modalities(s, chunk) if query.level == Level.STUDY and "ModalitiesInStudy" in wanted else {}
-        for i in chunk:
-            row = rows.get(i)
-            if row is None:  # deleted between the two steps
-                continue
-            for name, values in counts.items():
-                row[name] = values.get(i, 0)
-            if modalities or "ModalitiesInStudy" in wanted:
-                row["ModalitiesInStudy"] = modalities.get(i, [])
-            yield row
+    with db.reading() as s:
+        dialect = s.get_bind().dialect.name
+        cols = _columns(query.level)
+        cols += [c for c in (_count(query.level, k) for k in sorted(wanted)) if c is not None]
+        modalities = query.level == Level.STUDY and "ModalitiesInStudy" in wanted
+        if modalities:
+            cols.append(_modalities(dialect))
+        stmt = (_joined(query.level, *cols).where(*conditions(query, Matcher(dialect)))
+                .order_by(*_order(query.level, dialect)))
+        result = s.execute(stmt, execution_options={"yield_per": batch})
+        try:
+            names = list(result.keys())
+            for part in result.partitions():
+                if cancelled():
+                    return
+                for r in part:
+                    row = dict(zip(names, r))
+                    if modalities:
+                        row["ModalitiesInStudy"] = sorted(str(row["ModalitiesInStudy"] or "").split(",")) if row["ModalitiesInStudy"] else []
+                    yield row
+        finally:
+            result.close()
 
 
 def find_patients(session: Session, name: str = "", patient_id: str = "") -> list[Patient]:
