@@ -55,6 +55,12 @@ class Group(Generic[Item, Result]):
         self._queue: list[_Slot[Item, Result]] = []
         self._busy = False
 
+    @property
+    def queued(self) -> int:
+        """Callers waiting for the next batch."""
+        with self._cond:
+            return len(self._queue)
+
     def submit(self, item: Item) -> Result:
         slot: _Slot[Item, Result] = _Slot(item)
         batch: list[_Slot[Item, Result]] = []
