@@ -41,10 +41,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-if os.environ.get("BENCH_PUBLISHER_TREE"):
-    sys.path.insert(0, os.environ["BENCH_PUBLISHER_TREE"])
-
 from bench._peers import DCMTK_ENV, free_port, orthanc, storescp, wait_echo  # noqa: E402
+
+if os.environ.get("BENCH_PUBLISHER_TREE"):  # its publisher, this tree's benchmark
+    sys.path.insert(0, os.environ["BENCH_PUBLISHER_TREE"])
 from publisher.demo import samples  # noqa: E402
 
 STORESCU = "/usr/bin/storescu"
