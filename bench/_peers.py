@@ -26,18 +26,20 @@ def free_port() -> int:
 def wait_echo(port: int, aec: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if subprocess.run(["echoscu", "-aet", "ECHOSCU", "-aec", aec, "127.0.0.1", str(port)], capture_output=True, env=DCMTK_ENV).returncode == 0:
+        if subprocess.run(["/usr/bin/echoscu", "-aet", "ECHOSCU", "-aec", aec, "127.0.0.1", str(port)], capture_output=True, env=DCMTK_ENV).returncode == 0:
             return
         time.sleep(0.1)
     raise RuntimeError(f"nothing answered C-ECHO on port {port}")
 
 
 @contextmanager
-def storescp(out: Path) -> Iterator[tuple[int, str]]:
+def storescp(out: Path, fork: bool = False) -> Iterator[tuple[int, str]]:
+    """DCMTK's storescp (by full path: the venv holds pynetdicom's script of that name); with
+    ``fork``, one process per association, so that concurrent associations are served at once."""
     port = free_port()
     out.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(["storescp", "-aet", "STORESCP", "-od", str(out), "+B", str(port)], env=DCMTK_ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(["/usr/bin/storescp", "-aet", "STORESCP", "-od", str(out), "+B", *(["--fork"] if fork else []), str(port)],
+                            env=DCMTK_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_echo(port, "STORESCP")
         yield port, "STORESCP"

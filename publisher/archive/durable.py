@@ -1,7 +1,16 @@
-"""Durable file placement: write to a temporary name, fsync, rename, fsync the directory.
+"""Durable file placement: write to a temporary name, link or rename it into place, fsync.
 
-POSIX rename is atomic within one file system, so a reader (or a restart) sees either no file
-or the whole file; the directory fsync makes the new name itself survive a power cut.
+POSIX rename and link are atomic within one file system, so a reader (or a restart) sees either
+no file or the whole file; the directory fsync makes the new name itself survive a power cut.
+
+A new instance (no file under its name) is linked first and then flushed: its ``fdatasync`` and
+its folder's ``fsync`` run at once (:mod:`publisher.archive.group_commit`), one device flush
+instead of two in a row. Its row is committed only after both returned, so a name not yet
+durable is named by no row: the index never points at it, the next copy of that UID replaces
+it, ``publisher check`` reports it. A file that replaces one a row names is flushed before the
+rename (:meth:`WrittenFile.sync`), so the row's old file stays whole until the new one is.
+
+Every sync is counted in :data:`COUNTS` (tests and ``bench/ingest.py`` read it).
 """
 
 from __future__ import annotations
@@ -9,9 +18,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 INCOMING = ".incoming"
@@ -21,10 +30,59 @@ class OutOfSpace(OSError):
     """No room left for a new file (C-STORE status 0xA700)."""
 
 
-@dataclass(frozen=True)
+class SyncCounts:
+    """How many syncs this process made: file ``fdatasync``, folder ``fsync`` and index
+    commits (``commit``: transactions that wrote instance rows; ``rows``: the rows they wrote)."""
+
+    NAMES = ("file", "folder", "commit", "rows")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(self.NAMES, 0)
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+
+#: The process's counts (one archive per process in the service; tests take differences).
+COUNTS = SyncCounts()
+
+
 class WrittenFile:
-    temp_path: Path
-    size: int
+    """A complete new file under ``.incoming``: flushed, or (``fd`` open) still to flush with
+    :meth:`sync`, which the caller does once it has its name (see the module docstring)."""
+
+    def __init__(self, temp_path: Path, size: int, fd: int | None = None) -> None:
+        self.temp_path = temp_path
+        self.size = size
+        self.fd = fd
+
+    def sync(self) -> None:
+        """``fdatasync`` the data (once) and close; a full disk raises :class:`OutOfSpace`."""
+        fd, self.fd = self.fd, None
+        if fd is None:
+            return
+        try:
+            # Data and the size that locates it; the name is made durable by its folder's fsync.
+            os.fdatasync(fd)
+            COUNTS.add("file")
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise OutOfSpace(exc.errno, f"no space left to store the instance: {exc.strerror}") from None
+            raise
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        """Close without flushing (the file is not kept; idempotent)."""
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def sha256_of(chunks: Sequence[bytes | memoryview]) -> str:
@@ -40,6 +98,7 @@ def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
+        COUNTS.add("folder")
     finally:
         os.close(fd)
 
@@ -102,26 +161,28 @@ class TempFile:
         except OSError as exc:
             self.error = exc
 
-    def finish(self) -> WrittenFile:
-        """Flush the data (fdatasync) and return the file (its SHA-256 is the caller's: see
-        :func:`sha256_of`)."""
+    def finish(self, *, sync: bool = True) -> WrittenFile:
+        """The complete file, its data flushed (``fdatasync``), or with ``sync=False`` still
+        open for the caller to flush once it is named (:meth:`WrittenFile.sync`). Its SHA-256
+        is the caller's (see :func:`sha256_of`)."""
         try:
             if self.error is not None:
                 raise self.error
-            assert self._fd is not None
-            # Data and the size that locates it; the name is made durable by fsync_dir after rename.
-            os.fdatasync(self._fd)
         except OSError as exc:
             self.discard()
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                 raise OutOfSpace(exc.errno, f"no space left to store the instance: {exc.strerror}") from None
             raise
-        except BaseException:
-            self.discard()
-            raise
-        os.close(self._fd)
+        assert self._fd is not None
+        written = WrittenFile(self.path, self.size, self._fd)
         self._fd = None
-        return WrittenFile(self.path, self.size)
+        if sync:
+            try:
+                written.sync()
+            except BaseException:
+                self.discard()
+                raise
+        return written
 
     def discard(self) -> None:
         """Close and remove the partial file (idempotent)."""
@@ -131,8 +192,9 @@ class TempFile:
         self.path.unlink(missing_ok=True)
 
 
-def write_temp(root: Path, chunks: Sequence[bytes | memoryview]) -> WrittenFile:
-    """Write ``chunks`` to a new file under ``root/.incoming``, data fdatasync'd, with its SHA-256.
+def write_temp(root: Path, chunks: Sequence[bytes | memoryview], *, sync: bool = True) -> WrittenFile:
+    """Write ``chunks`` to a new file under ``root/.incoming``, data fdatasync'd (or, with
+    ``sync=False``, left for :meth:`WrittenFile.sync`).
 
     On any error (ENOSPC included) the partial file is removed before the error propagates."""
     temp = TempFile(root)
@@ -142,7 +204,7 @@ def write_temp(root: Path, chunks: Sequence[bytes | memoryview]) -> WrittenFile:
     except BaseException:
         temp.discard()
         raise
-    return temp.finish()
+    return temp.finish(sync=sync)
 
 
 #: Series folders known to exist (a stat per instance saved); forgotten when a rename says
@@ -156,16 +218,16 @@ def place(written: WrittenFile, final: Path, root: Path) -> None:
     fsync_dir(final.parent)
 
 
-def place_new(written: WrittenFile, final: Path, root: Path) -> bool:
+def link_new(written: WrittenFile, final: Path, root: Path) -> bool:
     """Give ``written`` the name ``final`` unless a file already has it (False: nothing
-    changed), and fsync its directory. A hard link, then the temporary name removed: POSIX
-    ``link`` fails on an existing name where ``rename`` would silently replace it."""
+    changed); neither the data nor the name is flushed yet (the caller does both, at once).
+    A hard link, then the temporary name removed: POSIX ``link`` fails on an existing name
+    where ``rename`` would silently replace it."""
     try:
         _into(os.link, written, final, root)
     except FileExistsError:
         return False
     os.unlink(written.temp_path)
-    fsync_dir(final.parent)
     return True
 
 

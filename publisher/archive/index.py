@@ -1,4 +1,5 @@
-"""Filing instances in the SQL index with SQLAlchemy Core (one short transaction per instance).
+"""Filing instances in the SQL index with SQLAlchemy Core (short transactions, rows of the
+instances that arrived at once committed together: :mod:`publisher.archive.group_commit`).
 
 Rows are created get-or-create style: insert inside a savepoint and, when a concurrent
 association won the race (unique constraint), read the winner's row. Parent ids are cached per
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Engine, Select, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from publisher.archive.durable import COUNTS
 from publisher.archive.identity import patient_key
 from publisher.archive.metadata import InstanceMeta, normalise_name, search_fold
 from publisher.db.models import Instance, Patient, Series, Study, utcnow
@@ -287,15 +289,27 @@ class InstanceRows:
         """Insert one instance row in its own committed transaction. False (nothing written)
         when the database refused it, e.g. the UID is already there or a parent row vanished:
         the caller then takes the general path, which says which."""
-        params = {name: values.get(name) for name in self.columns}
-        for name, proc in self.processors.items():
-            params[name] = proc(params[name])
+        return self.insert_many([values])[0]
+
+    def insert_many(self, rows: list[dict[str, Any]]) -> list[bool]:
+        """Insert instance rows in one committed transaction (a group commit,
+        :mod:`publisher.archive.group_commit`): True for each row written. When the database
+        refuses the batch, each row is tried alone, so one refused row fails only itself."""
+        params = []
+        for values in rows:
+            bound = {name: values.get(name) for name in self.columns}
+            for name, proc in self.processors.items():
+                bound[name] = proc(bound[name])
+            params.append(self._params(self._insert, bound))
         raw = self._take()
         try:
             cur = raw.cursor()
             if self.sqlite:
                 cur.execute("BEGIN IMMEDIATE")  # as the engine's begin event does
-            cur.execute(self._insert_sql, self._params(self._insert, params))
+            if len(params) == 1:
+                cur.execute(self._insert_sql, params[0])
+            else:
+                cur.executemany(self._insert_sql, params)
             if self.sqlite:
                 cur.execute("COMMIT")
             else:
@@ -303,9 +317,13 @@ class InstanceRows:
             cur.close()
         except self.dbapi_errors:
             self._discard(raw)  # its transaction state is unknown: never reuse it
-            return False
+            if len(rows) == 1:
+                return [False]
+            return [self.insert(values) for values in rows]
         self._give_back(raw)
-        return True
+        COUNTS.add("commit")
+        COUNTS.add("rows", len(rows))
+        return [True] * len(rows)
 
 
 def instance_values(

@@ -1,7 +1,9 @@
 """Filing one instance durably: the rules behind every C-STORE and ``publisher import``.
 
-A success is returned only after the file was written under a temporary name, fsync'd, renamed
-into its place, its directory fsync'd and its index row committed. Every refusal carries the
+A success is returned only after the file was written under a temporary name and given its
+place, its data fdatasync'd and its directory fsync'd (at once, shared with the instances
+arriving meanwhile: :mod:`publisher.archive.group_commit`) and its index row committed (in one
+transaction with theirs). Every refusal carries the
 DIMSE status to answer (PS3.4 B.2.3, PS3.7 C.4.2.1.4) and leaves nothing behind: no partial
 file, no orphan row.
 
@@ -27,6 +29,7 @@ from pydicom.dataset import Dataset
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from publisher.archive import durable, index, layout
+from publisher.archive.group_commit import Flusher, Group
 from publisher.archive.file_meta import dataset_bytes, file_meta_bytes
 from publisher.archive.incoming import Incoming
 from publisher.archive.metadata import InstanceMeta, MissingAttribute, extract
@@ -62,6 +65,10 @@ class Archive:
         self.locks = UidLocks(root)
         self.cache = index.ParentCache()
         self.rows = index.InstanceRows(db.engine)
+        #: Rows of the instances that became durable meanwhile, committed in one transaction.
+        self.row_group: Group[dict[str, object], bool] = Group(self.rows.insert_many)
+        #: A new file's fdatasync beside its folder's (shared) fsync.
+        self.flusher = Flusher()
         #: Hashes each new file while it is flushed and renamed (one hand-off per instance).
         self.hasher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sha256")
         root.mkdir(parents=True, exist_ok=True)
@@ -69,6 +76,7 @@ class Archive:
     def close(self) -> None:
         """Give back what the archive holds of the database (call before disposing of it)."""
         self.rows.close()
+        self.flusher.close()
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -180,18 +188,23 @@ class Archive:
         self._check_space(temp.size if temp is not None else sum(len(c) for c in chunks))
         digest: Callable[[], str] = (lambda: sha256) if sha256 is not None else self.hasher.submit(durable.sha256_of, chunks).result
         try:
-            written = durable.write_temp(self.root, chunks) if temp is None else temp.finish()
-        except durable.OutOfSpace as exc:
-            raise StoreRefused(Status.OUT_OF_RESOURCES, str(exc)) from None
+            written = durable.write_temp(self.root, chunks, sync=False) if temp is None else temp.finish(sync=False)
         except OSError as exc:
-            raise StoreRefused(Status.OUT_OF_RESOURCES, f"cannot write to the archive: {exc}") from None
-        # The new file is durable from here on. Whether it takes a name, and which row
-        # describes it, is decided under the UID's lock against what the index holds now.
+            raise self._write_refusal(exc) from None
+        # The new file is complete (not yet flushed: see durable). Whether it takes a name, and
+        # which row describes it, is decided under the UID's lock against what the index holds now.
         try:
             with self.locks.hold(meta.sop_instance_uid):
                 return self._settle(meta, ts, provenance, placement, written, digest)
         finally:
+            written.close()
             written.temp_path.unlink(missing_ok=True)  # not placed: refused, or the other copy kept
+
+    @staticmethod
+    def _write_refusal(exc: OSError) -> StoreRefused:
+        if isinstance(exc, durable.OutOfSpace):
+            return StoreRefused(Status.OUT_OF_RESOURCES, str(exc))
+        return StoreRefused(Status.OUT_OF_RESOURCES, f"cannot write to the archive: {exc}")
 
     def against_filed(self, meta: InstanceMeta, existing: tuple[int, str, str]) -> Stored | None:
         """The duplicate policy against a copy already filed under this UID: the answer (keep
@@ -215,8 +228,13 @@ class Archive:
         placed = False
         existing = placement.existing
         if existing is None:
-            if durable.place_new(written, final, self.root):
+            if durable.link_new(written, final, self.root):
                 placed = True
+                try:
+                    self.flusher.file_and_folder(written, final.parent)  # before any row names it
+                except OSError as exc:
+                    final.unlink(missing_ok=True)
+                    raise self._write_refusal(exc) from None
                 try:
                     self._commit(meta, ts, str(rel), written.size, digest(), prov, None)
                     return Stored(meta.sop_instance_uid, final, Outcome.STORED, meta)
@@ -254,6 +272,10 @@ class Archive:
         final = self.root / rel
         keep = None
         if not placed:
+            try:
+                written.sync()  # whole on disk before it takes the name a row may hold
+            except OSError as exc:
+                raise self._write_refusal(exc) from None
             if final.exists():
                 keep = self.root / durable.INCOMING / f"{uuid.uuid4().hex}.old"
                 try:
@@ -302,7 +324,7 @@ class Archive:
                 meta, series_fk, transfer_syntax_uid=ts, path=rel, size=size, sha256=sha256,
                 calling_ae=prov.calling_ae, peer_address=prov.peer_address,
             )
-            if self.rows.insert(values):
+            if self.row_group.submit(values):
                 return False
             self.cache.clear()  # refused (UID filed meanwhile, series gone): the general path says why
         for attempt in (1, 2, 3):
@@ -323,6 +345,8 @@ class Archive:
                         known=known,
                         look_up=attempt > 1 or series_fk is not None,  # the first try trusts the check made before writing
                     )
+                durable.COUNTS.add("commit")
+                durable.COUNTS.add("rows")
                 self.cache.update(created)
                 return replaced
             except (IntegrityError, OperationalError) as exc:
