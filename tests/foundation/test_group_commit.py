@@ -22,8 +22,8 @@ from publisher.archive.durable import COUNTS, sha256_file
 from publisher.archive.group_commit import Group
 from publisher.db.models import Instance
 from publisher.demo import samples
-from tests.conftest import require_tool
-from tests.foundation.helpers import DCMTK_ENV, running_service, settings_for
+from tests.support.tools import require_tool
+from tests.support.service import DCMTK_ENV, running_service, settings_for
 
 ASSOCIATIONS = 8
 PER_ASSOCIATION = 30

@@ -14,25 +14,25 @@ import pytest
 from publisher.media.image.allocation import allocate
 from publisher.media.image.ecma119 import MAX_SECTION, MULTI_EXTENT_FLAG, directory
 from publisher.media.image.ecma167 import MAX_EXTENT, Revision, extents
-from publisher.media.image.layouts import DIRECTORY_RECORD, EXTENDED_FILE_ENTRY, FILE_ENTRY, LONG_AD, SHORT_AD, TAG
+from publisher.media.image.layouts import (
+    DIRECTORY_RECORD,
+    EXTENDED_FILE_ENTRY,
+    FILE_ENTRY,
+    LONG_AD,
+    SHORT_AD,
+    TAG,
+)
 from publisher.media.image.tree import build
 from publisher.media.image.udf import UdfWriter, fid_sizes
 from publisher.media.iso import image_size, write_image
 from publisher.media.model import DiscFile, MediaError
-from tests.support.tools import require_tool, run
 from tests.support.image_readers import extract_image, seven_zip_files, udfinfo
+from tests.support.media_builders import disc_files
+from tests.support.tools import require_tool, run
 
 REVISIONS = ["2.60", "2.50", "1.02", None]
 
 
-def make(root: Path, files: dict[str, bytes]) -> list[DiscFile]:
-    out = []
-    for dest, data in files.items():
-        path = root / "src" / dest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        out.append(DiscFile(dest, path, len(data)))
-    return out
 
 
 def image(tmp_path: Path, files: list[DiscFile], udf: str | None, **kw) -> Path:  # type: ignore[no-untyped-def]
@@ -48,7 +48,7 @@ def isoinfo_paths(img: Path, joliet: bool) -> set[str]:
 
 @pytest.mark.parametrize("udf", REVISIONS)
 def test_empty_folders_and_empty_files_survive(udf: str | None, tmp_path: Path) -> None:
-    files = make(tmp_path, {"DICOMDIR": b"D" * 3000, "EMPTY.TXT": b"", "A/B/C/NOTHING": b"", "A/X": b"x"})
+    files = disc_files(tmp_path, {"DICOMDIR": b"D" * 3000, "EMPTY.TXT": b"", "A/B/C/NOTHING": b"", "A/X": b"x"})
     img = image(tmp_path, files, udf, folders=["IHE_PDI", "A/B/EMPTY"])
     assert image_size(files, udf=udf, folders=["IHE_PDI", "A/B/EMPTY"]) == img.stat().st_size  # planning is exact
     for handler in (["udf"] if udf else []) + ["iso"]:
@@ -66,11 +66,11 @@ def test_empty_folders_and_empty_files_survive(udf: str | None, tmp_path: Path) 
 @pytest.mark.parametrize("udf", ["2.60", None])
 def test_eight_levels_are_recorded_and_a_ninth_is_refused(udf: str | None, tmp_path: Path) -> None:
     deep = "L1/L2/L3/L4/L5/L6/L7/FILE"  # 8 components: root + 7 folders (ECMA-119 6.8.2.1, PS3.10 8.2)
-    files = make(tmp_path, {deep: b"deep"})
+    files = disc_files(tmp_path, {deep: b"deep"})
     img = image(tmp_path, files, udf)
     assert deep in isoinfo_paths(img, joliet=False) | isoinfo_paths(img, joliet=True)
     assert seven_zip_files(img, udf and "udf" or "iso") == {deep: 4}
-    too_deep = make(tmp_path / "9", {"L1/L2/L3/L4/L5/L6/L7/L8/FILE": b"x"})
+    too_deep = disc_files(tmp_path / "9", {"L1/L2/L3/L4/L5/L6/L7/L8/FILE": b"x"})
     with pytest.raises(MediaError, match="more than 8 directory levels"):
         image(tmp_path, too_deep, udf)
 
@@ -83,7 +83,7 @@ def test_four_thousand_files_in_big_and_many_folders(tmp_path: Path) -> None:
     # it; those carry a 32-byte implementation use instead (UDF 2.60 2.3.4.4)
     content |= {f"SMALL/F{i:04d}": b"s" for i in range(500)}
     assert any(iu for iu, _size in fid_sizes([0] + [6] * 500))
-    files = make(tmp_path, content)
+    files = disc_files(tmp_path, content)
     img = image(tmp_path, files, "2.60")
     assert int(udfinfo(img)["numfiles"]) == 4000
     expected = {k: len(v) for k, v in content.items()}
@@ -96,7 +96,7 @@ def test_four_thousand_files_in_big_and_many_folders(tmp_path: Path) -> None:
 
 def test_non_ascii_names_in_joliet_and_udf_and_a_unicode_volume_id(tmp_path: Path) -> None:
     names = {"VIEWER/Ärzte-Übersicht.txt": b"1", "VIEWER/日本語の説明.txt": b"22", "README.TXT": b"333"}
-    files = make(tmp_path, names)
+    files = disc_files(tmp_path, names)
     img = image(tmp_path, files, "2.60", volume_id="Klinik Süd 日本")
     assert seven_zip_files(img, "udf") == {k: len(v) for k, v in names.items()}
     assert seven_zip_files(img, "iso") == {k: len(v) for k, v in names.items()}  # Joliet, UCS-2
@@ -150,13 +150,13 @@ def test_udf_102_records_file_entries_with_short_ads(tmp_path: Path) -> None:
 
 
 def test_bad_input_is_refused_and_leaves_nothing_behind(tmp_path: Path) -> None:
-    files = make(tmp_path, {"DICOMDIR": b"d", "A/B": b"b"})
+    files = disc_files(tmp_path, {"DICOMDIR": b"d", "A/B": b"b"})
     out = tmp_path / "v.iso"
     out.write_bytes(b"the previous image")
     with pytest.raises(MediaError, match="recorded twice"):
         write_image(files + files[:1], out, volume_id="X", udf="2.60")
     with pytest.raises(MediaError, match="both a file and a folder"):
-        write_image(files + make(tmp_path / "2", {"A/B/C": b"c"}), out, volume_id="X", udf="2.60")
+        write_image(files + disc_files(tmp_path / "2", {"A/B/C": b"c"}), out, volume_id="X", udf="2.60")
     with pytest.raises(MediaError, match="not one we write"):
         write_image(files, out, volume_id="X", udf="3.00")
     changed = [files[0], DiscFile("A/B", files[1].source, 5)]  # the source is 1 byte, 5 were planned
@@ -168,7 +168,7 @@ def test_bad_input_is_refused_and_leaves_nothing_behind(tmp_path: Path) -> None:
 def test_files_keep_the_order_given_and_share_one_copy(tmp_path: Path) -> None:
     content = {"DICOMDIR": os.urandom(5000), "README.TXT": os.urandom(300), "DICOM/P1/IM2": os.urandom(9000),
                "DICOM/P1/IM1": os.urandom(200)}
-    files = make(tmp_path, content)
+    files = disc_files(tmp_path, content)
     img = image(tmp_path, files, "2.60")
     data = img.read_bytes()
     offsets = [data.find(v) for v in content.values()]
@@ -184,7 +184,7 @@ def test_images_are_the_same_where_the_kernel_cannot_copy_between_files(tmp_path
     import errno
 
     content = {"DICOMDIR": os.urandom(3000), "DICOM/P1/IM1": os.urandom(300_000), "DICOM/P1/IM2": os.urandom(200_000)}
-    files = make(tmp_path, content)
+    files = disc_files(tmp_path, content)
     fast = image(tmp_path, files, "2.60", when=__import__("datetime").datetime(2026, 1, 2, 3, 4, 5))
 
     def refuse(*_a: object) -> int:

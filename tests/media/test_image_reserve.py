@@ -16,8 +16,8 @@ from publisher.media.image.allocation import allocate
 from publisher.media.image.tree import build
 from publisher.media.iso import write_image
 from publisher.media.model import DiscFile
-from tests.media.test_image_edges import make
-from tests.media.test_udf import extract
+from tests.support.image_readers import extract_image
+from tests.support.media_builders import disc_files
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5)
 
@@ -27,7 +27,7 @@ def _files(tmp_path: Path) -> tuple[list[DiscFile], dict[str, bytes]]:
     sizes = {"DICOMDIR": 3001, "README.TXT": 17, "DICOM/P1/S1/IM1": 700_001, "DICOM/P1/S1/IM2": 65_537,
              "DICOM/P1/S1/IM3": 2048, "DICOM/P1/S2/IM1": 1_300_000, "DICOM/P2/S1/IM1": 0}
     content = {dest: os.urandom(n) for dest, n in sizes.items()}
-    return make(tmp_path, content), content
+    return disc_files(tmp_path, content), content
 
 
 @pytest.mark.parametrize("udf,handlers", [("2.60", ("udf", "iso")), ("1.02", ("udf", "iso")), (None, ("iso",))])
@@ -38,7 +38,7 @@ def test_reserved_image_reads_back_every_byte_and_zero_padding(udf: str | None, 
     size = write_image(files, img, volume_id="RESERVE", udf=udf, when=WHEN)
     assert img.stat().st_size == size
     for handler in handlers:  # 7-Zip's UDF and ISO 9660 readers, each file's bytes
-        root = extract(img, handler, tmp_path / handler)
+        root = extract_image(img, handler, tmp_path / handler)
         got = {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
                for p in root.rglob("*") if p.is_file()}
         assert got == {k: hashlib.sha256(v).hexdigest() for k, v in content.items()}

@@ -17,10 +17,11 @@ from sqlalchemy import insert
 from publisher.db.models import Instance, Patient, Series, Study
 from publisher.db.session import Database
 from publisher.dicomio.part10 import meta_end
-from tests.conftest import DCMTK_ENV, require_tool
-from tests.foundation.helpers import running_service, settings_for
-from tests.qr.conftest import QR_CALLERS
-from tests.qr.helpers import STUDIES, findscu, load
+from tests.support.peers import DCMTK_ENV
+from tests.support.tools import require_tool
+from tests.support.service import running_service, settings_for
+from tests.support.qr_studies import QR_CALLERS
+from tests.support.qr_studies import STUDIES, findscu, load
 
 CT_HEAD = STUDIES[0].uid
 ROOT = "1.2.826.0.1.3680043.10.998"

@@ -9,7 +9,7 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from publisher.demo import samples as S
-from publisher.media.model import MediaInstance
+from publisher.media.model import DiscFile, MediaInstance
 from publisher.media.scan import instances_from_files
 
 
@@ -66,4 +66,14 @@ def extract_volume(volume, dest: Path) -> Path:  # type: ignore[no-untyped-def]
     require_tool("xorriso")
     run("xorriso", "-osirrox", "on", "-indev", volume.image, "-extract", "/", dest)
     return dest
+
+
+def disc_files(root: Path, files: dict[str, bytes]) -> list[DiscFile]:
+    out = []
+    for dest, data in files.items():
+        path = root / "src" / dest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        out.append(DiscFile(dest, path, len(data)))
+    return out
 
