@@ -16,7 +16,7 @@ from publisher.db.users import ROLES, Role, User, UserError, add_user, list_user
 from publisher import audit
 from publisher.web.auth import ROLE_NAMES, Permission, Session
 from publisher.web.context import Count, Posted, posted, require, web
-from publisher.web.render import Safe, csrf_field, fmt, join, messages, options, page, person_name, post_button, pretty_json
+from publisher.web.render import Safe, csrf_field, fmt, join, local_time, messages, options, page, person_name, post_button, pretty_json
 
 router = APIRouter()
 
@@ -34,8 +34,8 @@ def render_users(request: Request, session: Session, *, error: str = "", notice:
         lock = account_locks.get(u.username)
         if lock is None:
             return fmt("{}", "disabled" if u.disabled else "active")
-        return fmt('{}, <b class="locked">locked</b> until {} UTC ({} failed logins) {}', "disabled" if u.disabled else "active",
-                   format(lock.until, "%H:%M"), lock.failures, post_button(session, f"/admin/users/{u.username}/unlock", "Unlock"))
+        return fmt('{}, <b class="locked">locked</b> until {} ({} failed logins) {}', "disabled" if u.disabled else "active",
+                   local_time(lock.until), lock.failures, post_button(session, f"/admin/users/{u.username}/unlock", "Unlock"))
 
     rows = join(
         fmt('<tr data-user="{name}"><td>{name}</td><td>{role}</td><td>{state}</td><td>{by}</td><td>{action}</td></tr>',
@@ -46,8 +46,8 @@ def render_users(request: Request, session: Session, *, error: str = "", notice:
     )
     others = [lk for lk in locked if lk.kind == "address" or lk.key not in {u.username for u in users}]
     lock_rows = join(
-        fmt('<tr data-lock="{key}"><td>{kind}</td><td>{key}</td><td>{until} UTC</td><td>{n}</td><td>{button}</td></tr>',
-            kind="address" if lk.kind == "address" else "unknown user name", key=lk.key, until=format(lk.until, "%H:%M"),
+        fmt('<tr data-lock="{key}"><td>{kind}</td><td>{key}</td><td>{until}</td><td>{n}</td><td>{button}</td></tr>',
+            kind="address" if lk.kind == "address" else "unknown user name", key=lk.key, until=local_time(lk.until),
             n=lk.failures, button=post_button(session, "/admin/locks/unlock?" + urlencode({lk.kind: lk.key}), "Unlock"))
         for lk in others
     )
@@ -175,9 +175,9 @@ def audit_page(request: Request, action: str = "", actor: str = "", subject: str
         return value if isinstance(value, dict) else {"value": value}
 
     rows = join(
-        fmt('<tr data-event="{id}"><td>{at} UTC</td><td>{actor}</td><td>{action}</td><td>{subject}</td>'
+        fmt('<tr data-event="{id}"><td>{at}</td><td>{actor}</td><td>{action}</td><td>{subject}</td>'
             '<td>{summary}<details><summary>details</summary><pre>{detail}</pre></details></td></tr>',
-            id=e.id, at=format(e.at, "%Y-%m-%d %H:%M:%S"), actor=e.actor, action=e.action, subject=e.subject,
+            id=e.id, at=local_time(e.at, seconds=True), actor=e.actor, action=e.action, subject=e.subject,
             summary=_summary(e, detail(e)), detail=pretty_json(detail(e)))
         for e in events
     )

@@ -20,7 +20,7 @@ from publisher.archive import lookup
 from publisher.db.models import DiscJob
 from publisher.db.session import Database
 from publisher.jobs import records
-from publisher.web import admin, api_docs, login
+from publisher.web import admin, api_docs, login, render
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
 from publisher.web.auth import Permission, Signer, load_secret
@@ -30,9 +30,11 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_dir: Path | None = None,
-               secret: bytes | None = None) -> FastAPI:
+               secret: bytes | None = None, time_zone: str = "") -> FastAPI:
     """The web app on ``db``. Sessions are signed with ``secret``, else with the one kept in
-    ``data_dir`` (made on first start), else with a random one that lasts as long as the process."""
+    ``data_dir`` (made on first start), else with a random one that lasts as long as the process.
+    Pages show times in ``time_zone`` ("" = the machine's zone, :func:`render.local_time`)."""
+    render.set_time_zone(time_zone)
     if secret is None:
         secret = load_secret(data_dir) if data_dir is not None else secrets.token_bytes(32)
     app = FastAPI(title="Disc publisher", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)

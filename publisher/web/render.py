@@ -7,6 +7,7 @@ unescaped by forgetting a filter, since :func:`fmt` escapes every argument.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,28 @@ from typing import Any
 
 from publisher import __version__
 from publisher.web.auth import ROLE_NAMES, Permission, Session, may
+
+
+_zone: dt.tzinfo | None = None
+
+
+def set_time_zone(name: str) -> None:
+    """Show times in zone ``name`` (IANA, ``Europe/Berlin``); "" is the machine's zone."""
+    from zoneinfo import ZoneInfo
+
+    global _zone
+    _zone = ZoneInfo(name) if name else None
+
+
+def local_time(when: dt.datetime | None, *, seconds: bool = False) -> str:
+    """A stored time as people read it: in the configured zone (:func:`set_time_zone`, else the
+    machine's), ``2026-01-05 14:30 CET``. Naive values are UTC, as the database keeps them.
+    Every time a page shows goes through here."""
+    if when is None:
+        return ""
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=dt.timezone.utc)
+    shown = aware.astimezone(_zone) if _zone is not None else aware.astimezone()
+    return shown.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
 class Safe(str):
