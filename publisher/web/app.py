@@ -24,6 +24,8 @@ from publisher.web import admin, api_docs, login, render
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
 from publisher.web.auth import Permission, Signer, load_secret
+from publisher.web import i18n_web
+from publisher.web.i18n_web import i18n_middleware
 from publisher.web.context import Count, RowId, WebContext, current_session, install_handlers, require
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -40,6 +42,7 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
     app = FastAPI(title="Disc publisher", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = WebContext(db, Signer(secret), data_dir, ae_title, dicom_port)
     install_handlers(app)
+    i18n_middleware(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/health")
@@ -96,7 +99,7 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
             return _job(j) | {"volumes": [v.to_json() for v in records.load_volumes(j.volumes)],
                               "discs": [d.to_json() for d in records.load_discs(j.discs)]}
 
-    routers = [browse, see_jobs, login.router, study_pages.router, job_pages.router, admin.router, api_docs.router]
+    routers = [browse, see_jobs, login.router, i18n_web.router, study_pages.router, job_pages.router, admin.router, api_docs.router]
     #: every route of the app with its methods (tests walk them to check each one's login)
     app.state.routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + \
         [r for router in routers for r in router.routes if isinstance(r, APIRoute)]

@@ -43,6 +43,7 @@ class Permission(StrEnum):
     HAND_OUT = "hand out discs"
     MANAGE_USERS = "manage users"
     READ_AUDIT = "read the audit log"
+    CONFIGURE = "change the settings (rules, remotes, callers, institution)"
 
 
 #: Who may do what. The front desk sees jobs (names on the discs it hands out) but not the index.
@@ -54,6 +55,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.HAND_OUT: frozenset({Role.FRONTDESK, Role.ADMIN}),
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.READ_AUDIT: frozenset({Role.ADMIN}),
+    Permission.CONFIGURE: frozenset({Role.ADMIN}),
 }
 
 ROLE_NAMES: dict[Role, str] = {Role.RADIOLOGIST: "radiologist", Role.FRONTDESK: "front desk", Role.ADMIN: "administrator"}

@@ -15,6 +15,7 @@ from typing import Any
 
 from publisher import __version__
 from publisher.web.auth import ROLE_NAMES, Permission, Session, may
+from publisher.web.i18n import current, t
 
 
 _zone: dt.tzinfo | None = None
@@ -117,32 +118,34 @@ def _nav(session: Session | None, active: str) -> Safe:
     user = session.user
     links = []
     if may(user, Permission.BROWSE):
-        links.append(("/studies", "Studies"))
-    links.append(("/jobs", "Disc jobs"))
+        links.append(("/studies", t("Studies")))
+    links.append(("/jobs", t("Disc jobs")))
     if may(user, Permission.HAND_OUT):
-        links.append(("/jobs?view=ready", "Hand out"))
+        links.append(("/jobs?view=ready", t("Hand out")))
     if may(user, Permission.MANAGE_USERS):
-        links.append(("/admin/users", "Users"))
+        links.append(("/admin/users", t("Users")))
+    if may(user, Permission.CONFIGURE):
+        links.append(("/admin/settings", t("Settings")))
     if may(user, Permission.READ_AUDIT):
-        links.append(("/admin/audit", "Audit log"))
-    links.append(("/account", "Account"))
+        links.append(("/admin/audit", t("Audit log")))
+    links.append(("/account", t("Account")))
     items = join(fmt('<a href="{}"{}>{}</a>', href, Safe(' aria-current="page"') if href == active else "", text)
                  for href, text in links)
-    return fmt('<nav>{}<span class="who">{} ({})</span>{}</nav>', items, user.username, ROLE_NAMES[user.role],
-               post_button(session, "/logout", "Log out", css="link"))
+    return fmt('<nav>{}<span class="who">{} ({})</span>{}</nav>', items, user.username, t(ROLE_NAMES[user.role]),
+               post_button(session, "/logout", t("Log out"), css="link"))
 
 
 def page(title: str, body: Safe, session: Session | None = None, *, active: str = "", scripts: Iterable[str] = ()) -> str:
     """A whole page: head with the static CSS (and scripts), navigation for the session, body."""
     script_tags = join(fmt('<script src="{}" defer></script>', s) for s in ("/static/app.js", *scripts))
     return fmt(
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<title>{title} - Disc publisher</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/app.css">'
+        '<title>{title} - {brand}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/app.css">'
         '{scripts}</head>'
-        '<body><header><a class="brand" href="/">Disc publisher</a>{nav}</header><main><h1>{title}</h1>{body}</main>'
-        '<footer>Disc publisher {version}</footer></body></html>',
-        title=title, scripts=script_tags, nav=_nav(session, active), body=body, version=__version__,
+        '<body><header><a class="brand" href="/">{brand}</a>{nav}</header><main><h1>{title}</h1>{body}</main>'
+        '<footer>{brand} {version}</footer></body></html>',
+        lang=current(), brand=t("Disc publisher"), title=title, scripts=script_tags, nav=_nav(session, active), body=body, version=__version__,
     )
 
 
