@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import robot_drivers
 from pynetdicom.transport import ThreadedAssociationServer
@@ -118,6 +118,20 @@ class Service:
                                     run_queued=jobs.run_queued)
             self.worker.start()
         return self.worker
+
+    def apply(self, settings: Settings) -> None:
+        """Take what the web UI's Settings page changes (:mod:`publisher.config.overlay`) without
+        a restart: the DICOM server's allowed callers and remotes, the worker's enabled rules
+        (from its next tick) and the institution on the labels of jobs mastered from now on."""
+        self.settings = settings
+        configure = getattr(self.server, "configure", None)  # a PublisherServer (publisher.dicom.server)
+        if configure is not None:
+            configure(settings.dicom)
+        if self.worker is not None:
+            self.worker.context = replace(self.worker.context, institution=settings.institution)
+            self.worker.rules = tuple(r for r in settings.rules if r.enabled)
+        log.info("settings applied: %d rule(s) enabled, %d allowed caller(s), %d remote(s)",
+                 sum(1 for r in settings.rules if r.enabled), len(settings.dicom.allowed_callers), len(settings.dicom.remotes))
 
     def stop(self) -> None:
         """Stop the worker (its running job finishes its step), the DICOM server, the database."""

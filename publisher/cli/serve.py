@@ -49,7 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if note:
         print(note, flush=True)
     app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir,
-                     time_zone=settings.time_zone)
+                     time_zone=settings.time_zone, settings=settings, apply_settings=service.apply)
     # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
     # X-Forwarded-For from 127.0.0.1, where the UI listens, and anyone there could pick an address.
     proxies = list(settings.http_trusted_proxies)
