@@ -77,7 +77,21 @@ def applied(settings: Settings, data: Mapping[str, Any], environ: Mapping[str, s
             raise ConfigError(f"the settings file may hold only {', '.join(f'{t}.{k}' for t, ks in EDITABLE.items() for k in ks)}"
                               " and [[rules]]")
         settings = apply_table(settings, table, value)
+    _check_peers(settings)
     return check_settings(apply_environment(settings, os.environ if environ is None else environ))
+
+
+def _check_peers(settings: Settings) -> None:
+    """AE titles of callers and remotes as PS3.5 6.2 allows them (1-16 characters of the default
+    repertoire, no backslash), remote ports 1-65535: what the form lets a person type."""
+    for kind, peers in (("allowed caller", settings.dicom.allowed_callers), ("remote", settings.dicom.remotes)):
+        for peer in peers:
+            ae = peer.ae_title
+            if not 1 <= len(ae) <= 16 or "\\" in ae or not ae.isascii() or not ae.isprintable() or not ae.strip():
+                raise ConfigError(f"{kind} {ae!r}: an AE title has 1-16 characters (ASCII, no backslash; PS3.5 6.2)")
+    for remote in settings.dicom.remotes:
+        if not 1 <= remote.port <= 65535 or not remote.host.strip():
+            raise ConfigError(f"remote {remote.ae_title}: a host and a port 1-65535 are needed")
 
 
 # -- writing TOML (the few types the editable settings have) ------------------------------------

@@ -89,7 +89,7 @@ def _form(session: Session, rule: dict[str, Any], original: str) -> Safe:
         '<label>{l_media} <select name="media">{media}</select></label>'
         '<label>{l_copies} <input name="copies" type="number" min="1" value="{copies}" required></label>'
         '<label>{l_comment} <input name="comment" value="{comment}" maxlength="256"></label>'
-        '<label><input type="checkbox" name="compress" value="yes"{compress}> {l_compress}</label>'
+        '<label class="check"><input type="checkbox" name="compress" value="yes"{compress}> {l_compress}</label>'
         '<p><button type="submit" name="action" value="dry-run">{dry}</button> '
         '<button type="submit" name="action" value="save">{save}</button></p></form>',
         csrf=csrf_field(session), orig=original, name=rule["name"], mods=" ".join(rule["modalities"]),
