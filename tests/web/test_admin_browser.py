@@ -2,12 +2,14 @@
 locked out by wrong passwords is unlocked and logs in; a role is changed; a rule is written,
 dry-run (it lists what it would burn and leaves out the study already on disc), enabled after
 the dry run, and the worker does not burn that study again. A German browser sees German
-pages; times are shown in the configured zone. Screenshots go to docs/screenshots/."""
+pages; times are shown in the configured zone. Screenshots go to the test's folder, or with
+``SCREENSHOTS_DIR=docs/screenshots`` to the documentation's."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,6 @@ from tests.web.served import Served, publisher_serve
 
 pytestmark = [pytest.mark.interop]
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ZONE = "Asia/Tokyo"  # far from UTC and from the machine's zone, no daylight saving
 
 
@@ -35,6 +36,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
            "PUBLISHER_JOBS_TICK_SECONDS": "1", "PUBLISHER_JOBS_RUN_QUEUED": "false", "PUBLISHER_TIME_ZONE": ZONE}
     with publisher_serve(tmp_path, env, users=USERS) as s:
         yield s
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _login(page: Any, base: str, name: str, password: str) -> None:
@@ -54,7 +62,7 @@ def _poll(what: Any, timeout: float = 60.0) -> Any:
     raise AssertionError("condition not met in time")
 
 
-def test_unlock_change_role_and_a_rule_with_a_dry_run(served: Served, chromium: Any) -> None:
+def test_unlock_change_role_and_a_rule_with_a_dry_run(served: Served, chromium: Any, shots: Path) -> None:
     head, *others = samples.demo_studies()
     burn = served.cli("burn", "--study", head.uid, "--media", "cd", "-q")  # a disc of one study, done before the rule
     assert burn.returncode == 0, burn.stdout + burn.stderr
@@ -73,7 +81,7 @@ def test_unlock_change_role_and_a_rule_with_a_dry_run(served: Served, chromium: 
         assert "locked" in row.inner_text()
         until = row.inner_text()
         assert "JST" in until, until  # the lock's end in the configured zone
-        page.screenshot(path=str(SHOTS / "admin-users.png"), full_page=True)
+        page.screenshot(path=str(shots / "admin-users.png"), full_page=True)
         row.locator("button", has_text="Unlock").click()
         assert "locked" not in page.locator('tr[data-user="rad"]').inner_text()
         _login(rad, served.base, "rad", USERS["rad"][1])
@@ -92,7 +100,7 @@ def test_unlock_change_role_and_a_rule_with_a_dry_run(served: Served, chromium: 
         shown = dt.datetime.strptime(events.first.locator("td").first.inner_text(), "%Y-%m-%d %H:%M:%S JST")
         tokyo = dt.datetime.now(ZoneInfo(ZONE)).replace(tzinfo=None)
         assert abs((tokyo - shown).total_seconds()) < 600, (shown, tokyo)
-        page.screenshot(path=str(SHOTS / "admin-audit.png"), full_page=True)
+        page.screenshot(path=str(shots / "admin-audit.png"), full_page=True)
 
         # A rule: written, dry-run, saved (off), enabled after its dry run.
         page.goto(served.base + "/admin/settings")
@@ -104,14 +112,14 @@ def test_unlock_change_role_and_a_rule_with_a_dry_run(served: Served, chromium: 
         listed = listing.locator("table.dry-run tbody").inner_text()
         assert all(st.uid in listed for st in others) and head.uid not in listed, listed
         assert head.uid in listing.locator("ul.on-disc").inner_text()
-        page.screenshot(path=str(SHOTS / "admin-rule-dry-run.png"), full_page=True)
+        page.screenshot(path=str(shots / "admin-rule-dry-run.png"), full_page=True)
         page.click("button[value=save]")
         page.wait_for_url(served.base + "/admin/settings?saved=1#rules")
         assert page.locator('tr[data-rule="every-study"] .state').inner_text() == "off"
-        page.screenshot(path=str(SHOTS / "admin-settings.png"), full_page=True)
+        page.screenshot(path=str(shots / "admin-settings.png"), full_page=True)
         page.locator('tr[data-rule="every-study"] button', has_text="Enable").click()
         assert head.uid in page.locator("ul.on-disc").inner_text()  # the dry run, before it is enabled
-        page.screenshot(path=str(SHOTS / "admin-rule-enable.png"), full_page=True)
+        page.screenshot(path=str(shots / "admin-rule-enable.png"), full_page=True)
         page.click("button.confirm-enable")
         page.wait_for_url(served.base + "/admin/settings?saved=1#rules")
         assert page.locator('tr[data-rule="every-study"] .state').inner_text() == "enabled"
@@ -133,7 +141,7 @@ def test_unlock_change_role_and_a_rule_with_a_dry_run(served: Served, chromium: 
         locked.close()
 
 
-def test_a_german_browser_sees_german_pages(served: Served, chromium: Any) -> None:
+def test_a_german_browser_sees_german_pages(served: Served, chromium: Any, shots: Path) -> None:
     context = chromium.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
@@ -149,7 +157,7 @@ def test_a_german_browser_sees_german_pages(served: Served, chromium: Any) -> No
         assert all(w in nav for w in ("Untersuchungen", "Brennaufträge", "Benutzer", "Einstellungen", "Abmelden")), nav
         assert page.locator("h1").inner_text() == "Einstellungen"
         assert "Brennregeln" in page.locator("h2#rules").inner_text()
-        page.screenshot(path=str(SHOTS / "admin-settings-de.png"), full_page=True)
+        page.screenshot(path=str(shots / "admin-settings-de.png"), full_page=True)
         page.goto(served.base + "/admin/users")
         assert "Rolle ändern" in page.locator("table.users").inner_text()
         # The person's own choice wins over the browser's.
