@@ -136,7 +136,10 @@ def _nav(session: Session | None, active: str) -> Safe:
 
 
 def page(title: str, body: Safe, session: Session | None = None, *, active: str = "", scripts: Iterable[str] = ()) -> str:
-    """A whole page: head with the static CSS (and scripts), navigation for the session, body."""
+    """A whole page: head with the static CSS (and scripts), navigation for the session, body.
+    The title is looked up in the request's language (:func:`publisher.web.i18n.t`), so a page
+    that passes English gets its translated title where the catalogue has it."""
+    title = t(title)
     script_tags = join(fmt('<script src="{}" defer></script>', s) for s in ("/static/app.js", *scripts))
     return fmt(
         '<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'

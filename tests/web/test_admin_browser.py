@@ -160,6 +160,8 @@ def test_a_german_browser_sees_german_pages(served: Served, chromium: Any, shots
         page.screenshot(path=str(shots / "admin-settings-de.png"), full_page=True)
         page.goto(served.base + "/admin/users")
         assert "Rolle ändern" in page.locator("table.users").inner_text()
+        page.goto(served.base + "/studies")
+        assert page.locator("h1").inner_text() == "Untersuchungen"
         # The person's own choice wins over the browser's.
         page.goto(served.base + "/account")
         page.select_option("select[name=language]", "en")
