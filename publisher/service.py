@@ -19,6 +19,7 @@ from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.server import start_server
 from publisher.jobs.disc_job import JobContext, recover
+from publisher.jobs import labels as job_labels
 from publisher.jobs.worker import JobWorker
 from publisher.labels import fonts
 
@@ -43,6 +44,7 @@ class Service:
 
     def __post_init__(self) -> None:
         configure_process(self.settings)
+        job_labels.use_site_template(self.settings.data_dir / job_labels.SITE_TEMPLATE)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.db_url)
         self.archive = Archive(

@@ -142,10 +142,13 @@ def dumps(data: Mapping[str, Any], *, who: str = "") -> str:
 
 def write(data_dir: Path, data: Mapping[str, Any], *, who: str = "") -> Path:
     """Write ``data`` as the settings file, atomically."""
-    target = path(data_dir)
-    text = dumps(data, who=who)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".toml", dir=data_dir)
+    return write_atomically(path(data_dir), dumps(data, who=who))
+
+
+def write_atomically(target: Path, text: str) -> Path:
+    """``text`` as ``target``: a temporary file beside it, flushed, renamed over it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -84,10 +84,10 @@ def render(request: Request, session: Session, *, error: str = "", notice: str =
         '{msg}<p>{where} <code>{file}</code> (<a href="/admin/settings.toml">{download}</a>). {applied}</p>'
         '<h2 id="institution">{l_inst}</h2><form method="post" action="/admin/settings/institution" class="stack">{csrf}'
         '<label>{l_inst} <input name="institution" value="{inst}" maxlength="64"></label><button type="submit">{save}</button></form>'
-        '{rules}{callers}{remotes}',
+        '<p><a href="/admin/settings/label">{label}</a></p>{rules}{callers}{remotes}',
         msg=messages(error, notice), where=t("Stored in"), file=str(overlay.path(ctx.data_dir)), download=t("download"),
         applied=t("Changes apply at once, without a restart."), l_inst=t("Institution on labels"), csrf=csrf_field(session),
-        inst=data["service"]["institution"], save=t("Save"), rules=_rules(session, data["rules"]),
+        inst=data["service"]["institution"], save=t("Save"), label=t("Edit the label template"), rules=_rules(session, data["rules"]),
         callers=_callers(session, data["dicom"]["allowed_callers"]), remotes=_remotes(session, data["dicom"]["remotes"]),
     )
     return HTMLResponse(page(t("Settings"), body, session, active="/admin/settings"), status_code=status)

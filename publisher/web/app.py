@@ -23,7 +23,7 @@ from publisher.config import Settings
 from publisher.db.models import DiscJob
 from publisher.db.session import Database
 from publisher.jobs import records
-from publisher.web import admin, admin_rules, admin_settings, api_docs, login, render, settings_store
+from publisher.web import admin, admin_label, admin_rules, admin_settings, api_docs, login, render, settings_store
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
 from publisher.web.auth import Permission, Signer, load_secret
@@ -111,7 +111,7 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
                               "discs": [d.to_json() for d in records.load_discs(j.discs)]}
 
     routers = [browse, see_jobs, login.router, i18n_web.router, study_pages.router, job_pages.router, admin.router, api_docs.router,
-               admin_settings.router, admin_rules.router]
+               admin_settings.router, admin_rules.router, admin_label.router]
     #: every route of the app with its methods (tests walk them to check each one's login)
     app.state.routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + \
         [r for router in routers for r in router.routes if isinstance(r, APIRoute)]

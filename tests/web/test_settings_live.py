@@ -5,6 +5,8 @@ a wrong value is refused with the reason and leaves the file as it was."""
 
 from __future__ import annotations
 
+import html as h
+import re
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -66,3 +68,29 @@ def test_an_allowed_caller_added_in_the_ui_may_associate_at_once(served: Served)
                              "next": "/"})
     assert rad.get("/admin/settings").status_code == 403
     assert rad.get("/admin/settings.toml").status_code == 403
+
+
+def test_the_label_template_edited_in_the_ui_is_what_the_next_label_uses(served: Served) -> None:
+    from publisher.jobs import labels as job_labels
+
+    boss = httpx.Client(base_url=served.base, timeout=60, follow_redirects=True)
+    boss.post("/login", data={"username": "boss", "password": USERS["boss"][1], "csrf": csrf_of(boss.get("/login").text),
+                              "next": "/"})
+    form = boss.get("/admin/settings/label").text
+    shipped = h.unescape(re.search(r'<textarea name="template"[^>]*>(.*?)</textarea>', form, re.S).group(1))  # type: ignore[union-attr]
+    assert 'disc_of = "Disc {k} of {n}"' in shipped
+    site = served.data / job_labels.SITE_TEMPLATE
+
+    r = boss.post("/admin/settings/label", data={"csrf": csrf_of(form), "template": shipped + "\n[[top]]\nfield = \"nonsense\"\n"})
+    assert r.status_code == 400 and "nonsense" in r.text and not site.exists()
+
+    mine = shipped.replace('disc_of = "Disc {k} of {n}"', 'disc_of = "Scheibe {k}/{n}"')
+    r = boss.post("/admin/settings/label", data={"csrf": csrf_of(form), "template": mine})
+    assert r.status_code == 200 and "Saved; the next label uses it." in r.text and site.read_text(encoding="utf-8") == mine
+    job_labels.use_site_template(site)  # as publisher serve does with its data directory
+    try:
+        assert job_labels.current_template().text("disc_of") == "Scheibe {k}/{n}"
+        boss.post("/admin/settings/label/reset", data={"csrf": csrf_of(form)})
+        assert not site.exists() and job_labels.current_template().text("disc_of") == "Disc {k} of {n}"
+    finally:
+        job_labels.use_site_template(None)
