@@ -123,6 +123,9 @@ def test_unlock_change_role_and_a_rule_with_a_dry_run(served: Served, chromium: 
         page.click("button.confirm-enable")
         page.wait_for_url(served.base + "/admin/settings?saved=1#rules")
         assert page.locator('tr[data-rule="every-study"] .state').inner_text() == "enabled"
+        page.click("text=Edit the label template")
+        assert 'disc_of = "Disc {k} of {n}"' in page.locator("textarea[name=template]").input_value()
+        page.screenshot(path=str(shots / "admin-label-template.png"))
         stored = (served.data / "settings.toml").read_text(encoding="utf-8")
         assert 'name = "every-study"' in stored and "enabled = true" in stored
 
