@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import robot_drivers
 from pynetdicom.transport import ThreadedAssociationServer
@@ -21,6 +21,7 @@ from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.server import start_server
 from publisher.jobs.disc_job import JobContext, recover
+from publisher.jobs import labels as job_labels
 from publisher.jobs.worker import JobWorker
 from publisher.labels import fonts
 from publisher.routing import forwarder as routing
@@ -48,6 +49,7 @@ class Service:
 
     def __post_init__(self) -> None:
         configure_process(self.settings)
+        job_labels.use_site_template(self.settings.data_dir / job_labels.SITE_TEMPLATE)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.db_url)
         self.archive = Archive(
@@ -148,6 +150,20 @@ class Service:
                                   f"{a.key_file or '-'}): {exc}") from exc
             self.audit_exporter.start()
         return self.audit_exporter
+
+    def apply(self, settings: Settings) -> None:
+        """Take what the web UI's Settings page changes (:mod:`publisher.config.overlay`) without
+        a restart: the DICOM server's allowed callers and remotes, the worker's enabled rules
+        (from its next tick) and the institution on the labels of jobs mastered from now on."""
+        self.settings = settings
+        configure = getattr(self.server, "configure", None)  # a PublisherServer (publisher.dicom.server)
+        if configure is not None:
+            configure(settings.dicom)
+        if self.worker is not None:
+            self.worker.context = replace(self.worker.context, institution=settings.institution)
+            self.worker.rules = tuple(r for r in settings.rules if r.enabled)
+        log.info("settings applied: %d rule(s) enabled, %d allowed caller(s), %d remote(s)",
+                 sum(1 for r in settings.rules if r.enabled), len(settings.dicom.allowed_callers), len(settings.dicom.remotes))
 
     def stop(self) -> None:
         """Stop the forwarder, the worker (its running job finishes its step), the audit export,

@@ -52,7 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     note = ensure_admin(service.db, settings.data_dir)
     if note:
         print(note, flush=True)
-    app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir)
+    app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir,
+                     time_zone=settings.time_zone, settings=settings, apply_settings=service.apply)
     from publisher.intake.pacs import PacsGateway
 
     app.state.pacs = PacsGateway(settings, service.archive)  # the web's PACS page (publisher.web.pacs)

@@ -7,6 +7,7 @@ so tests and scripts can run several instances side by side (each with its own d
 database and ports) through ``PUBLISHER_*`` variables.
 """
 
+from publisher.config import overlay
 from publisher.config.load import environment_variables, load_settings
 from publisher.config.model import (
     DEFAULT_CONFIG_FILE,
@@ -32,5 +33,5 @@ from publisher.config.model import (
 __all__ = [
     "DEFAULT_CONFIG_FILE", "DEFAULT_SERVICES", "DUPLICATE_POLICIES", "GROUP_BY", "RULE_MEDIA", "RULE_NAME_MAX",
     "SERVICES", "AllowedCaller", "AuditSettings", "ConfigError", "DicomSettings", "DiscRule", "DuplicatePolicy", "GroupBy",
-    "JobSettings", "LabelSettings", "RemoteAE", "Settings", "environment_variables", "load_settings",
+    "JobSettings", "LabelSettings", "RemoteAE", "Settings", "environment_variables", "load_settings", "overlay",
 ]

@@ -142,7 +142,8 @@ def apply_environment(settings: Settings, env: Mapping[str, str]) -> Settings:
 
 
 def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Embedded defaults <- ``config/publisher.toml`` <- ``config_file`` <- environment."""
+    """Embedded defaults <- ``config/publisher.toml`` <- ``config_file`` <- the web UI's
+    ``<data_dir>/settings.toml`` (:mod:`publisher.config.overlay`) <- environment."""
     env = os.environ if environ is None else environ
     settings = Settings()
     files = [DEFAULT_CONFIG_FILE] if DEFAULT_CONFIG_FILE.exists() else []
@@ -154,4 +155,10 @@ def load_settings(config_file: Path | None = None, environ: Mapping[str, str] | 
         files.append(config_file)
     for path in files:
         settings = apply_file(settings, path)
+    # What admins changed in the web UI, in the data directory the files and environment name.
+    from publisher.config import overlay
+
+    admin_file = overlay.path(apply_environment(settings, env).data_dir)
+    if admin_file.exists():
+        settings = apply_file(settings, admin_file)
     return check_settings(apply_environment(settings, env))

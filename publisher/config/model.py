@@ -32,6 +32,20 @@ class ConfigError(ValueError):
     """A setting is missing, of the wrong type or out of range; the message names it."""
 
 
+def time_zone(name: str, value: str) -> str:
+    """An IANA time zone name (``Europe/Berlin``) the system's tz database knows, or "" for the
+    machine's own zone."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = value.strip()
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{name}: unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
+    return value
+
+
 #: The DICOM services a caller may be allowed (PS3.4: Storage, Verification, Storage Commitment
 #: Push, Query/Retrieve FIND, MOVE, GET); :mod:`publisher.dicom.access` maps them to SOP classes.
 SERVICES: tuple[str, ...] = ("store", "echo", "commitment", "find", "move", "get")
@@ -235,6 +249,9 @@ class Settings:
     #: in ``<data_dir>/robot-locks``, so two services never wait for each other's simulator.
     robot_lock_dir: Path | None = None
     institution: str = ""
+    #: The zone every time in the web UI is shown in (IANA name, e.g. ``Europe/Berlin``); empty:
+    #: the machine's zone. Times are stored in UTC whatever this says.
+    time_zone: str = field(default="", metadata={"check": time_zone})
     #: ``[dicom]``; its keys are also read from the environment without the ``DICOM_`` prefix
     #: (``PUBLISHER_AE_TITLE``, ``PUBLISHER_TLS_PORT``: the names of earlier releases).
     dicom: DicomSettings = field(default_factory=DicomSettings, metadata={"short_env": True})

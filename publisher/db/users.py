@@ -190,3 +190,21 @@ def set_password(db: Database, username: str, password: str) -> User:
         row.password_hash = hash_password(password)
         row.password_changed_at = utcnow()
         return _user(row)
+
+
+def set_role(db: Database, username: str, role: str) -> tuple[User, Role]:
+    """Give ``username`` another role; returns the user and the role they had. The last enabled
+    administrator keeps the role (else nobody could manage users any more)."""
+    the_role = check_role(role)
+    with db.session() as s:
+        row = s.scalar(select(WebUser).where(WebUser.username == normalise_username(username)))
+        if row is None:
+            raise UserError(f"no user {username!r}")
+        before = Role(row.role)
+        if before is Role.ADMIN and the_role is not Role.ADMIN:
+            admins = s.scalar(select(func.count(WebUser.id)).where(WebUser.role == Role.ADMIN.value,
+                                                                   WebUser.disabled.is_(False)))
+            if (admins or 0) <= 1 and not row.disabled:
+                raise UserError(f"{row.username} is the last administrator; make another one first")
+        row.role = the_role.value
+        return _user(row), before

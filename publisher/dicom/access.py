@@ -62,12 +62,19 @@ def permitted(contexts: Iterable[PresentationContext], services: frozenset[str])
     return [cx for cx in contexts if allowed(cx)]
 
 
-@dataclass(frozen=True)
+@dataclass
 class AccessPolicy:
+    """Who may associate and do what. ``allowed`` is replaced whole (:meth:`replace_callers`)
+    when an administrator edits the allowed callers: the next association request sees the new
+    list, associations already up keep what they were given."""
+
     our_ae_title: str
     promiscuous: bool
     allowed: tuple[AllowedCaller, ...]
     promiscuous_services: frozenset[str] = frozenset()
+
+    def replace_callers(self, allowed: tuple[AllowedCaller, ...]) -> None:
+        self.allowed = tuple(allowed)  # one assignment: a reader sees the old tuple or the new
 
     def check(self, calling_ae: str, called_ae: str, address: str) -> int | None:
         """None when the caller may associate, else the A-ASSOCIATE-RJ reason."""

@@ -15,7 +15,7 @@ from pynetdicom import AE, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
 from publisher.archive.ingest import Archive
-from publisher.config import AllowedCaller, DicomSettings
+from publisher.config import AllowedCaller, DicomSettings, RemoteAE
 from publisher.db.session import Database
 from publisher.dicom.access import REJECT_PERMANENT, SOURCE_SERVICE_USER, AccessPolicy, permitted
 from publisher.dicom.commitment import CommitmentHandler
@@ -105,6 +105,14 @@ class PublisherServer(ThreadedAssociationServer):
     slots: Slots
     #: Servers stopped with this one (the TLS port's, beside the plain port's).
     companions: tuple["PublisherServer", ...] = ()
+    #: The remotes C-MOVE and Storage Commitment answer to (one cell, shared with the handlers).
+    remotes: list[tuple[RemoteAE, ...]]
+
+    def configure(self, settings: DicomSettings) -> None:
+        """Take the allowed callers and remotes of ``settings`` without a restart (the web UI's
+        Settings page); the other ``[dicom]`` settings need one."""
+        self.remotes[0] = settings.remotes
+        self.policy.replace_callers(allowed_callers(settings))
 
     def get_request(self) -> tuple[Any, Any]:
         if self.ssl_context is None:
@@ -226,20 +234,22 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
     policy = AccessPolicy(settings.ae_title, settings.promiscuous, allowed_callers(settings), settings.promiscuous_services)
     storage = StorageHandler(archive)
     find = FindHandler(db, settings.ae_title)
+    remotes: list[tuple[RemoteAE, ...]] = [settings.remotes]  # [0] replaced by PublisherServer.configure
     handlers: list[Any] = [
         (evt.EVT_REQUESTED, tune_reactor),
         (evt.EVT_REQUESTED, mend_requested),
         (evt.EVT_REQUESTED, policy.on_requested),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, policy.guard_store(storage)),
-        (evt.EVT_N_ACTION, CommitmentHandler(db, archive.root, settings.ae_title, lambda: settings.remotes, settings)),
+        (evt.EVT_N_ACTION, CommitmentHandler(db, archive.root, settings.ae_title, lambda: remotes[0], settings)),
         (evt.EVT_C_FIND, find),
-        (evt.EVT_C_MOVE, MoveHandler(db, archive.root, settings, lambda: settings.remotes)),
+        (evt.EVT_C_MOVE, MoveHandler(db, archive.root, settings, lambda: remotes[0])),
         (evt.EVT_C_GET, GetHandler(db, archive.root)),
         (evt.EVT_SOP_EXTENDED, handle_sop_extended),
     ]
     slots = Slots(settings.max_associations)
     server = _listen(ae, settings, settings.port, handlers, policy, storage, None, slots, find)
+    server.remotes = remotes
     if tls is not None:
         try:
             server.companions = (_listen(ae, settings, settings.tls_port, handlers, policy, storage, tls, slots, find),)

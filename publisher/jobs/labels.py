@@ -11,10 +11,28 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from publisher.labels import (LabelContent, LabelDoesNotFit, Patient, PdiContent, layout, load_template,
+from publisher.labels import (LabelContent, LabelTemplate, LabelDoesNotFit, Patient, PdiContent, layout, load_template,
                               render_insert_pdf, render_pdf, render_png, shown_patients)
 from publisher.jobs.records import LabelPatient, Volume, VolumeSummary
 from publisher.media import MediaInstance
+
+
+#: The site's label template (``<data_dir>/label-template.toml``, edited on the web UI's Settings
+#: page); the shipped ``config/labels/default.toml`` while there is none. Read for every label,
+#: so a change reaches the next job without a restart.
+SITE_TEMPLATE = "label-template.toml"
+_site_template: Path | None = None
+
+
+def use_site_template(path: Path | None) -> None:
+    global _site_template
+    _site_template = path
+
+
+def current_template() -> LabelTemplate:
+    if _site_template is not None and _site_template.exists():
+        return load_template(_site_template)
+    return load_template("default")
 
 
 def summary(number: int, count: int, instances: Sequence[MediaInstance]) -> VolumeSummary:
@@ -45,7 +63,7 @@ def label_content(volume: VolumeSummary, *, comment: str, institution: str, view
 
 def check_labels(volumes: Sequence[VolumeSummary], *, comment: str, institution: str, viewer: bool = True) -> None:
     """Lay out every volume's label now; raises :class:`LabelDoesNotFit` naming the disc."""
-    tpl = load_template("default")
+    tpl = current_template()
     for v in volumes:
         try:
             layout(label_content(v, comment=comment, institution=institution, viewer=viewer), tpl)
@@ -58,7 +76,7 @@ def render_labels(volume: Volume, *, comment: str, institution: str, out_dir: Pa
     """Render ``volume``'s label (printer PNG and PDF) and, when it names only some patients,
     the case insert; returns ``volume`` with those files named."""
     content = label_content(volume, comment=comment, institution=institution, viewer=viewer)
-    tpl = load_template("default")
+    tpl = current_template()
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / volume.file_set_id
     insert = None

@@ -9,6 +9,9 @@ job when the job was created at or after the study's last arrival; when instance
 the job, the study is pending again and, once quiet again, goes on a second disc, complete.
 A job covers its studies whatever became of it (done, failed, cancelled): a failed rule job is
 resubmitted by a person, never burned again by itself (docs/architecture.md, section 7).
+A study already on a finished disc (a ``done`` job of anyone, made after the study's last
+arrival, naming it by UID) is not burned either: enabling a rule never re-burns what went out
+on disc already. :func:`dry_run` tells what a rule would burn now, before it is enabled.
 
 :func:`due_groups` is the evaluation: reads only, from the index and the job table, with the
 moment ``now`` given, so it is tested without waiting. All times are naive UTC, as stored.
@@ -28,11 +31,12 @@ from publisher.config import DiscRule as Rule
 from publisher.db.models import DiscJob, Instance, Patient, Series, Study
 from publisher.jobs.records import Selection
 from publisher.jobs.selection import select_instances
+from publisher.jobs.state import JobState
 from publisher.jobs.viewer import estimate_parts, volume_extras
 from publisher.media import MediaError, MediaType
 from publisher.media.plan import plan_volumes
 
-__all__ = ["AUTO_MEDIA", "Group", "Rule", "creator", "due_groups", "media_for"]
+__all__ = ["AUTO_MEDIA", "DryRun", "Group", "Rule", "creator", "dry_run", "due_groups", "media_for"]
 
 #: What ``media = "auto"`` chooses from, smallest first.
 AUTO_MEDIA: tuple[MediaType, ...] = (MediaType.CD, MediaType.DVD, MediaType.BD)
@@ -89,7 +93,23 @@ class Group:
         return why
 
 
+@dataclass(frozen=True)
+class DryRun:
+    """What a rule would do at a moment: the groups it would burn, the studies it leaves out
+    because they are on a finished disc already (UID -> that job's id), and how many pending
+    studies still receive (not quiet yet)."""
+
+    due: list[Group]
+    on_disc: dict[str, int]
+    still_receiving: int
+
+
 def due_groups(session: Session, rule: Rule, now: dt.datetime) -> list[Group]:
+    """The groups ``rule`` should burn at ``now`` (naive UTC); see :func:`dry_run`."""
+    return dry_run(session, rule, now).due
+
+
+def dry_run(session: Session, rule: Rule, now: dt.datetime) -> DryRun:
     """The groups ``rule`` should burn at ``now`` (naive UTC), oldest arrival first.
 
     A study is pending when it matches the rule's filters, had an arrival within
@@ -99,7 +119,9 @@ def due_groups(session: Session, rule: Rule, now: dt.datetime) -> list[Group]:
     """
     since = now - dt.timedelta(hours=rule.lookback_hours)
     quiet_from = now - dt.timedelta(minutes=rule.quiet_minutes)
-    covered = _covering_jobs(session, rule, since)
+    covered = _covering_jobs(session, since, creator(rule))
+    burned = _covering_jobs(session, since, None)
+    on_disc: dict[str, int] = {}
     groups: dict[int, list[_StudyState]] = {}
     previous: dict[int, int] = {}
     for st in _recent_studies(session, rule, since):
@@ -108,20 +130,25 @@ def due_groups(session: Session, rule: Rule, now: dt.datetime) -> list[Group]:
         job = covered.get(st.uid)
         if job is not None and job[0] >= st.latest:
             continue
+        disc = burned.get(st.uid)
+        if disc is not None and disc[0] >= st.latest:
+            on_disc[st.uid] = disc[1]
+            continue
         key = st.pk if rule.group_by == "study" else st.patient_pk
         groups.setdefault(key, []).append(st)
         if job is not None:
             previous[key] = max(previous.get(key, 0), job[1])
-    due = []
+    due, receiving = [], 0
     for key, members in groups.items():
         latest = max(m.latest for m in members)
         if latest > quiet_from:
-            continue  # still receiving
+            receiving += len(members)
+            continue
         members.sort(key=lambda m: (m.latest, m.uid))
         due.append(Group(rule.name, members[0].patient_id, tuple(m.uid for m in members), latest,
                          sum(m.instances for m in members), sum(m.size for m in members), previous.get(key)))
     due.sort(key=lambda g: (g.latest, g.studies))
-    return due
+    return DryRun(due, on_disc, receiving)
 
 
 def _recent_studies(session: Session, rule: Rule, since: dt.datetime) -> list[_StudyState]:
@@ -148,13 +175,14 @@ def _recent_studies(session: Session, rule: Rule, since: dt.datetime) -> list[_S
             for pk, uid, ppk, pid, latest, n, size, m in rows]
 
 
-def _covering_jobs(session: Session, rule: Rule, since: dt.datetime) -> dict[str, tuple[dt.datetime, int]]:
-    """Study UID -> (created_at, id) of the newest job of ``rule`` naming it, among jobs created
-    at or after ``since`` (an older job cannot cover a study with an arrival since then)."""
+def _covering_jobs(session: Session, since: dt.datetime, created_by: str | None) -> dict[str, tuple[dt.datetime, int]]:
+    """Study UID -> (created_at, id) of the newest job naming it, among jobs created at or after
+    ``since`` (an older job cannot cover a study with an arrival since then): the jobs made by
+    ``created_by`` in any state, or (None) the finished (``done``) jobs of anyone."""
     newest: dict[str, tuple[dt.datetime, int]] = {}
+    which = DiscJob.created_by == created_by if created_by is not None else DiscJob.state == JobState.DONE.value
     rows = session.execute(
-        select(DiscJob.id, DiscJob.created_at, DiscJob.selection)
-        .where(DiscJob.created_by == creator(rule), DiscJob.created_at >= since)
+        select(DiscJob.id, DiscJob.created_at, DiscJob.selection).where(which, DiscJob.created_at >= since)
     ).all()
     for job_id, created_at, selection in rows:
         try:

@@ -12,11 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from publisher.archive import lookup
 from publisher.db import logins
 from publisher.db.models import AuditEvent
-from publisher.db.users import ROLES, Role, User, UserError, add_user, list_users, normalise_username, set_disabled, set_password
+from publisher.db.users import ROLES, Role, User, UserError, add_user, list_users, normalise_username, set_disabled, set_password, set_role
 from publisher import audit
 from publisher.web.auth import ROLE_NAMES, Permission, Session
 from publisher.web.context import Count, Posted, posted, require, web
-from publisher.web.render import Safe, csrf_field, fmt, join, messages, options, page, person_name, post_button, pretty_json
+from publisher.web.i18n import t
+from publisher.web.render import Safe, csrf_field, fmt, join, local_time, messages, options, page, person_name, post_button, pretty_json
 
 router = APIRouter()
 
@@ -26,35 +27,43 @@ AUDIT_PAGE = 100
 def render_users(request: Request, session: Session, *, error: str = "", notice: str = "", form: dict[str, str] | None = None,
                  status: int = 200) -> HTMLResponse:
     form = form or {}
+    role_choices = {r: t(ROLE_NAMES[Role(r)]) for r in ROLES}
     users = list_users(web(request).db)
     locked = logins.locks(web(request).db)
     account_locks = {lk.key: lk for lk in locked if lk.kind == "account"}
 
     def state(u: User) -> Safe:
         lock = account_locks.get(u.username)
+        active = t("disabled") if u.disabled else t("active")
         if lock is None:
-            return fmt("{}", "disabled" if u.disabled else "active")
-        return fmt('{}, <b class="locked">locked</b> until {} UTC ({} failed logins) {}', "disabled" if u.disabled else "active",
-                   format(lock.until, "%H:%M"), lock.failures, post_button(session, f"/admin/users/{u.username}/unlock", "Unlock"))
+            return fmt("{}", active)
+        return fmt(t('{0}, <b class="locked">locked</b> until {1} ({2} failed logins) {3}'), active,
+                   local_time(lock.until), lock.failures, post_button(session, f"/admin/users/{u.username}/unlock", t("Unlock")))
+
+    def role(u: User) -> Safe:
+        if u.username == session.user.username:
+            return fmt("{}", t(ROLE_NAMES[u.role]))
+        return fmt('<form method="post" action="/admin/users/{0}/role" class="inline role">{1}<select name="role" '
+                   'aria-label="{2}">{3}</select><button type="submit">{4}</button></form>', u.username, csrf_field(session),
+                   t("Role"), options(role_choices, u.role.value), t("Change role"))
 
     rows = join(
         fmt('<tr data-user="{name}"><td>{name}</td><td>{role}</td><td>{state}</td><td>{by}</td><td>{action}</td></tr>',
-            name=u.username, role=ROLE_NAMES[u.role], state=state(u), by=u.created_by,
+            name=u.username, role=role(u), state=state(u), by=u.created_by,
             action=post_button(session, f"/admin/users/{u.username}/{'enable' if u.disabled else 'disable'}",
-                               "Enable" if u.disabled else "Disable") if u.username != session.user.username else "")
+                               t("Enable") if u.disabled else t("Disable")) if u.username != session.user.username else "")
         for u in users
     )
     others = [lk for lk in locked if lk.kind == "address" or lk.key not in {u.username for u in users}]
     lock_rows = join(
-        fmt('<tr data-lock="{key}"><td>{kind}</td><td>{key}</td><td>{until} UTC</td><td>{n}</td><td>{button}</td></tr>',
-            kind="address" if lk.kind == "address" else "unknown user name", key=lk.key, until=format(lk.until, "%H:%M"),
-            n=lk.failures, button=post_button(session, "/admin/locks/unlock?" + urlencode({lk.kind: lk.key}), "Unlock"))
+        fmt('<tr data-lock="{key}"><td>{kind}</td><td>{key}</td><td>{until}</td><td>{n}</td><td>{button}</td></tr>',
+            kind=t("address") if lk.kind == "address" else t("unknown user name"), key=lk.key, until=local_time(lk.until),
+            n=lk.failures, button=post_button(session, "/admin/locks/unlock?" + urlencode({lk.kind: lk.key}), t("Unlock")))
         for lk in others
     )
-    lock_table = fmt('<h2>Locked addresses and names</h2><table class="locks"><thead><tr><th>What</th><th></th><th>Until</th>'
-                     '<th>Failed logins</th><th></th></tr></thead><tbody>{}</tbody></table>', lock_rows) if others else Safe("")
-    role_choices = {r: ROLE_NAMES[Role(r)] for r in ROLES}
-    body = fmt(
+    lock_table = fmt(t('<h2>Locked addresses and names</h2><table class="locks"><thead><tr><th>What</th><th></th><th>Until</th>'
+                       '<th>Failed logins</th><th></th></tr></thead><tbody>{}</tbody></table>'), lock_rows) if others else Safe("")
+    body = fmt(t(
         '{msg}<table class="users"><thead><tr><th>User</th><th>Role</th><th>State</th><th>Added by</th><th></th></tr></thead>'
         '<tbody>{rows}</tbody></table>{locks}'
         '<h2>Add a user</h2><form method="post" action="/admin/users" class="stack">{csrf}'
@@ -66,12 +75,12 @@ def render_users(request: Request, session: Session, *, error: str = "", notice:
         '<h2>Set a new password</h2><form method="post" action="/admin/users/password" class="stack">{csrf}'
         '<label>User <select name="username">{names}</select></label>'
         '<label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label>'
-        '<button type="submit">Set password</button></form>',
+        '<button type="submit">Set password</button></form>'),
         msg=messages(error, notice), rows=rows, locks=lock_table, csrf=csrf_field(session), username=form.get("username", ""),
         roles=options(role_choices, form.get("role", Role.RADIOLOGIST.value)),
         names=options({u.username: u.username for u in users}, ""),
     )
-    return HTMLResponse(page("Users", body, session, active="/admin/users"), status_code=status)
+    return HTMLResponse(page(t("Users"), body, session, active="/admin/users"), status_code=status)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -124,15 +133,23 @@ def unlock_other(request: Request, account: str = "", address: str = "",
 
 @router.post("/admin/users/{username}/{action}", response_class=HTMLResponse)
 def enable_disable(request: Request, username: str, action: str, p: Posted = Depends(posted(Permission.MANAGE_USERS))) -> Response:
-    if action not in ("enable", "disable", "unlock"):
+    if action not in ("enable", "disable", "unlock", "role"):
         return render_users(request, p.session, error=f"Unknown action {action[:20]!r}.", status=404)
     name = normalise_username(username)
     if action == "unlock":
         forgotten = logins.unlock(web(request).db, username=name)
         _audit(request, p.session.user.username, "login-unlock", name, {"failures_forgotten": forgotten})
         return RedirectResponse("/admin/users", status_code=303)
-    if name == p.session.user.username and action == "disable":
-        return render_users(request, p.session, error="You cannot disable yourself; ask another administrator.", status=400)
+    if name == p.session.user.username and action in ("disable", "role"):
+        return render_users(request, p.session, error=t("You cannot disable yourself or change your own role; ask another "
+                                                          "administrator."), status=400)
+    if action == "role":
+        try:
+            user, before = set_role(web(request).db, name, p.form.get("role"))
+        except UserError as exc:
+            return render_users(request, p.session, error=str(exc)[:300], status=400)
+        _audit(request, p.session.user.username, "user-role", user.username, {"from": before.value, "to": user.role.value})
+        return render_users(request, p.session, notice=t("{0} is now {1}.", user.username, t(ROLE_NAMES[user.role])))
     try:
         user = set_disabled(web(request).db, name, action == "disable")
     except UserError as exc:
@@ -175,20 +192,20 @@ def audit_page(request: Request, action: str = "", actor: str = "", subject: str
         return value if isinstance(value, dict) else {"value": value}
 
     rows = join(
-        fmt('<tr data-event="{id}"><td>{at} UTC</td><td>{actor}</td><td>{action}</td><td>{subject}</td>'
-            '<td>{summary}<details><summary>details</summary><pre>{detail}</pre></details></td></tr>',
-            id=e.id, at=format(e.at, "%Y-%m-%d %H:%M:%S"), actor=e.actor, action=e.action, subject=e.subject,
-            summary=_summary(e, detail(e)), detail=pretty_json(detail(e)))
+        fmt('<tr data-event="{id}"><td>{at}</td><td>{actor}</td><td>{action}</td><td>{subject}</td>'
+            '<td>{summary}<details><summary>{details}</summary><pre>{detail}</pre></details></td></tr>',
+            id=e.id, at=local_time(e.at, seconds=True), actor=e.actor, action=e.action, subject=e.subject,
+            summary=_summary(e, detail(e)), detail=pretty_json(detail(e)), details=t("details"))
         for e in events
     )
-    older = fmt('<p><a href="/admin/audit?action={}&amp;actor={}&amp;subject={}&amp;before={}">Older events</a></p>',
+    older = fmt(t('<p><a href="/admin/audit?action={}&amp;actor={}&amp;subject={}&amp;before={}">Older events</a></p>'),
                 action, actor, subject, events[-1].id) if len(events) == AUDIT_PAGE else Safe("")
-    body = fmt(
+    body = fmt(t(
         '<form method="get" action="/admin/audit" class="search"><label>Action <select name="action">{actions}</select></label>'
         '<label>Who <input name="actor" value="{actor}"></label><label>Subject <input name="subject" value="{subject}" '
         'placeholder="job 12"></label><button type="submit">Filter</button></form>'
         '<table class="audit"><thead><tr><th>When</th><th>Who</th><th>Action</th><th>Subject</th><th>What</th></tr></thead>'
-        '<tbody>{rows}</tbody></table>{older}',
-        actions=options({"": "all", **{a: a for a in actions}}, action), actor=actor, subject=subject, rows=rows, older=older,
+        '<tbody>{rows}</tbody></table>{older}'),
+        actions=options({"": t("all"), **{a: a for a in actions}}, action), actor=actor, subject=subject, rows=rows, older=older,
     )
-    return HTMLResponse(page("Audit log", body, session, active="/admin/audit"))
+    return HTMLResponse(page(t("Audit log"), body, session, active="/admin/audit"))

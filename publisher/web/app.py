@@ -8,36 +8,52 @@ may see and do is the table ``auth.PERMISSIONS``.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from publisher import __version__
 from publisher.archive import lookup
+from publisher.config import Settings
 from publisher.db.models import DiscJob
 from publisher.db.session import Database
 from publisher.jobs import records
-from publisher.web import admin, api_docs, forwards, login, pacs, preview
+from publisher.web import admin, admin_label, admin_rules, admin_settings, api_docs, forwards, login, pacs, preview, render, settings_store
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
 from publisher.web.auth import Permission, Signer, load_secret
-from publisher.web.context import Count, RowId, WebContext, current_session, install_handlers, require
+from publisher.web import i18n_web
+from publisher.web.i18n_web import i18n_middleware
+from publisher.web.context import Count, RowId, WebContext, current_session, html_error, install_handlers, require
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_dir: Path | None = None,
-               secret: bytes | None = None) -> FastAPI:
+               secret: bytes | None = None, time_zone: str = "", settings: Settings | None = None,
+               apply_settings: Callable[[Settings], None] | None = None) -> FastAPI:
     """The web app on ``db``. Sessions are signed with ``secret``, else with the one kept in
-    ``data_dir`` (made on first start), else with a random one that lasts as long as the process."""
+    ``data_dir`` (made on first start), else with a random one that lasts as long as the process.
+    Pages show times in ``time_zone`` ("" = the machine's zone, :func:`render.local_time`).
+    The Settings page edits ``settings`` (none: it shows they are not known here) and hands a
+    change to ``apply_settings``, which makes the running service take it."""
+    render.set_time_zone(time_zone)
     if secret is None:
         secret = load_secret(data_dir) if data_dir is not None else secrets.token_bytes(32)
     app = FastAPI(title="Disc publisher", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.web = WebContext(db, Signer(secret), data_dir, ae_title, dicom_port)
+    app.state.web = WebContext(db, Signer(secret), data_dir, ae_title, dicom_port, settings, apply_settings)
     install_handlers(app)
+    i18n_middleware(app)
+
+    async def not_editable(request: Any, exc: Exception) -> HTMLResponse:
+        return html_error("Settings", str(exc), 409)
+
+    app.add_exception_handler(settings_store.NotEditable, not_editable)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/health")
@@ -94,8 +110,8 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
             return _job(j) | {"volumes": [v.to_json() for v in records.load_volumes(j.volumes)],
                               "discs": [d.to_json() for d in records.load_discs(j.discs)]}
 
-    routers = [browse, see_jobs, login.router, study_pages.router, preview.router, pacs.router, job_pages.router,
-               admin.router, api_docs.router, forwards.router]
+    routers = [browse, see_jobs, login.router, i18n_web.router, study_pages.router, preview.router, pacs.router, job_pages.router,
+               admin.router, api_docs.router, admin_settings.router, admin_rules.router, admin_label.router, forwards.router]
     #: every route of the app with its methods (tests walk them to check each one's login)
     app.state.routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + \
         [r for router in routers for r in router.routes if isinstance(r, APIRoute)]

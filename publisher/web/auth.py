@@ -44,6 +44,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage users"
     READ_AUDIT = "read the audit log"
     MANAGE_FORWARDS = "see and retry the forward queue"
+    CONFIGURE = "change the settings (rules, remotes, callers, institution)"
 
 
 #: Who may do what. The front desk sees jobs (names on the discs it hands out) but not the index.
@@ -56,6 +57,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.READ_AUDIT: frozenset({Role.ADMIN}),
     Permission.MANAGE_FORWARDS: frozenset({Role.ADMIN}),
+    Permission.CONFIGURE: frozenset({Role.ADMIN}),
 }
 
 ROLE_NAMES: dict[Role, str] = {Role.RADIOLOGIST: "radiologist", Role.FRONTDESK: "front desk", Role.ADMIN: "administrator"}

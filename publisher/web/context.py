@@ -18,6 +18,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from publisher.config import Settings
 from publisher.db.session import Database
 from publisher.web.auth import SESSION_COOKIE, Permission, Session, Signer, check_csrf, may
 from publisher.web.render import fmt, page
@@ -38,6 +39,9 @@ class WebContext:
     data_dir: Path | None = None
     ae_title: str = ""
     dicom_port: int = 0
+    #: The running settings, and what takes a change of them without a restart (the Settings page).
+    settings: Settings | None = None
+    apply_settings: Callable[[Settings], None] | None = None
 
 
 def web(request: Request) -> WebContext:

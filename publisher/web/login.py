@@ -12,6 +12,8 @@ from publisher.db.users import UserError, authenticate, password_hash_of, set_pa
 from publisher import audit
 from publisher.web.auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Permission, Session, forget_initial_password, may
 from publisher.web.context import Form, Posted, current_session, form_data, posted, web
+from publisher.web.i18n import t
+from publisher.web.i18n_web import chooser
 from publisher.web.render import csrf_field, fmt, messages, page
 
 router = APIRouter()
@@ -36,12 +38,13 @@ def _login_page(request: Request, *, error: str = "", next_: str = "/", username
     body = fmt(
         '{msg}<form method="post" action="/login" class="login">'
         '<input type="hidden" name="csrf" value="{token}"><input type="hidden" name="next" value="{next}">'
-        '<label>User name <input name="username" value="{username}" autocomplete="username" required autofocus></label>'
-        '<label>Password <input name="password" type="password" autocomplete="current-password" required></label>'
-        '<button type="submit">Log in</button></form>',
-        msg=messages(error), token=token, next=next_, username=username,
+        '<label>{user} <input name="username" value="{username}" autocomplete="username" required autofocus></label>'
+        '<label>{password} <input name="password" type="password" autocomplete="current-password" required></label>'
+        '<button type="submit">{login}</button></form>',
+        msg=messages(error), token=token, next=next_, username=username, user=t("User name"), password=t("Password"),
+        login=t("Log in"),
     )
-    response = HTMLResponse(page("Log in", body), status_code=status)
+    response = HTMLResponse(page(t("Log in"), body), status_code=status)
     response.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/login")
     return response
@@ -58,7 +61,7 @@ def login(request: Request, form: Form = Depends(form_data)) -> Response:
     username, password, next_ = form.get("username").strip(), form.get("password"), _safe_next(form.get("next", "/"))
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie.encode(), form.get("csrf").encode()):
-        return _login_page(request, error="The login form had expired. Please enter your name and password again.",
+        return _login_page(request, error=t("The login form had expired. Please enter your name and password again."),
                            next_=next_, username=username, status=403)
     address = _address(request)
     lock = logins.lock_of(ctx.db, username, address)
@@ -67,16 +70,17 @@ def login(request: Request, form: Form = Depends(form_data)) -> Response:
             audit.record(s, username or "?", "login-blocked", "web",
                          {"address": address, "lock": lock.kind, "until": lock.until.isoformat(timespec="seconds") + "Z",
                           "failures": lock.failures})
-        which = "for this user name" if lock.kind == "account" else "from your address"
-        return _login_page(request, error=f"Too many failed attempts {which}. Wait {logins.WINDOW.seconds // 60} "
-                           "minutes, or ask an administrator to unlock it.", next_=next_, username=username, status=429)
+        which = t("for this user name") if lock.kind == "account" else t("from your address")
+        return _login_page(request, error=t("Too many failed attempts {which}. Wait {minutes} minutes, or ask an "
+                                            "administrator to unlock it.", which=which, minutes=logins.WINDOW.seconds // 60),
+                           next_=next_, username=username, status=429)
     user = authenticate(ctx.db, username, password) if username and password else None
     with ctx.db.session() as s:
         audit.record(s, user.username if user else (username or "?"), "login" if user else "login-failed", "web",
                      {"address": address})
     if user is None:
         logins.record_failure(ctx.db, username, address)
-        return _login_page(request, error="Wrong user name or password, or the account is disabled.",
+        return _login_page(request, error=t("Wrong user name or password, or the account is disabled."),
                            next_=next_, username=username, status=401)
     logins.forget(ctx.db, username)
     response = RedirectResponse(next_ if next_ != "/" else _home(user.role.value), status_code=303)
@@ -106,17 +110,19 @@ def _account_page(request: Request, session: Session, *, error: str = "", notice
     ctx = web(request)
     rights = [p.value for p in Permission if may(session.user, p)]
     body = fmt(
-        '{msg}<p>You are <b>{name}</b>, role <b>{role}</b>: you may {rights}.</p>'
-        '<p>DICOM: AE title <b>{ae}</b>, port {port}.</p>'
-        '<h2>Change your password</h2><form method="post" action="/account/password" class="stack">{csrf}'
-        '<label>Current password <input name="current" type="password" autocomplete="current-password" required></label>'
-        '<label>New password <input name="new" type="password" autocomplete="new-password" minlength="8" required></label>'
-        '<label>New password again <input name="repeat" type="password" autocomplete="new-password" minlength="8" required></label>'
-        '<button type="submit">Change password</button></form>',
+        t('{msg}<p>You are <b>{name}</b>, role <b>{role}</b>: you may {rights}.</p>'
+          '<p>DICOM: AE title <b>{ae}</b>, port {port}.</p>') +
+        '<h2>{change}</h2><form method="post" action="/account/password" class="stack">{csrf}'
+        '<label>{current} <input name="current" type="password" autocomplete="current-password" required></label>'
+        '<label>{new} <input name="new" type="password" autocomplete="new-password" minlength="8" required></label>'
+        '<label>{again} <input name="repeat" type="password" autocomplete="new-password" minlength="8" required></label>'
+        '<button type="submit">{change}</button></form>{language}',
         msg=messages(error, notice), name=session.user.username, role=session.user.role.value,
-        rights=", ".join(rights), ae=ctx.ae_title, port=ctx.dicom_port, csrf=csrf_field(session),
+        rights=", ".join(t(r) for r in rights), ae=ctx.ae_title, port=ctx.dicom_port, csrf=csrf_field(session),
+        change=t("Change password"), current=t("Current password"), new=t("New password"), again=t("New password again"),
+        language=chooser(request, csrf_field(session)),
     )
-    return HTMLResponse(page("Account", body, session, active="/account"), status_code=status)
+    return HTMLResponse(page(t("Account"), body, session, active="/account"), status_code=status)
 
 
 @router.get("/account", response_class=HTMLResponse)

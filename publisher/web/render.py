@@ -7,6 +7,7 @@ unescaped by forgetting a filter, since :func:`fmt` escapes every argument.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,29 @@ from typing import Any
 
 from publisher import __version__
 from publisher.web.auth import ROLE_NAMES, Permission, Session, may
+from publisher.web.i18n import current, t
+
+
+_zone: dt.tzinfo | None = None
+
+
+def set_time_zone(name: str) -> None:
+    """Show times in zone ``name`` (IANA, ``Europe/Berlin``); "" is the machine's zone."""
+    from zoneinfo import ZoneInfo
+
+    global _zone
+    _zone = ZoneInfo(name) if name else None
+
+
+def local_time(when: dt.datetime | None, *, seconds: bool = False) -> str:
+    """A stored time as people read it: in the configured zone (:func:`set_time_zone`, else the
+    machine's), ``2026-01-05 14:30 CET``. Naive values are UTC, as the database keeps them.
+    Every time a page shows goes through here."""
+    if when is None:
+        return ""
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=dt.timezone.utc)
+    shown = aware.astimezone(_zone) if _zone is not None else aware.astimezone()
+    return shown.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
 class Safe(str):
@@ -94,36 +118,41 @@ def _nav(session: Session | None, active: str) -> Safe:
     user = session.user
     links = []
     if may(user, Permission.BROWSE):
-        links.append(("/studies", "Studies"))
+        links.append(("/studies", t("Studies")))
     if may(user, Permission.BURN):
-        links.append(("/pacs", "Remote PACS"))
-    links.append(("/jobs", "Disc jobs"))
+        links.append(("/pacs", t("Remote PACS")))
+    links.append(("/jobs", t("Disc jobs")))
     if may(user, Permission.HAND_OUT):
-        links.append(("/jobs?view=ready", "Hand out"))
+        links.append(("/jobs?view=ready", t("Hand out")))
     if may(user, Permission.MANAGE_USERS):
-        links.append(("/admin/users", "Users"))
+        links.append(("/admin/users", t("Users")))
+    if may(user, Permission.CONFIGURE):
+        links.append(("/admin/settings", t("Settings")))
     if may(user, Permission.READ_AUDIT):
-        links.append(("/admin/audit", "Audit log"))
+        links.append(("/admin/audit", t("Audit log")))
     if may(user, Permission.MANAGE_FORWARDS):
-        links.append(("/forwards", "Forwards"))
-    links.append(("/account", "Account"))
+        links.append(("/forwards", t("Forwards")))
+    links.append(("/account", t("Account")))
     items = join(fmt('<a href="{}"{}>{}</a>', href, Safe(' aria-current="page"') if href == active else "", text)
                  for href, text in links)
-    return fmt('<nav>{}<span class="who">{} ({})</span>{}</nav>', items, user.username, ROLE_NAMES[user.role],
-               post_button(session, "/logout", "Log out", css="link"))
+    return fmt('<nav>{}<span class="who">{} ({})</span>{}</nav>', items, user.username, t(ROLE_NAMES[user.role]),
+               post_button(session, "/logout", t("Log out"), css="link"))
 
 
 def page(title: str, body: Safe, session: Session | None = None, *, active: str = "", scripts: Iterable[str] = ()) -> str:
-    """A whole page: head with the static CSS (and scripts), navigation for the session, body."""
+    """A whole page: head with the static CSS (and scripts), navigation for the session, body.
+    The title is looked up in the request's language (:func:`publisher.web.i18n.t`), so a page
+    that passes English gets its translated title where the catalogue has it."""
+    title = t(title)
     script_tags = join(fmt('<script src="{}" defer></script>', s) for s in ("/static/app.js", *scripts))
     return fmt(
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<title>{title} - Disc publisher</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/app.css">'
+        '<title>{title} - {brand}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/app.css">'
         '{scripts}</head>'
-        '<body><header><a class="brand" href="/">Disc publisher</a>{nav}</header><main><h1>{title}</h1>{body}</main>'
-        '<footer>Disc publisher {version}</footer></body></html>',
-        title=title, scripts=script_tags, nav=_nav(session, active), body=body, version=__version__,
+        '<body><header><a class="brand" href="/">{brand}</a>{nav}</header><main><h1>{title}</h1>{body}</main>'
+        '<footer>{brand} {version}</footer></body></html>',
+        lang=current(), brand=t("Disc publisher"), title=title, scripts=script_tags, nav=_nav(session, active), body=body, version=__version__,
     )
 
 

@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from publisher.demo import samples
 from publisher.config import ConfigError, DiscRule, load_settings
 from publisher.db.models import DiscJob, utcnow
+from publisher.demo import samples
 from publisher.jobs.disc_job import create_job
 from publisher.jobs.rules import due_groups, media_for
 from publisher.jobs.selection import Selection
-from tests.support.jobs import CT_A, CT_B, MR_C, RulesSite
-
-MIN = dt.timedelta(minutes=1)
-
-
-
-
+from tests.support.jobs import CT_A, CT_B, MIN, MR_C, RulesSite, next_second, site  # noqa: F401  (site: a fixture)
 
 
 def rule_selection(study: samples.StudySpec) -> Selection:
@@ -36,19 +28,8 @@ def rule_selection(study: samples.StudySpec) -> Selection:
 
 
 
-@pytest.fixture
-def site(tmp_path: Path, db_url: str) -> Iterator[RulesSite]:
-    site = RulesSite(tmp_path, db_url)
-    yield site
-    site.db.dispose()
 
 
-def _next_second() -> None:
-    """Let the clock pass a whole second: MariaDB keeps DATETIME to the second, and a test that
-    means "after the job was made" must not land in the job's own second."""
-    start = utcnow().replace(microsecond=0)
-    while utcnow().replace(microsecond=0) == start:
-        time.sleep(0.02)
 
 
 def test_a_study_still_receiving_is_not_due_and_is_due_once_quiet(site: RulesSite) -> None:
@@ -138,7 +119,7 @@ def test_a_burned_group_is_due_again_only_after_new_instances_and_a_new_quiet_pe
     create_job(site.db, rule_selection(CT_A), created_by="alice")
     assert site.due(rule, now) == []
 
-    _next_second()
+    next_second()
     site.store(CT_A, only="sr")  # the report arrives after the disc was made
     assert site.due(rule, utcnow() + MIN) == []  # not quiet yet
     later = utcnow() + 6 * MIN

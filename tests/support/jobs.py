@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 import robot_drivers
@@ -107,4 +109,22 @@ def robot_site(data_dir: Path) -> None:
             archive.store_file(p)
     archive.close()
     db.dispose()
+
+
+MIN = dt.timedelta(minutes=1)
+
+
+def next_second() -> None:
+    """Let the clock pass a whole second: MariaDB keeps DATETIME to the second, and a test that
+    means "after the job was made" must not land in the job's own second."""
+    start = utcnow().replace(microsecond=0)
+    while utcnow().replace(microsecond=0) == start:
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def site(tmp_path: Path, db_url: str) -> Iterator[RulesSite]:
+    site = RulesSite(tmp_path, db_url)
+    yield site
+    site.db.dispose()
 

@@ -47,7 +47,7 @@ def test_login_select_a_study_burn_and_watch_the_progress(served: Served, chromi
     assert "Web UI: no users yet, so user 'admin' was created" in output, output
     password = (served.data / "initial-admin-password").read_text().strip()
     # One browser for the whole run (tests/conftest.py), a context of this test's own.
-    context = chromium.new_context(locale="de-DE")
+    context = chromium.new_context(locale="en-GB")  # English pages (German ones: test_admin_browser.py)
     try:
         page = context.new_page()
         problems: list[str] = []
