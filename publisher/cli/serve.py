@@ -48,7 +48,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     note = ensure_admin(service.db, settings.data_dir)
     if note:
         print(note, flush=True)
-    app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir)
+    app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir,
+                     robots=service.robot_board, health=service.health)
     # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
     # X-Forwarded-For from 127.0.0.1, where the UI listens, and anyone there could pick an address.
     proxies = list(settings.http_trusted_proxies)

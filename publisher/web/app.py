@@ -8,19 +8,24 @@ may see and do is the table ``auth.PERMISSIONS``.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from publisher import __version__
+from publisher import health as service_health
 from publisher.archive import lookup
 from publisher.db.models import DiscJob
 from publisher.db.session import Database
 from publisher.jobs import records
-from publisher.web import admin, api_docs, login
+from publisher.jobs.robots import RobotBoard, explain
+from publisher.web import admin, api_docs, desk, job_actions, login
+from publisher.web import robots as robot_pages
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
 from publisher.web.auth import Permission, Signer, load_secret
@@ -30,20 +35,26 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_dir: Path | None = None,
-               secret: bytes | None = None) -> FastAPI:
+               secret: bytes | None = None, robots: Callable[[], RobotBoard] | None = None,
+               health: Callable[[], dict[str, Any]] | None = None) -> FastAPI:
     """The web app on ``db``. Sessions are signed with ``secret``, else with the one kept in
-    ``data_dir`` (made on first start), else with a random one that lasts as long as the process."""
+    ``data_dir`` (made on first start), else with a random one that lasts as long as the process.
+    ``robots`` gives the service's robots (status page), ``health`` the service's report for
+    ``/health`` (:mod:`publisher.health`; without it only the database is checked)."""
     if secret is None:
         secret = load_secret(data_dir) if data_dir is not None else secrets.token_bytes(32)
     app = FastAPI(title="Disc publisher", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.web = WebContext(db, Signer(secret), data_dir, ae_title, dicom_port)
+    app.state.web = WebContext(db, Signer(secret), data_dir, ae_title, dicom_port, robots)
     install_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        db.ping()
-        return {"status": "ok", "version": __version__, "ae_title": ae_title, "dicom_port": dicom_port}
+    def health_check() -> JSONResponse:
+        """DICOM, worker, each robot, disk free and the database; 503 when a part is down."""
+        body = health() if health is not None else \
+            service_health.report([service_health.database(db)], ae_title=ae_title, dicom_port=dicom_port)
+        body = {**body, "version": __version__}
+        return JSONResponse(body, status_code=200 if body.get("status") == "ok" else 503)
 
     browse = APIRouter(dependencies=[Depends(require(Permission.BROWSE))])
     see_jobs = APIRouter(dependencies=[Depends(require(Permission.VIEW_JOBS))])
@@ -94,7 +105,8 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
             return _job(j) | {"volumes": [v.to_json() for v in records.load_volumes(j.volumes)],
                               "discs": [d.to_json() for d in records.load_discs(j.discs)]}
 
-    routers = [browse, see_jobs, login.router, study_pages.router, job_pages.router, admin.router, api_docs.router]
+    routers = [browse, see_jobs, login.router, study_pages.router, job_pages.router, admin.router, api_docs.router,
+               job_actions.router, desk.router, robot_pages.router]
     #: every route of the app with its methods (tests walk them to check each one's login)
     app.state.routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + \
         [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
@@ -116,6 +128,9 @@ def _job(j: DiscJob) -> dict[str, Any]:
         "selection": records.Selection.loads(j.selection).to_json(),
         "progress": {"done": j.progress_done, "total": j.progress_total, "message": j.progress_message},
         "error": j.error,
+        "error_message": (advice.message if (advice := explain(j.error)) else j.error),
+        "cancel_requested": bool(j.cancel_requested),
+        "robot": j.robot,
     }
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher.db.session import Database
+from publisher.jobs.robots import RobotBoard
 from publisher.web.auth import SESSION_COOKIE, Permission, Session, Signer, check_csrf, may
 from publisher.web.render import fmt, page
 
@@ -38,6 +39,8 @@ class WebContext:
     data_dir: Path | None = None
     ae_title: str = ""
     dicom_port: int = 0
+    #: every robot of the service (status page, a job's robot choice); None: the app runs alone
+    robots: Callable[[], RobotBoard] | None = None
 
 
 def web(request: Request) -> WebContext:

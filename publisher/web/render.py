@@ -98,6 +98,8 @@ def _nav(session: Session | None, active: str) -> Safe:
     links.append(("/jobs", "Disc jobs"))
     if may(user, Permission.HAND_OUT):
         links.append(("/jobs?view=ready", "Hand out"))
+        links.append(("/desk", "Front desk"))
+    links.append(("/robots", "Robots"))
     if may(user, Permission.MANAGE_USERS):
         links.append(("/admin/users", "Users"))
     if may(user, Permission.READ_AUDIT):
