@@ -38,11 +38,19 @@ def good_discs(job: DiscJob) -> list[records.Disc]:
 
 
 def instances_on(s: Transaction, jobs: Sequence[DiscJob]) -> dict[int, int]:
-    """How many instances each job's volumes hold (from the audit's ``media-export`` events)."""
-    fsids = {v.file_set_id: j.id for j in jobs for v in records.load_volumes(j.volumes) if v.file_set_id}
+    """How many instances each job's volumes hold (from the audit's ``media-export`` event of
+    each volume image: File-set IDs repeat between jobs, the image paths do not; a job burned
+    again from the kept image shares its volumes and so its count)."""
+    images: dict[str, list[int]] = {}
+    for j in jobs:
+        for v in records.load_volumes(j.volumes):
+            images.setdefault(v.image, []).append(j.id)
+    fsids = {v.file_set_id for j in jobs for v in records.load_volumes(j.volumes) if v.file_set_id}
     out = {j.id: 0 for j in jobs}
     for e in lookup.audit_events_of(s, "media-export", list(fsids)):
-        out[fsids[e.subject]] += int(json.loads(e.detail or "{}").get("instances", 0))
+        detail = json.loads(e.detail or "{}")
+        for job_id in images.get(str(detail.get("image", "")), []):
+            out[job_id] += int(detail.get("instances", 0))
     return out
 
 
