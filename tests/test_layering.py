@@ -36,7 +36,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
                        "robot_drivers", "viewer_bundle"),
     "publisher.intake": ("publisher", "publisher.archive", "publisher.audit", "publisher.config", "publisher.db",
                          "publisher.dicom", "publisher.dicomio", "publisher.media", "publisher.progress"),
-    "publisher.health": ("publisher.db", "publisher.jobs"),
+    "publisher.health": ("publisher.db", "publisher.dicomio", "publisher.jobs"),
     "publisher.service": ("publisher", "publisher.archive", "publisher.config", "publisher.db", "publisher.demo", "publisher.labels",
                           "publisher.dicom", "publisher.dicomio", "publisher.health", "publisher.jobs", "robot_drivers"),
     "publisher.web": ("publisher", "publisher.archive", "publisher.audit", "publisher.config", "publisher.db",

@@ -5,6 +5,8 @@ audited by the module of :mod:`publisher.jobs` that writes it (docs/architecture
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
@@ -97,21 +99,20 @@ def burn_again(request: Request, job_id: RowId, p: Posted = Depends(posted(Permi
     return RedirectResponse(f"/jobs/{new_id}?created=1", status_code=303)
 
 
-def _jobs_dir(request: Request, job_id: int) -> str:
+def _jobs_dir(request: Request, job_id: int) -> Path:
+    """Where a job's files live (a label rendered again goes there too)."""
     data = web(request).data_dir
-    return str((data / "jobs" / f"job{job_id:06d}") if data is not None else ".")
+    return data / "jobs" / f"job{job_id:06d}" if data is not None else Path(".")
 
 
 @router.get("/jobs/{job_id}/volumes/{volume}/label.pdf")
 def label(request: Request, job_id: RowId, volume: RowId, session: Session = Depends(require(Permission.VIEW_JOBS))) -> Response:
-    from pathlib import Path
-
     ctx = web(request)
     with ctx.db.session() as s:
         if lookup.disc_job(s, job_id) is None:
             raise HTTPException(404, f"no disc job {job_id}")
     try:
-        path = again.label_pdf(ctx.db, job_id, volume, out_dir=Path(_jobs_dir(request, job_id)), institution="",
+        path = again.label_pdf(ctx.db, job_id, volume, out_dir=_jobs_dir(request, job_id), institution="",
                                actor=session.user.username)
     except KeyError as exc:
         raise HTTPException(404, str(exc)) from None
