@@ -17,6 +17,7 @@ import os
 import re
 import sqlite3
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,14 @@ WATCH = """jobId => {
   note();
   new MutationObserver(note).observe(live, {subtree: true, childList: true, characterData: true, attributes: true});
 }"""
+
+
+def test_health_of_the_running_service_names_every_part(served: Served) -> None:
+    with urllib.request.urlopen(served.base + "/health", timeout=30) as r:
+        body = json.load(r)
+    assert r.status == 200 and body["status"] == "ok" and body["down"] == [], body
+    assert set(body["parts"]) == {"dicom", "worker", "robot:simulator", "disk", "database"}, body
+    assert body["parts"]["worker"]["running"] and body["parts"]["disk"]["free_bytes"] > 0
 
 
 def test_cancel_a_running_20_copy_job_burns_fewer_than_20(served: Served, chromium: Any) -> None:
