@@ -83,9 +83,11 @@ def job_subject(job_id: int) -> str:
 
 
 def record_handout(session: Session, actor: str, job_id: int, discs: Sequence[dict[str, Any]], *, recipient: str,
-                   relation: str, id_checked: bool, patients: Sequence[dict[str, Any]], note: str = "") -> AuditEvent:
+                   relation: str, id_checked: bool, patients: Sequence[dict[str, Any]], note: str = "",
+                   override: str = "") -> AuditEvent:
     """Discs of a finished job handed to a person: who handed them (``actor``), which discs
-    (volume, copy, File-set ID), with whose data, to whom, as what, and whether an ID was seen."""
+    (volume, copy, File-set ID), with whose data, to whom, as what, and whether an ID was seen;
+    ``override``: why discs marked superseded were handed out all the same."""
     if relation not in RECIPIENT_RELATIONS:
         raise ValueError(f"relation {relation!r}: one of {', '.join(RECIPIENT_RELATIONS)}")
     if not recipient.strip():
@@ -98,6 +100,7 @@ def record_handout(session: Session, actor: str, job_id: int, discs: Sequence[di
         "patients": list(patients),
         "recipient": {"name": recipient.strip()[:200], "relation": relation, "id_checked": bool(id_checked)},
         "note": note.strip()[:500],
+        **({"override": override.strip()[:500]} if override.strip() else {}),
     })
 
 

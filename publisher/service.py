@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import ssl
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import robot_drivers
 from pynetdicom.transport import ThreadedAssociationServer
@@ -20,8 +21,10 @@ from publisher.db import migrate
 from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.server import start_server
+from publisher import health
 from publisher.jobs.disc_job import JobContext, recover
 from publisher.jobs import labels as job_labels
+from publisher.jobs.robots import RobotBoard
 from publisher.jobs.worker import JobWorker
 from publisher.labels import fonts
 from publisher.routing import forwarder as routing
@@ -46,6 +49,7 @@ class Service:
     forwarder: routing.Forwarder | None = None
     audit_exporter: AuditExporter | None = None
     _robot: robot_drivers.Robot | None = None
+    _robots: dict[str, robot_drivers.Robot] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         configure_process(self.settings)
@@ -76,20 +80,33 @@ class Service:
         what to fix. A simulator's lock lives in the data directory; a real device's in
         ``robot_lock_dir`` (default /run/lock), named after the device (docs/robots.md)."""
         if self._robot is None:
-            options = dict(self.settings.robot_options)
-            if "lock_dir" not in options:
-                simulated = robot_drivers.driver_class(self.settings.robot).simulated
-                options["lock_dir"] = ((self.settings.data_dir / "robot-locks").resolve() if simulated
-                                       else self.settings.robot_lock_dir)
-            robot = robot_drivers.create(self.settings.robot, **options)
-            robot.check()
-            self._robot = robot
+            self._robot = self._build(self.settings.robot, dict(self.settings.robot_options))
         return self._robot
 
+    def _build(self, kind: str, options: dict[str, Any]) -> robot_drivers.Robot:
+        if "lock_dir" not in options:
+            simulated = robot_drivers.driver_class(kind).simulated
+            options["lock_dir"] = ((self.settings.data_dir / "robot-locks").resolve() if simulated
+                                   else self.settings.robot_lock_dir)
+        robot = robot_drivers.create(kind, **options)
+        robot.check()
+        return robot
+
+    def robots(self) -> dict[str, robot_drivers.Robot]:
+        """The further robots of ``[[robots]]`` by name, each built once and checked; one that
+        cannot be set up is logged and left out (its jobs fail naming it)."""
+        for entry in self.settings.robots:
+            if entry.name not in self._robots:
+                try:
+                    self._robots[entry.name] = self._build(entry.kind, {"name": entry.name, **entry.options})
+                except (TypeError, ValueError, OSError, robot_drivers.RobotError) as exc:
+                    log.error("robot %r (%s) not set up: %s", entry.name, entry.kind, exc)
+        return dict(self._robots)
+
     def job_context(self) -> JobContext:
-        """What disc jobs run with: the index, the archive, the configured robot and institution."""
+        """What disc jobs run with: the index, the archive, the configured robots and institution."""
         return JobContext(self.db, self.archive.root, self.settings.data_dir / "jobs", self.robot(),
-                          institution=self.settings.institution)
+                          institution=self.settings.institution, robots=self.robots())
 
     def instance_count(self) -> int:
         with self.db.session() as s:
@@ -164,6 +181,27 @@ class Service:
             self.worker.rules = tuple(r for r in settings.rules if r.enabled)
         log.info("settings applied: %d rule(s) enabled, %d allowed caller(s), %d remote(s)",
                  sum(1 for r in settings.rules if r.enabled), len(settings.dicom.allowed_callers), len(settings.dicom.remotes))
+
+    def robot_board(self) -> RobotBoard:
+        """Every robot for the status page and ``/health`` (the default one, if it can be set up)."""
+        try:
+            default: robot_drivers.Robot | None = self.robot()
+            problem = ""
+        except (TypeError, ValueError, OSError, robot_drivers.RobotError) as exc:
+            default, problem = None, f"robot {self.settings.robot!r} could not be set up: {exc}"
+        return RobotBoard(default, self.robots(), problem)
+
+    def health(self) -> dict[str, Any]:
+        """``/health``: DICOM, worker, each robot, disk free, database (:mod:`publisher.health`)."""
+        d, jobs = self.settings.dicom, self.settings.jobs
+        worker = self.worker
+        parts = [health.dicom(d.bind, d.port, self.server is not None),
+                 health.worker(jobs.worker, worker is not None and worker.running,
+                               worker.current_jobs if worker is not None else ()),
+                 *health.robots(self.robot_board()),
+                 health.disk(self.archive.root, d.min_free_bytes),
+                 health.database(self.db)]
+        return health.report(parts, ae_title=d.ae_title, dicom_port=d.port)
 
     def stop(self) -> None:
         """Stop the forwarder, the worker (its running job finishes its step), the audit export,

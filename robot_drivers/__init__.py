@@ -15,17 +15,17 @@ Standalone: imports nothing from ``publisher``; everything in and out is plain d
 from robot_drivers.errors import (CoverOpen, DriveFailure, EmptyInputBin, JobCancelled, JobRejected,
                                   PathNotVisible, PrinterFailure, ProtocolError, RobotBusy, RobotError,
                                   RobotOffline, RobotPaused, RobotTimeout, Shortfall, VerifyFailure)
-from robot_drivers.interface import DiscMover, Notify, Robot
+from robot_drivers.interface import STAGES, DiscMover, DiscProgress, Notify, Robot
 from robot_drivers.model import (FAULT_ERRORS, Bin, BurnRequest, BurnResult, Capabilities,
                                  DiscResult, DriveState, DriveStatus, Fault, LabelSpec,
                                  Blank, RobotStatus)
 from robot_drivers.registry import create, driver_class, kinds
 
 __all__ = [
-    "Bin", "BurnRequest", "BurnResult", "Capabilities", "CoverOpen", "DiscMover", "DiscResult",
+    "Bin", "BurnRequest", "BurnResult", "Capabilities", "CoverOpen", "DiscMover", "DiscProgress", "DiscResult",
     "DriveFailure", "DriveState", "DriveStatus", "EmptyInputBin", "FAULT_ERRORS", "Fault",
     "JobCancelled", "JobRejected", "LabelSpec", "Blank", "Notify", "PathNotVisible",
     "PrinterFailure", "ProtocolError", "Robot", "RobotBusy", "RobotError", "RobotOffline",
-    "RobotPaused", "RobotStatus", "RobotTimeout", "Shortfall", "VerifyFailure",
+    "RobotPaused", "RobotStatus", "RobotTimeout", "STAGES", "Shortfall", "VerifyFailure",
     "create", "driver_class", "kinds",
 ]

@@ -33,6 +33,12 @@ from robot_drivers.model import (BurnRequest, BurnResult, Capabilities, DiscResu
 
 #: what a driver tells its caller while a burn runs ("waiting for the operator: ...")
 Notify = Callable[[str], None]
+#: what a driver tells its caller about each disc while a burn runs: (copy, stage, fraction of
+#: that copy done, 0..1). Stages: :data:`STAGES`. Drivers that cannot see single discs say nothing.
+DiscProgress = Callable[[int, str, float], None]
+#: the stages a disc goes through, in order, and the fraction of its work done when each starts
+STAGES: dict[str, float] = {"loading": 0.0, "burning": 0.1, "verifying": 0.6, "printing": 0.9,
+                            "done": 1.0, "rejected": 1.0}
 
 
 def _ignore(message: str) -> None:
@@ -62,6 +68,7 @@ class Robot(abc.ABC):
         self._one_at_a_time = threading.Lock()
         self._running: dict[str, int] = {}
         self._cancelled: set[str] = set()
+        self._listeners: dict[str, DiscProgress] = {}
 
     # -- identity and lock ---------------------------------------------------------------------
     def device(self) -> str:
@@ -109,13 +116,15 @@ class Robot(abc.ABC):
 
     def burn(self, image_path: Path | str, copies: int = 1, *, label: LabelSpec | None = None,
              verify: bool = True, media: Blank = Blank.CD_R, volume_name: str = "DICOM",
-             speed: int = 0, job_id: str | None = None, notify: Notify | None = None) -> BurnResult:
+             speed: int = 0, job_id: str | None = None, notify: Notify | None = None,
+             on_disc: DiscProgress | None = None) -> BurnResult:
         """Burn ``copies`` discs of ``image_path``, verify them, print ``label`` on each.
 
         Thread safe: concurrent calls share the robot when the driver allows it
         (:attr:`concurrent_burns`), else they take turns. Holds the robot's cross-process
         lock while working (shared by this process' concurrent burns; another process gets
-        :class:`~robot_drivers.errors.RobotBusy`). ``notify`` hears what the robot waits for.
+        :class:`~robot_drivers.errors.RobotBusy`). ``notify`` hears what the robot waits for,
+        ``on_disc`` each disc's stage (:data:`DiscProgress`) where the driver can see it.
         Raises a typed :class:`~robot_drivers.errors.RobotError`; discs finished before the
         error are in its ``discs`` attribute. Fewer good discs than ``copies`` is an error
         (:class:`~robot_drivers.errors.Shortfall`), never a success.
@@ -133,6 +142,9 @@ class Robot(abc.ABC):
         key = request.job_id or ""
         with self._session:
             self._started(key)
+            if on_disc is not None:
+                with self._setup:
+                    self._listeners[key] = on_disc
             try:
                 if self.concurrent_burns:
                     return self._burn(request, notify or _ignore)
@@ -158,6 +170,14 @@ class Robot(abc.ABC):
             self._cancelled.add(job_id)
             return True
 
+    def disc_progress(self, request: BurnRequest, copy: int, stage: str, fraction: float | None = None) -> None:
+        """A driver reports that copy ``copy`` of ``request`` reached ``stage`` (``fraction`` of
+        that copy done; by default where :data:`STAGES` puts the stage's start)."""
+        with self._setup:
+            listener = self._listeners.get(request.job_id or "")
+        if listener is not None:
+            listener(copy, stage, STAGES.get(stage, 0.0) if fraction is None else min(max(fraction, 0.0), 1.0))
+
     def cancel_requested(self, request: BurnRequest) -> bool:
         with self._setup:
             return (request.job_id or "") in self._cancelled
@@ -177,6 +197,7 @@ class Robot(abc.ABC):
             if not self._running[key]:
                 del self._running[key]
                 self._cancelled.discard(key)
+                self._listeners.pop(key, None)
 
     def close(self) -> None:
         """Release resources (ports, threads)."""

@@ -39,10 +39,11 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
                          "publisher.dicom", "publisher.dicomio", "publisher.media", "publisher.progress"),
     "publisher.routing": ("publisher.archive", "publisher.config", "publisher.db", "publisher.dicom", "publisher.dicomio",
                           "publisher.media", "publisher.progress"),
+    "publisher.health": ("publisher.db", "publisher.dicomio", "publisher.jobs"),
     "publisher.service": ("publisher.routing", "publisher", "publisher.archive", "publisher.atna", "publisher.config", "publisher.db", "publisher.demo", "publisher.labels",
-                          "publisher.dicom", "publisher.dicomio", "publisher.jobs", "robot_drivers"),
+                          "publisher.dicom", "publisher.dicomio", "publisher.health", "publisher.jobs", "robot_drivers"),
     "publisher.web": ("publisher.routing", "publisher", "publisher.archive", "publisher.audit", "publisher.config", "publisher.db",
-                      "publisher.dicomio", "publisher.jobs", "publisher.labels", "publisher.media", "publisher.progress"),
+                      "publisher.dicomio", "publisher.health", "publisher.jobs", "publisher.labels", "publisher.media", "publisher.progress"),
     # the command line is the outermost room: `serve` starts the web app
     "publisher.cli": ("publisher", "publisher.archive", "publisher.audit", "publisher.config", "publisher.db",
                       "publisher.demo", "publisher.dicom", "publisher.dicomio", "publisher.intake", "publisher.jobs",

@@ -53,7 +53,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if note:
         print(note, flush=True)
     app = create_app(service.db, ae_title=d.ae_title, dicom_port=d.port, data_dir=settings.data_dir,
-                     time_zone=settings.time_zone, settings=settings, apply_settings=service.apply)
+                     time_zone=settings.time_zone, settings=settings, apply_settings=service.apply,
+                     robots=service.robot_board, health=service.health)
     from publisher.intake.pacs import PacsGateway
 
     app.state.pacs = PacsGateway(settings, service.archive)  # the web's PACS page (publisher.web.pacs)

@@ -49,6 +49,8 @@ def describe(tp: Any) -> str:
         return "one of " + ", ".join(str(a) for a in args)
     if _optional(tp) is not None:
         return f"{describe(_optional(tp))} or empty"
+    if origin is dict:
+        return "a table"
     if origin in (tuple, frozenset):
         item = args[0]
         if is_settings_class(item):
@@ -102,6 +104,10 @@ def convert(name: str, value: Any, tp: Any, *, text: bool) -> Any:
         if value not in args:
             raise _wrong(name, tp, value)
         return value
+    if origin is dict:  # a table of driver options, kept as TOML gave it
+        if not isinstance(value, Mapping):
+            raise _wrong(name, tp, value)
+        return dict(value)
     if origin in (tuple, frozenset):
         item = args[0]
         if text and isinstance(value, str):

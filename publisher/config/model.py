@@ -172,6 +172,19 @@ class DiscRule:
     lookback_hours: float = 24.0
     #: compress uncompressed images losslessly where the medium's profile allows it (issue 12)
     compress: bool = False
+    #: the robot its jobs burn on (a ``[[robots]]`` name); "": the default robot of ``[robot]``
+    robot: str = ""
+
+
+@dataclass(frozen=True)
+class RobotEntry:
+    """One more robot (a ``[[robots]]`` table) beside the default one of ``[robot]``: a job or a
+    rule names it in ``robot``. ``options`` are the driver's keyword options, as in ``[robot]``
+    (``options = { time_scale = 0.02 }``)."""
+
+    name: str
+    kind: str = "simulator"
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -248,6 +261,8 @@ class Settings:
     #: Where a real robot's machine-wide lock lives (None: /run/lock). A simulator always locks
     #: in ``<data_dir>/robot-locks``, so two services never wait for each other's simulator.
     robot_lock_dir: Path | None = None
+    #: ``[[robots]]``: further robots a job or rule may pick by name (the ``[robot]`` one stays the default).
+    robots: tuple[RobotEntry, ...] = ()
     institution: str = ""
     #: The zone every time in the web UI is shown in (IANA name, e.g. ``Europe/Berlin``); empty:
     #: the machine's zone. Times are stored in UTC whatever this says.

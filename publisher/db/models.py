@@ -195,6 +195,10 @@ class DiscJob(Base):
     exclude: Mapped[str | None] = mapped_column(Text, default="{}")
     #: JSON [{"uid", "what", "reason"}]: instances the last planning found unfit for the medium
     problems: Mapped[str | None] = mapped_column(Text, default="[]")
+    #: a person asked to cancel the job while it burns: the burn step stops its robot (issue 14)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the configured robot (``[[robots]]`` name) the job burns on; "": the default robot
+    robot: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class WebUser(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from publisher.db.models import DiscJob, utcnow
 from publisher.db.session import Database
 from publisher import audit
+from publisher.jobs.burn_progress import SCALE, CancelWatch, DiscProgress, master_progress, settled_progress
 from publisher.jobs.labels import label_for, merge_fields, render_labels, summary
 from publisher.jobs.preflight import exclude_more, exclusions, label_check, problems_json
 from publisher.jobs.records import Disc, Volume, dump_discs, dump_exclusions, dump_volumes, load_volumes
@@ -64,11 +65,21 @@ class JobContext:
     robot: robot_drivers.Robot
     institution: str = ""
     viewer: bool = True
+    #: every configured robot by name (``[[robots]]``); a job's ``robot`` picks one, "" the default
+    robots: Mapping[str, robot_drivers.Robot] = field(default_factory=dict)
+
+    def robot_for(self, name: str) -> robot_drivers.Robot:
+        """The robot called ``name`` (the default one for ""); KeyError if none is configured so."""
+        if not name or name == getattr(self.robot, "name", None) and name not in self.robots:
+            return self.robot
+        if name not in self.robots:
+            raise KeyError(f"no robot {name!r} is configured; configured: {', '.join(self.robots) or 'the default only'}")
+        return self.robots[name]
 
 
 def create_job(db: Database, selection: Selection, *, media: MediaType | str = MediaType.CD, copies: int = 1, comment: str = "",
                profile: str = "", created_by: str = "", compress: bool = False,
-               exclude: dict[str, str] | None = None) -> int:
+               exclude: dict[str, str] | None = None, robot: str = "") -> int:
     """Queue a job; the selection is checked against the index now, so a typo fails at once.
     ``compress``: compress native images losslessly where the profile allows; ``exclude``:
     SOP Instance UID -> reason, left out of the discs (README.TXT and INDEX.HTM list them)."""
@@ -79,7 +90,7 @@ def create_job(db: Database, selection: Selection, *, media: MediaType | str = M
         select_instances(s, selection, Path("."))  # raises EmptySelection with what was asked
         job = DiscJob(state=JobState.QUEUED.value, created_by=created_by[:64], media=media.value,
                       profile=profile, copies=copies, comment=comment[:256], compress=compress,
-                      exclude=dump_exclusions(exclude or {}), selection=selection.dumps())
+                      exclude=dump_exclusions(exclude or {}), selection=selection.dumps(), robot=robot[:64])
         s.add(job)
         s.flush()
         return int(job.id)
@@ -188,7 +199,7 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
         volumes = master_with_viewer(instances, media, out_dir, rejected=rejected, viewer=ctx.viewer,
                                      institution=ctx.institution, profile=profile, exclude=exclude, compress=compress,
                                      check=label_check(comment=comment, institution=ctx.institution, viewer=ctx.viewer),
-                                     progress=progress)
+                                     progress=master_progress(progress, burns=BLANKS[media] is not None))
         described = [render_labels(_volume_record(v), comment=comment, institution=ctx.institution, out_dir=out_dir,
                                    viewer=ctx.viewer) for v in volumes]
     except SelectionRefused as exc:  # planning: nothing was mastered
@@ -222,38 +233,43 @@ def _burn_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
         job = s.get(DiscJob, job_id)
         assert job is not None
         volumes = load_volumes(job.volumes)
-        copies, comment, media, actor = job.copies, job.comment, MediaType(job.media), job.created_by
+        copies, comment, media, actor, robot_name = job.copies, job.comment, MediaType(job.media), job.created_by, job.robot
     blank = BLANKS[media]
     if blank is None:
-        _move(ctx.db, job_id, JobState.DONE)  # nothing to burn: the folder is the volume
+        _move(ctx.db, job_id, JobState.DONE, progress_done=SCALE, progress_total=SCALE)  # the folder is the volume
         return JobState.DONE
     _move(ctx.db, job_id, JobState.BURNING)
     discs: list[Disc] = []
-    total = len(volumes) * copies
+    tracker = DiscProgress(progress, len(volumes), copies)
     try:
-        for v in volumes:
-            label = label_for(v, comment=comment, institution=ctx.institution, out_dir=ctx.jobs_root / f"job{job_id:06d}")
-            progress(len(discs), total, f"burning disc {v.number} of {v.count}")
-            result = ctx.robot.burn(Path(v.image), copies,
+        robot = ctx.robot_for(robot_name)
+        with CancelWatch(ctx.db, job_id, lambda: cancel_burn(ctx, job_id)) as watch:
+            for v in volumes:
+                if watch.requested:
+                    raise robot_drivers.JobCancelled(f"cancelled before disc {v.number} of {v.count} was started")
+                label = label_for(v, comment=comment, institution=ctx.institution, out_dir=ctx.jobs_root / f"job{job_id:06d}")
+                tracker.write(f"burning disc {v.number} of {v.count}" if v.count > 1 else "")
+                result = robot.burn(Path(v.image), copies,
                                     label=robot_drivers.LabelSpec(file=label, merge_fields=merge_fields(
                                         v, comment=comment, institution=ctx.institution)),
                                     media=blank, volume_name=v.file_set_id[:32],
-                                    job_id=burn_id(job_id, v.number),
-                                    notify=lambda message: progress(len(discs), total, message))
-            discs += [_disc_record(v, d) for d in result.discs]
-            good = sum(1 for d in result.discs if d.ok)
-            if good < copies:  # a driver must raise Shortfall; never count a missing copy as made
-                raise robot_drivers.Shortfall(f"disc {v.number}: the robot made {good} good of {copies} "
-                                              f"copies", discs=())
+                                    job_id=burn_id(job_id, v.number), notify=tracker.write,
+                                    on_disc=tracker.for_volume(v.number))
+                discs += [_disc_record(v, d) for d in result.discs]
+                good = sum(1 for d in result.discs if d.ok)
+                if good < copies:  # a driver must raise Shortfall; never count a missing copy as made
+                    raise robot_drivers.Shortfall(f"disc {v.number}: the robot made {good} good of {copies} "
+                                                  f"copies", discs=())
     except Exception as exc:  # typed robot errors, and anything unexpected: the robot's state is unknown
-        if not isinstance(exc, robot_drivers.RobotError):
+        if not isinstance(exc, (robot_drivers.RobotError, KeyError)):
             log.exception("disc job %d: burning failed", job_id)
         discs += [_disc_record(v, d) for d in getattr(exc, "discs", ())]
         end = JobState.CANCELLED if isinstance(exc, robot_drivers.JobCancelled) else JobState.FAILED
+        progress(*settled_progress(dump_discs(discs), len(volumes) * copies))
         _move(ctx.db, job_id, end, discs=dump_discs(discs), error=f"{exc.__class__.__name__}: {exc}")
         _audit_burn(ctx, actor, job_id, discs, str(exc))
         return end
-    progress(len(discs), len(discs), "done")
+    progress(SCALE, SCALE, tracker.message())
     _audit_burn(ctx, actor, job_id, discs, "")  # rejected discs the robot made again are in the record
     _move(ctx.db, job_id, JobState.DONE, discs=dump_discs(discs))
     return JobState.DONE
@@ -270,7 +286,12 @@ def cancel_burn(ctx: JobContext, job_id: int) -> bool:
     with ctx.db.session() as s:
         job = s.get(DiscJob, job_id)
         volumes = load_volumes(job.volumes) if job is not None else []
-    return any([ctx.robot.cancel(burn_id(job_id, v.number)) for v in volumes])
+        name = job.robot if job is not None else ""
+    try:
+        robot = ctx.robot_for(name)
+    except KeyError:
+        return False
+    return any([robot.cancel(burn_id(job_id, v.number)) for v in volumes])
 
 
 def _disc_record(volume: Volume, d: robot_drivers.DiscResult) -> Disc:

@@ -232,7 +232,7 @@ class JobWorker:
                 media = media_for(s, rule, group.selection, ctx.archive_root, viewer=ctx.viewer,
                                   loadable=self._loadable())
             job_id = create_job(ctx.db, group.selection, media=media, copies=rule.copies, comment=rule.comment,
-                                created_by=creator(rule), compress=rule.compress)
+                                created_by=creator(rule), compress=rule.compress, robot=rule.robot)
         except EmptySelection as exc:  # the studies were deleted since the evaluation
             log.warning("rule %r: %s not queued: %s", rule.name, group.describe(), exc)
             return None

@@ -13,17 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from publisher import __version__
+from publisher import health as service_health
 from publisher.archive import lookup
 from publisher.config import Settings
 from publisher.db.models import DiscJob
 from publisher.db.session import Database
 from publisher.jobs import records
-from publisher.web import admin, admin_label, admin_rules, admin_settings, api_docs, forwards, login, pacs, preview, render, settings_store
+from publisher.jobs.robots import RobotBoard, explain
+from publisher.web import admin, admin_label, admin_rules, admin_settings, api_docs, desk, forwards, job_actions, login, pacs, preview, render, settings_store
+from publisher.web import robots as robot_pages
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
 from publisher.web.auth import Permission, Signer, load_secret
@@ -36,17 +39,20 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_dir: Path | None = None,
                secret: bytes | None = None, time_zone: str = "", settings: Settings | None = None,
-               apply_settings: Callable[[Settings], None] | None = None) -> FastAPI:
+               apply_settings: Callable[[Settings], None] | None = None, robots: Callable[[], RobotBoard] | None = None,
+               health: Callable[[], dict[str, Any]] | None = None) -> FastAPI:
     """The web app on ``db``. Sessions are signed with ``secret``, else with the one kept in
     ``data_dir`` (made on first start), else with a random one that lasts as long as the process.
     Pages show times in ``time_zone`` ("" = the machine's zone, :func:`render.local_time`).
     The Settings page edits ``settings`` (none: it shows they are not known here) and hands a
-    change to ``apply_settings``, which makes the running service take it."""
+    change to ``apply_settings``, which makes the running service take it. ``robots`` gives the
+    service's robots (status page), ``health`` the service's report for ``/health``
+    (:mod:`publisher.health`; without it only the database is checked)."""
     render.set_time_zone(time_zone)
     if secret is None:
         secret = load_secret(data_dir) if data_dir is not None else secrets.token_bytes(32)
     app = FastAPI(title="Disc publisher", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.web = WebContext(db, Signer(secret), data_dir, ae_title, dicom_port, settings, apply_settings)
+    app.state.web = WebContext(db, Signer(secret), data_dir, ae_title, dicom_port, settings, apply_settings, robots)
     install_handlers(app)
     i18n_middleware(app)
 
@@ -57,9 +63,12 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        db.ping()
-        return {"status": "ok", "version": __version__, "ae_title": ae_title, "dicom_port": dicom_port}
+    def health_check() -> JSONResponse:
+        """DICOM, worker, each robot, disk free and the database; 503 when a part is down."""
+        body = health() if health is not None else \
+            service_health.report([service_health.database(db)], ae_title=ae_title, dicom_port=dicom_port)
+        body = {**body, "version": __version__}
+        return JSONResponse(body, status_code=200 if body.get("status") == "ok" else 503)
 
     browse = APIRouter(dependencies=[Depends(require(Permission.BROWSE))])
     see_jobs = APIRouter(dependencies=[Depends(require(Permission.VIEW_JOBS))])
@@ -111,7 +120,8 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
                               "discs": [d.to_json() for d in records.load_discs(j.discs)]}
 
     routers = [browse, see_jobs, login.router, i18n_web.router, study_pages.router, preview.router, pacs.router, job_pages.router,
-               admin.router, api_docs.router, admin_settings.router, admin_rules.router, admin_label.router, forwards.router]
+               admin.router, api_docs.router, admin_settings.router, admin_rules.router, admin_label.router, forwards.router,
+               job_actions.router, desk.router, robot_pages.router]
     #: every route of the app with its methods (tests walk them to check each one's login)
     app.state.routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + \
         [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
@@ -133,6 +143,9 @@ def _job(j: DiscJob) -> dict[str, Any]:
         "selection": records.Selection.loads(j.selection).to_json(),
         "progress": {"done": j.progress_done, "total": j.progress_total, "message": j.progress_message},
         "error": j.error,
+        "error_message": (advice.message if (advice := explain(j.error)) else j.error),
+        "cancel_requested": bool(j.cancel_requested),
+        "robot": j.robot,
     }
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher.config import Settings
 from publisher.db.session import Database
+from publisher.jobs.robots import RobotBoard
 from publisher.web.auth import SESSION_COOKIE, Permission, Session, Signer, check_csrf, may
 from publisher.web.render import fmt, page
 
@@ -42,6 +43,8 @@ class WebContext:
     #: The running settings, and what takes a change of them without a restart (the Settings page).
     settings: Settings | None = None
     apply_settings: Callable[[Settings], None] | None = None
+    #: every robot of the service (status page, a job's robot choice); None: the app runs alone
+    robots: Callable[[], RobotBoard] | None = None
 
 
 def web(request: Request) -> WebContext:

@@ -1,6 +1,7 @@
-"""Disc jobs for people: the list with live progress, a job's page (volumes, discs, errors,
-hand-outs), cancel and resubmit, and the front desk's hand-out form that completes the audit
-trail with who took which disc (docs/architecture.md, section 7)."""
+"""Disc jobs for people: the list with live progress, a job's page (volumes, discs, errors in
+words with what to do, hand-outs), resubmit, and the front desk's hand-out form that completes
+the audit trail with who took which disc (docs/architecture.md, section 7). Cancel, burn again
+and downloads are :mod:`publisher.web.job_actions`."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.archive import lookup
 from publisher.archive.identity import parse_ref
-from publisher.db.models import AuditEvent, DiscJob, utcnow
+from publisher.db.models import AuditEvent, DiscJob
 from publisher.db.session import Transaction as DbSession
 from publisher import audit
+from publisher.jobs import handout as desk_rules
 from publisher.jobs import records
 from publisher.jobs.disc_job import resubmit
 from publisher.jobs.preflight import exclusions
-from publisher.jobs.state import InvalidTransition, JobState, check
+from publisher.jobs.robots import explain
+from publisher.jobs.state import InvalidTransition, JobState
+from publisher.web import job_actions
 from publisher.web.auth import Permission, Session, may
 from publisher.web.context import Posted, RowId, posted, require, web
 from publisher.web.render import Safe, csrf_field, dicom_date, fmt, join, messages, options, page, person_name, post_button, size
@@ -29,8 +33,6 @@ router = APIRouter()
 
 LIST_LIMIT = 100
 MAX_RECIPIENT = 200
-#: States a person may cancel from (the state machine allows these to become cancelled).
-CANCELLABLE = (JobState.QUEUED, JobState.MASTERED, JobState.FAILED)
 #: States that do not change by themselves: a job page in one of them stops polling.
 SETTLED = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
@@ -54,9 +56,7 @@ class Disc:
 
 def handable_discs(job: DiscJob) -> list[Disc]:
     volumes = {v.number: v for v in records.load_volumes(job.volumes)}
-    discs = [d for d in records.load_discs(job.discs) if d.ok]
-    if not discs and job.state == JobState.DONE.value:  # folder / USB: nothing burned, the volume is the medium
-        discs = [records.Disc(n, 1) for n in sorted(volumes)]
+    discs = desk_rules.good_discs(job)
     out = []
     for d in discs:
         v = volumes.get(d.volume)
@@ -113,7 +113,7 @@ def _names(patients: Sequence[tuple[str, str]]) -> Safe:
 
 
 def _handout_state(job: DiscJob, handed: set[str]) -> str:
-    if job.state != JobState.DONE.value:
+    if job.state not in desk_rules.HANDABLE_STATES:
         return ""
     discs = handable_discs(job)
     left = [d for d in discs if d.key not in handed]
@@ -137,7 +137,7 @@ def jobs_page(request: Request, view: str = "", session: Session = Depends(requi
             '<td>{created} UTC<br>{by}</td><td class="handout">{handout}</td><td class="error-text">{error}</td></tr>',
             id=j.id, state=j.state, progress=_progress(j), patients=_names(patients.get(j.id, [])), media=j.media,
             copies=j.copies, comment=j.comment, created=format(j.created_at, "%Y-%m-%d %H:%M"), by=j.created_by,
-            handout=_handout_state(j, handed[j.id]), error=j.error)
+            handout=_handout_state(j, handed[j.id]), error=(a.message if (a := explain(j.error)) else j.error))
         for j in jobs
     )
     title = "Discs ready to hand out" if ready else "Disc jobs"
@@ -184,7 +184,8 @@ def _disc_rows(discs: list[records.Disc], handed: set[str]) -> Safe:
 def _handout_rows(events: Sequence[tuple[AuditEvent, dict[str, Any]]]) -> Safe:
     return join(
         fmt('<tr><td>{at} UTC</td><td>{who}</td><td class="recipient">{to}</td><td>{rel}</td><td>{idc}</td>'
-            '<td>{discs}</td><td>{note}</td></tr>',
+            '<td>{discs}</td><td>{note}</td><td><a class="receipt" href="/desk/receipts/{no}.pdf" target="_blank">'
+            'Receipt {no}</a></td></tr>', no=e.id,
             at=format(e.at, "%Y-%m-%d %H:%M"), who=e.actor, to=d.get("recipient", {}).get("name", ""),
             rel=audit.RECIPIENT_RELATIONS.get(d.get("recipient", {}).get("relation", ""), ""),
             idc="yes" if d.get("recipient", {}).get("id_checked") else "no",
@@ -200,16 +201,15 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
         job = _load(s, job_id)
         patients = job_patients(s, [job])[job.id]
         events = audit.handouts(s, job_id)
+        newer = desk_rules.superseded(s, [job]).get(job.id)
     volumes, discs = records.load_volumes(job.volumes), records.load_discs(job.discs)
     problems, excluded = records.load_problems(job.problems), exclusions(job.exclude)
     selection = records.Selection.loads(job.selection).to_json()
     handed = handed_keys(events)
     state = JobState(job.state)
-    actions = []
+    ctx = web(request)
+    actions = job_actions.actions(session, job, ctx.robots().names() if ctx.robots is not None else [""])
     if may(session.user, Permission.MANAGE_JOBS):
-        if state in CANCELLABLE:
-            actions.append(post_button(session, f"/jobs/{job.id}/cancel", "Cancel job", css="danger",
-                                       confirm="Cancel this disc job?"))
         if state is JobState.FAILED:
             actions.append(post_button(session, f"/jobs/{job.id}/resubmit", "Resubmit (burn again)"))
             if problems:
@@ -221,20 +221,28 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
     if may(session.user, Permission.HAND_OUT) and left:
         actions.append(fmt('<a class="button" href="/jobs/{}/handout">Hand out disc(s)</a>', job.id))
     sel_text = ", ".join(f"{len(v)} {k}" for k, v in selection.items() if v)
+    advice = explain(job.error)
+    if job.cancel_requested and state is JobState.BURNING:
+        notice = notice or "Cancelling: the robot starts no further disc; a disc in a drive is finished."
     body = fmt(
-        '{msg}<section id="live" data-job="{id}" data-state="{state}">'
+        '{msg}{superseded}<section id="live" data-job="{id}" data-state="{state}">'
         '<p>State: <b class="state state-{state}">{state}</b></p><p class="progress">{progress}</p>'
-        '<p class="error-text" id="job-error">{error}</p></section>'
+        '<p class="error-text" id="job-error">{error}</p>{advice}</section>'
         '<div class="actions">{actions}</div>'
         '<table class="facts"><tr><th>Patients</th><td>{patients}</td></tr>'
         '<tr><th>Selection</th><td>{sel}</td></tr><tr><th>Media</th><td>{media} &times; {copies}{profile}</td></tr>'
         '<tr><th>Comment</th><td>{comment}</td></tr><tr><th>Created</th><td>{created} UTC by {by}</td></tr>'
         '<tr><th>Updated</th><td>{updated} UTC</td></tr></table>'
-        '{problems}{excluded}{volumes}{discs}{handouts}',
-        msg=messages(error, notice), id=job.id, state=job.state, progress=_progress(job), error=job.error,
+        '{problems}{excluded}{volumes}{downloads}{discs}{handouts}',
+        msg=messages(error, notice), id=job.id, state=job.state, progress=_progress(job),
+        error=advice.message if advice else job.error,
+        advice=fmt('<p class="next-step"><b>What to do:</b> {}</p><p class="hint">The robot said: <code>{}</code></p>',
+                   advice.next_step, job.error) if advice else "",
+        superseded=fmt('<p class="superseded warning">Superseded: job <a href="/jobs/{n}">{n}</a> burned these images '
+                       'again, complete. Hand out its discs instead.</p>', n=newer) if newer else "",
         actions=join(actions), patients=_names(patients), sel=sel_text, media=job.media, copies=job.copies,
         profile=(f", {job.profile}" if job.profile else "") + (", compressed losslessly" if job.compress else ""),
-        comment=job.comment,
+        comment=job.comment, downloads=job_actions.downloads(session, job),
         problems=fmt('<h2>Cannot go on the medium</h2><table class="problems"><thead><tr><th>Object</th>'
                      '<th>SOP Instance UID</th><th>Why</th></tr></thead><tbody>{}</tbody></table>',
                      join(fmt("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", p.what, p.uid, p.reason)
@@ -249,7 +257,7 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
         discs=fmt('<h2>Discs</h2><table><thead><tr><th>Disc</th><th>Copy</th><th>Result</th><th>Bin</th><th>Hand-out</th>'
                   '<th>Error</th></tr></thead><tbody>{}</tbody></table>', _disc_rows(discs, handed)) if discs else "",
         handouts=fmt('<h2>Handed out</h2><table class="handouts"><thead><tr><th>When</th><th>By</th><th>To</th><th>As</th>'
-                     '<th>ID checked</th><th>Discs</th><th>Note</th></tr></thead><tbody>{}</tbody></table>',
+                     '<th>ID checked</th><th>Discs</th><th>Note</th><th>Receipt</th></tr></thead><tbody>{}</tbody></table>',
                      _handout_rows(events)) if events else "",
     )
     return HTMLResponse(page(f"Disc job {job.id}", body, session, active="/jobs", scripts=["/static/jobs.js"]),
@@ -257,24 +265,11 @@ def render_job(request: Request, session: Session, job_id: int, *, error: str = 
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: RowId, created: str = "", handed: str = "",
+def job_page(request: Request, job_id: RowId, created: str = "", handed: str = "", cancelling: str = "",
              session: Session = Depends(require(Permission.VIEW_JOBS))) -> HTMLResponse:
-    notice = "The disc job is queued." if created else "The hand-out is recorded." if handed else ""
+    notice = "The disc job is queued." if created else "The hand-out is recorded." if handed else \
+        "Cancel asked: the robot starts no further disc." if cancelling else ""
     return render_job(request, session, job_id, notice=notice)
-
-
-@router.post("/jobs/{job_id}/cancel", response_class=HTMLResponse)
-def cancel(request: Request, job_id: RowId, p: Posted = Depends(posted(Permission.MANAGE_JOBS))) -> Response:
-    db = web(request).db
-    try:
-        with db.session() as s:
-            job = _load(s, job_id, lock=True)
-            check(job.state, JobState.CANCELLED)
-            previous, job.state, job.updated_at = job.state, JobState.CANCELLED.value, utcnow()
-            audit.record(s, p.session.user.username, "cancel", audit.job_subject(job_id), {"was": previous})
-    except InvalidTransition as exc:
-        return render_job(request, p.session, job_id, error=f"Cannot cancel: {exc}.", status=409)
-    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
 @router.post("/jobs/{job_id}/resubmit", response_class=HTMLResponse)
@@ -299,6 +294,7 @@ class HandoutForm:
     relation: str = ""
     id_checked: str = ""
     note: str = ""
+    override: str = ""
 
 
 def render_handout(request: Request, session: Session, job_id: int, form: HandoutForm | None = None, *,
@@ -307,10 +303,12 @@ def render_handout(request: Request, session: Session, job_id: int, form: Handou
         job = _load(s, job_id)
         patients = job_patients(s, [job])[job.id]
         handed = handed_keys(audit.handouts(s, job_id))
+        newer = desk_rules.superseded(s, [job]).get(job.id)
     discs = handable_discs(job)
     left = [d for d in discs if d.key not in handed]
-    if job.state != JobState.DONE.value or not left:
-        why = "every disc of this job was handed out already" if discs and not left else f"the job is {job.state}, not done"
+    if not left:
+        why = "every disc of this job was handed out already" if discs else \
+            f"the job is {job.state} and has no good disc"
         return render_job(request, session, job_id, error=error or f"Nothing to hand out: {why}.",
                           status=409 if status == 200 else status)
     form = form or HandoutForm([d.key for d in left])
@@ -330,12 +328,17 @@ def render_handout(request: Request, session: Session, job_id: int, form: Handou
         '<fieldset><legend>Identity document checked</legend>'
         '<label><input type="radio" name="id_checked" value="yes"{yes} required> yes</label>'
         '<label><input type="radio" name="id_checked" value="no"{no}> no</label></fieldset>'
-        '<label>Note <input name="note" maxlength="500" value="{note}"></label>'
+        '<label>Note <input name="note" maxlength="500" value="{note}"></label>{override}'
         '<button type="submit">Record hand-out</button></form>',
         msg=messages(error), id=job.id, patients=_names(patients), csrf=csrf_field(session), boxes=disc_boxes,
         maxr=MAX_RECIPIENT, recipient=form.recipient, relations=options(relations, form.relation),
         yes=Safe(" checked") if form.id_checked == "yes" else "", no=Safe(" checked") if form.id_checked == "no" else "",
         note=form.note,
+        override=fmt('<fieldset class="override warning"><legend>Superseded by job <a href="/jobs/{n}">{n}</a></legend>'
+                     '<p>Job {n} burned these images again, complete. Hand out its discs instead; hand out these '
+                     'only for a reason you write here (audited).</p><label>Reason to hand out a superseded disc '
+                     '<input name="override" maxlength="500" value="{v}"></label></fieldset>', n=newer, v=form.override)
+        if newer else "",
     )
     return HTMLResponse(page(f"Hand out job {job.id}", body, session, active="/jobs?view=ready"), status_code=status)
 
@@ -348,7 +351,8 @@ def handout_form(request: Request, job_id: RowId, session: Session = Depends(req
 @router.post("/jobs/{job_id}/handout", response_class=HTMLResponse)
 def handout(request: Request, job_id: RowId, p: Posted = Depends(posted(Permission.HAND_OUT))) -> Response:
     f = p.form
-    form = HandoutForm(f.getlist("disc"), f.get("recipient").strip(), f.get("relation"), f.get("id_checked"), f.get("note").strip())
+    form = HandoutForm(f.getlist("disc"), f.get("recipient").strip(), f.get("relation"), f.get("id_checked"), f.get("note").strip(),
+                       f.get("override").strip())
 
     def refuse(message: str, status: int = 400) -> HTMLResponse:
         return render_handout(request, p.session, job_id, form, error=message, status=status)
@@ -370,8 +374,12 @@ def handout(request: Request, job_id: RowId, p: Posted = Depends(posted(Permissi
         handed = handed_keys(audit.handouts(s, job_id))
         unknown = [k for k in form.discs if k not in discs]
         again = [k for k in form.discs if k in handed]
-        if job.state != JobState.DONE.value:
+        newer = desk_rules.superseded(s, [job]).get(job.id)
+        if job.state not in desk_rules.HANDABLE_STATES:
             problem = (f"The job is {job.state}; only discs of a finished job can be handed out.", 409)
+        elif newer and not form.override:
+            problem = (f"These discs are superseded by job {newer}, which burned the images again, complete. "
+                       "Hand out its discs, or write why you hand out these.", 409)
         elif unknown:
             problem = (f"This job has no disc {unknown[0][:20]!r} that could be handed out.", 400)
         elif again:
@@ -380,7 +388,8 @@ def handout(request: Request, job_id: RowId, p: Posted = Depends(posted(Permissi
             patients = [{"id": pid, "name": name} for pid, name in job_patients(s, [job])[job.id]]
             audit.record_handout(s, p.session.user.username, job_id, [discs[k].as_detail() for k in form.discs],
                                  recipient=form.recipient, relation=form.relation, id_checked=form.id_checked == "yes",
-                                 patients=patients, note=form.note)
+                                 patients=patients, note=form.note,
+                                 override=f"superseded by job {newer}: {form.override}" if newer else "")
     if problem is not None:  # answered after the transaction: a page of its own reads the job again
         return refuse(*problem)
     return RedirectResponse(f"/jobs/{job_id}?handed=1", status_code=303)

@@ -124,6 +124,8 @@ def _nav(session: Session | None, active: str) -> Safe:
     links.append(("/jobs", t("Disc jobs")))
     if may(user, Permission.HAND_OUT):
         links.append(("/jobs?view=ready", t("Hand out")))
+        links.append(("/desk", t("Front desk")))
+    links.append(("/robots", t("Robots")))
     if may(user, Permission.MANAGE_USERS):
         links.append(("/admin/users", t("Users")))
     if may(user, Permission.CONFIGURE):

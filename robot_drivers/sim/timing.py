@@ -17,6 +17,13 @@ drive (:class:`~robot_drivers.sim.drive_pool.DrivePool`, first come first served
 Every interval of every resource is recorded in :attr:`TimingSimulator.activity`
 (:class:`~robot_drivers.sim.ledger.Activity`), so a test can check from the
 simulator's timestamps which moves overlapped.
+
+Each disc's stage is reported as it goes (:meth:`Robot.disc_progress`; writing and reading
+back in :data:`STEPS` steps), as the vendors' status files report a running job
+(../shared/ROBOTS.md: Primera ``CurrentStatusState``, ``GoodDiscs``; Rimage ``PercentCompleted``,
+``Stage``). A cancel (:meth:`Robot.cancel`) starts no further disc, and the discs already in a
+drive finish and go to the output bin, as a PTBurn ``Message=ABORT`` or a TD Bridge ``.JCF``
+cancel lets the robot end the disc in hand (ROBOTS.md, "Checked against the vendors' manuals").
 """
 from __future__ import annotations
 
@@ -27,13 +34,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from robot_drivers import errors
-from robot_drivers.interface import Notify, Robot
+from robot_drivers.interface import STAGES, Notify, Robot
 from robot_drivers.manifest import ImageManifest
 from robot_drivers.model import (Bin, BurnRequest, BurnResult, Capabilities, DiscResult,
                                  DriveState, DriveStatus, Fault, Blank, RobotStatus)
 from robot_drivers.sim.drive_pool import DiscTimes, DrivePool
 from robot_drivers.sim.ledger import (ONE_SHOT, Activity, ActivityLog, Clock, DiscLedger,
                                       DiscRecord, FaultSwitch)
+
+
+#: how many progress reports writing (and reading back) one disc is split into
+STEPS = 5
 
 
 @dataclass(frozen=True)
@@ -220,21 +231,22 @@ class TimingSimulator(Robot):
             if self.faults.active(Fault.EMPTY_INPUT_BIN) or self.blanks <= 0:
                 raise errors.EmptyInputBin(f"{self.name}: input bin empty", code="input")
             self.blanks -= 1
+            self.disc_progress(req, k, "loading")
             loaded = self.clock.now()
             self._set_drive(drive, DriveState.LOADED)
             self.clock.sleep(t.load)
             self._record("arm", "load", req, loaded, drive)
         self._set_drive(drive, DriveState.BURNING)
-        self.clock.sleep(t.lead_in_out + manifest.size / t.rate(req.media))
+        self._in_steps(req, k, "burning", "verifying", t.lead_in_out + manifest.size / t.rate(req.media))
         if self._take(Fault.DRIVE_FAILURE, drive):
-            self._reject(req, slot, None, label, loaded)
+            self._reject(req, slot, None, label, loaded, k)
             raise errors.DriveFailure(f"{self.name}: drive {drive} record error", code="record")
         sha = manifest.sha256
         if req.verify:
             self._set_drive(drive, DriveState.VERIFYING)
-            self.clock.sleep(manifest.size / t.rate(req.media))
+            self._in_steps(req, k, "verifying", "printing", manifest.size / t.rate(req.media))
             if self._take(Fault.VERIFY_FAILURE, drive):
-                self._reject(req, slot, "0" * 64, label, loaded)
+                self._reject(req, slot, "0" * 64, label, loaded, k)
                 raise errors.VerifyFailure(f"{self.name}: drive {drive} verify error",
                                            code="verify")
         if req.label is None:
@@ -242,13 +254,15 @@ class TimingSimulator(Robot):
         else:
             with self._printer:
                 if self.faults.active(Fault.PRINTER_FAILURE):
-                    self._reject(req, slot, sha, None, loaded)
+                    self._reject(req, slot, sha, None, loaded, k)
                     raise errors.PrinterFailure(f"{self.name}: printer out of ink", code="ink")
                 self._unload(req, slot, loaded, "unload")
+                self.disc_progress(req, k, "printing")
                 printing = self.clock.now()
                 self.clock.sleep(t.print_label)
                 self._record("printer", "print", req, printing, drive)
         self.ledger.add(DiscRecord(req.job_id or "", sha, label, Bin.OUTPUT, drive))
+        self.disc_progress(req, k, "done")
         return DiscResult(copy_index=k, ok=True, bin=Bin.OUTPUT, drive=drive, sha256=sha,
                           label_file=label)
 
@@ -266,10 +280,18 @@ class TimingSimulator(Robot):
             if release:
                 slot.release()
 
+    def _in_steps(self, req: BurnRequest, k: int, stage: str, until: str, seconds: float) -> None:
+        """Sleep ``seconds`` of ``stage`` in :data:`STEPS` parts, reporting the fraction done."""
+        start, end = STAGES[stage], STAGES[until]
+        for step in range(STEPS):
+            self.disc_progress(req, k, stage, start + (end - start) * step / STEPS)
+            self.clock.sleep(seconds / STEPS)
+
     def _reject(self, req: BurnRequest, slot: "_Reserved", sha: str | None, label: str | None,
-                loaded: float) -> None:
+                loaded: float, k: int) -> None:
         self._unload(req, slot, loaded, "reject", release=False)
         self.ledger.add(DiscRecord(req.job_id or "", sha, label, Bin.REJECT, slot.drive))
+        self.disc_progress(req, k, "rejected")
 
 
 class _Reserved:

@@ -19,7 +19,7 @@ from publisher.demo import samples
 from publisher.jobs.disc_job import create_job
 from publisher.jobs.rules import due_groups, media_for
 from publisher.jobs.selection import Selection
-from tests.support.jobs import CT_A, CT_B, MIN, MR_C, RulesSite, next_second, site  # noqa: F401  (site: a fixture)
+from tests.support.jobs import CT_A, CT_B, MIN, MR_C, RulesSite, next_second, site# noqa: F401  (site: a fixture)
 
 
 def rule_selection(study: samples.StudySpec) -> Selection:

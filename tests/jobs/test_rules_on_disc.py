@@ -10,7 +10,7 @@ from publisher.db.models import DiscJob, utcnow
 from publisher.jobs.disc_job import create_job
 from publisher.jobs.rules import dry_run
 from publisher.jobs.selection import Selection
-from tests.support.jobs import CT_A, CT_B, MIN, MR_C, RulesSite, next_second, site  # noqa: F401  (site: a fixture)
+from tests.support.jobs import CT_A, CT_B, MIN, MR_C, RulesSite, next_second, site# noqa: F401  (site: a fixture)
 
 __all__ = ["site"]
 

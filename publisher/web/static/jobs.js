@@ -66,7 +66,7 @@
       var was = stateCell ? stateCell.textContent : "";
       showState(stateCell, job.state);
       showProgress(row.querySelector(".progress"), job);
-      setText(row.querySelector(".error-text"), job.error || "");
+      setText(row.querySelector(".error-text"), job.error_message || job.error || "");
       if (was !== job.state && job.state === "done") {
         setText(row.querySelector(".handout"), "disc(s) ready");
       }
@@ -80,7 +80,7 @@
     var was = live.getAttribute("data-state");
     showState(live.querySelector(".state"), job.state);
     showProgress(live.querySelector(".progress"), job);
-    setText(live.querySelector("#job-error"), job.error || "");
+    setText(live.querySelector("#job-error"), job.error_message || job.error || "");
     if (was !== job.state) {
       live.setAttribute("data-state", job.state);
       if (job.state === "done" || job.state === "failed" || job.state === "cancelled" || job.state === "mastered") {
