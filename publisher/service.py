@@ -19,6 +19,7 @@ from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.server import start_server
 from publisher.jobs.disc_job import JobContext, recover
+from publisher.jobs.viewer import viewer_cache
 from publisher.jobs.worker import JobWorker
 from publisher.labels import fonts
 
@@ -82,7 +83,8 @@ class Service:
     def job_context(self) -> JobContext:
         """What disc jobs run with: the index, the archive, the configured robot and institution."""
         return JobContext(self.db, self.archive.root, self.settings.data_dir / "jobs", self.robot(),
-                          institution=self.settings.institution)
+                          institution=self.settings.institution,
+                          viewer_cache=viewer_cache(self.settings.data_dir, self.settings.jobs.viewer_cache_bytes))
 
     def instance_count(self) -> int:
         with self.db.session() as s:

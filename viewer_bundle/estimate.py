@@ -28,6 +28,7 @@ from pydicom.dataset import Dataset
 
 from . import codec, writer
 from .content import DiscContent, Instance, OtherDisc, Patient, Series, SeriesElsewhere, Study
+from .frames import frame_meta
 from .reference import GREY, frame_array
 
 #: Relative margin on the sampled pixel ratio (what the unsampled images may need more).
@@ -148,10 +149,10 @@ def _measure(ds: Dataset, size: int, out: _Sample) -> None:
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     for index in sorted({0, frames // 2}):
         values = frame_array(ds, index)
-        rec = writer._frame_record(ds, Instance("", ""), index, values, codec.PREDICT_NONE)
-        encoded = {codec.PREDICT_NONE: len(rec["d"]),  # type: ignore[arg-type]
-                   codec.PREDICT_UP: len(codec.encode_b64(values, codec.PREDICT_UP))}
-        out.chosen.add(codec.choose_predictor(values))
+        sizes = codec.predictor_sizes(values)  # the writer's setting, so the bound follows it
+        encoded = {p: 4 * math.ceil(n / 3) for p, n in sizes.items()}  # as base64 text
+        out.chosen.add(codec.smaller(sizes))
+        rec = frame_meta(ds, None, None, index, values, codec.PREDICT_NONE)
         rec["d"] = ""
         out.record = max(out.record, _json_len(rec) + 1)
         for p, n in encoded.items():

@@ -18,6 +18,7 @@ from typing import Any
 import robot_drivers
 from robot_drivers import Blank
 from sqlalchemy import select
+from viewer_bundle import FrameCache
 
 from publisher.db.models import DiscJob, utcnow
 from publisher.db.session import Database
@@ -64,6 +65,8 @@ class JobContext:
     robot: robot_drivers.Robot
     institution: str = ""
     viewer: bool = True
+    #: Encoded viewer frames kept for re-burns and other volume sets (:func:`viewer.viewer_cache`).
+    viewer_cache: FrameCache | None = None
 
 
 def create_job(db: Database, selection: Selection, *, media: MediaType | str = MediaType.CD, copies: int = 1, comment: str = "",
@@ -188,7 +191,7 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
         volumes = master_with_viewer(instances, media, out_dir, rejected=rejected, viewer=ctx.viewer,
                                      institution=ctx.institution, profile=profile, exclude=exclude, compress=compress,
                                      check=label_check(comment=comment, institution=ctx.institution, viewer=ctx.viewer),
-                                     progress=progress)
+                                     progress=progress, cache=ctx.viewer_cache)
         described = [render_labels(_volume_record(v), comment=comment, institution=ctx.institution, out_dir=out_dir,
                                    viewer=ctx.viewer) for v in volumes]
     except SelectionRefused as exc:  # planning: nothing was mastered

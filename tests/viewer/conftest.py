@@ -51,6 +51,18 @@ def lay_out(root: Path, studies: list[StudySpec]) -> list[tuple[str, Path]]:
     return files
 
 
+def disc_files(tree: Path) -> list[tuple[str, Path]]:
+    """The test disc's DICOM files under ``tree``: :func:`disc_studies` and the colour and
+    enhanced datasets of :mod:`tests.viewer.builders`."""
+    files = lay_out(tree, disc_studies())
+    for i, ds in enumerate(builders.extra_datasets(), 1):
+        rel = f"DICOM/P0000009/S{i:07d}/I0000001"
+        (tree / rel).parent.mkdir(parents=True)
+        as_file(ds).save_as(tree / rel, enforce_file_format=True)
+        files.append((rel, tree / rel))
+    return files
+
+
 ROOT_INDEX = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Disc</title></head>
 <body><p><a href="VIEWER/INDEX.HTM">View the images</a></p></body></html>
 """
@@ -85,12 +97,7 @@ def disc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The extracted disc tree with its file list and the viewer result."""
     base = tmp_path_factory.mktemp("viewer_disc")
     tree = base / "tree"
-    files = lay_out(tree, disc_studies())
-    for i, ds in enumerate(builders.extra_datasets(), 1):
-        rel = f"DICOM/P0000009/S{i:07d}/I0000001"
-        (tree / rel).parent.mkdir(parents=True)
-        as_file(ds).save_as(tree / rel, enforce_file_format=True)
-        files.append((rel, tree / rel))
+    files = disc_files(tree)
     content = content_from_files(files, label="TEST", institution="Sample Hospital")
     # small chunks, so that scrolling crosses chunk files as on a large study
     old = writer.CHUNK_FRAMES
