@@ -93,14 +93,18 @@ class FrameCache:
 
     def put(self, key: str, enc: Encoded) -> None:
         """Keep ``enc`` as entry ``key`` (a failure to write only costs a later re-encode)."""
-        body = "".join(f.text for f in enc.frames).encode("ascii")
+        digest = hashlib.sha256()
+        for f in enc.frames:
+            digest.update(f.text)
         header = {"key": key, "p": enc.predictor, "frames": [[len(f.text), f.data_len, int(f.colour)] for f in enc.frames],
-                  "sha256": hashlib.sha256(body).hexdigest()}
+                  "sha256": digest.hexdigest()}
         path = self._path(key)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(_MAGIC + json.dumps(header, separators=(",", ":")).encode() + b"\n" + body)
+            with open(tmp, "wb") as fh:
+                fh.write(_MAGIC + json.dumps(header, separators=(",", ":")).encode() + b"\n")
+                fh.writelines(f.text for f in enc.frames)
             os.replace(tmp, path)
         except OSError:
             tmp.unlink(missing_ok=True)
@@ -156,12 +160,11 @@ def _parse(raw: bytes, key: str) -> Encoded | None:
             return None
         if hashlib.sha256(body).hexdigest() != header["sha256"]:
             return None
-        text = bytes(body).decode("ascii")
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError):
         return None
     out, at = [], 0
     for t, d, c in lengths:
-        out.append(Frame(text[at:at + t], d, c))
+        out.append(Frame(body[at:at + t], d, c))
         at += t
     predictor = header["p"]
     return Encoded(predictor if isinstance(predictor, int) else None, out)

@@ -18,7 +18,6 @@ as base64 text. To keep that small each frame is:
 
 from __future__ import annotations
 
-import base64
 import struct
 import zlib
 
@@ -51,20 +50,27 @@ def _planes(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr).view(_UNSIGNED[size])
 
 
-def byte_planes(arr: np.ndarray, predictor: int = PREDICT_UP) -> bytes:
-    """What is deflated for ``arr``: its sample planes, predicted, split into byte planes."""
+def byte_planes(arr: np.ndarray, predictor: int = PREDICT_UP) -> np.ndarray:
+    """What is deflated for ``arr`` (bytes, as a flat ``uint8`` array): its sample planes,
+    predicted, split into byte planes."""
     planes = _planes(arr)
     if predictor == PREDICT_UP and planes.shape[1] > 1:
-        planes = planes.copy()
-        planes[:, 1:] = planes[:, 1:] - planes[:, :-1]  # unsigned arithmetic wraps
+        predicted = np.empty_like(planes)
+        predicted[:, 0] = planes[:, 0]
+        np.subtract(planes[:, 1:], planes[:, :-1], out=predicted[:, 1:])  # unsigned arithmetic wraps
+        planes = predicted
     size = planes.dtype.itemsize
     flat = planes.reshape(-1)
     if size == 1:
-        return flat.tobytes()
-    return np.ascontiguousarray(flat.astype(f"<u{size}").view(np.uint8).reshape(-1, size).T).tobytes()
+        return flat
+    grouped = flat.astype(f"<u{size}", copy=False).view(np.uint8).reshape(-1, size)
+    out = np.empty((size, grouped.shape[0]), np.uint8)
+    for k in range(size):  # all low bytes, then the next byte, ...
+        out[k] = grouped[:, k]
+    return out.reshape(-1)
 
 
-def deflate(raw: bytes) -> bytes:
+def deflate(raw: bytes | np.ndarray) -> bytes:
     """The zlib stream (RFC 1950) of ``raw`` at :data:`LEVEL` (ISA-L releases the GIL)."""
     return bytes(isal_zlib.compress(raw, LEVEL))
 
@@ -72,11 +78,6 @@ def deflate(raw: bytes) -> bytes:
 def encode(arr: np.ndarray, predictor: int = PREDICT_UP) -> bytes:
     """zlib stream of ``arr`` (rows x cols, or rows x cols x samples) per the module doc."""
     return deflate(byte_planes(arr, predictor))
-
-
-def encode_b64(arr: np.ndarray, predictor: int = PREDICT_UP) -> str:
-    """:func:`encode` as base64 text for a data script."""
-    return base64.b64encode(encode(arr, predictor)).decode("ascii")
 
 
 def predictor_sizes(arr: np.ndarray) -> dict[int, int]:

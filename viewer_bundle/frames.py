@@ -4,12 +4,13 @@ A series' records are the same whichever way they are made: :func:`encode_series
 instances that come before the series' predictor is known one by one (the predictor is chosen
 from the first frame of the series, :func:`codec.choose_predictor`), then the others on a pool of
 threads, and yields the results in instance order, so the chunk files are byte-identical to a
-serial run. Each record is returned as its JSON text (keys short: a disc may hold thousands),
-so the writer joins texts instead of encoding megabytes of base64 as JSON again.
+serial run. Each record is returned as its JSON text in ASCII bytes (keys short: a disc may hold
+thousands), so the writer writes those bytes instead of encoding megabytes of base64 as JSON again.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections import deque
@@ -44,9 +45,10 @@ class Job:
 
 @dataclass
 class Frame:
-    """One frame record: its JSON text, the length of its base64 pixels and whether it is RGB."""
+    """One frame record: its JSON text (ASCII; a view into a cache entry when read from one), the
+    length of its base64 pixels and whether it is RGB."""
 
-    text: str
+    text: bytes | memoryview
     data_len: int
     colour: bool
 
@@ -114,11 +116,11 @@ def frame_meta(ds: Dataset, instance_number: int | None, pixel_spacing: tuple[fl
     return rec
 
 
-def record_text(meta: dict[str, object], data: str) -> str:
+def record_text(meta: dict[str, object], data: bytes) -> bytes:
     """``json.dumps({**meta, "d": data})`` as the writer writes it (compact, ASCII), without
     scanning the base64 text for characters to escape: its alphabet has none (RFC 4648 4)."""
-    head = json.dumps(meta, ensure_ascii=True, separators=(",", ":"))
-    return f'{head[:-1]},"d":"{data}"}}' if len(head) > 2 else f'{{"d":"{data}"}}'
+    head = json.dumps(meta, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return b"".join((head[:-1], b',"d":"' if len(head) > 2 else b'"d":"', data, b'"}'))
 
 
 def encode_instance(job: Job, store: Store | None = None) -> Encoded:
@@ -136,7 +138,7 @@ def encode_instance(job: Job, store: Store | None = None) -> Encoded:
             values = frame_array(ds, index, arr)
             if out.predictor is None:
                 out.predictor = codec.choose_predictor(values)
-            data = codec.encode_b64(values, out.predictor)
+            data = base64.b64encode(codec.encode(values, out.predictor))
             meta = frame_meta(ds, job.instance_number, job.pixel_spacing, index, values, out.predictor)
             out.frames.append(Frame(record_text(meta, data), len(data), values.ndim == 3))
     except Exception as exc:  # a bad file must not stop the disc; it is reported

@@ -52,12 +52,17 @@ def _js(call: str, *args: object) -> str:
 
 
 def _write(root: Path, rel: str, data: bytes | str, files: list[str]) -> int:
+    raw = data.encode("ascii") if isinstance(data, str) else data
+    return _write_parts(root, rel, [raw], files)
+
+
+def _write_parts(root: Path, rel: str, parts: list[bytes | memoryview], files: list[str]) -> int:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("ascii") if isinstance(data, str) else data
-    path.write_bytes(raw)
+    with open(path, "wb") as fh:
+        fh.writelines(parts)
     files.append(rel)
-    return len(raw)
+    return sum(len(p) for p in parts)
 
 
 def _thumbnail(ds: Dataset) -> str:
@@ -89,6 +94,16 @@ class _Writer:
     def put(self, rel: str, data: bytes | str) -> None:
         self.size += _write(self.root, rel, data, self.files)
 
+    def put_records(self, rel: str, head: str, records: list[bytes | memoryview]) -> None:
+        """``head`` + ``[`` + the records' JSON texts, comma-separated + ``]);`` (no copy joins them)."""
+        parts: list[bytes | memoryview] = [head.encode("ascii") + b"["]
+        for n, rec in enumerate(records):
+            if n:
+                parts.append(b",")
+            parts.append(rec)
+        parts.append(b"]);\n")
+        self.size += _write_parts(self.root, rel, parts, self.files)
+
     def next_key(self) -> str:
         self.count += 1
         return f"S{self.count:07d}"
@@ -96,7 +111,7 @@ class _Writer:
     def image_series(self, series: Series, instances: list[Instance]) -> dict[str, object] | None:
         key = self.next_key()
         base = f"{VIEWER_DIR}/DATA/{key}"
-        chunk: list[str] = []
+        chunk: list[bytes | memoryview] = []
         chunk_bytes = 0
         starts: list[int] = []
         total = 0
@@ -108,7 +123,7 @@ class _Writer:
             if chunk:
                 starts.append(total - len(chunk))
                 head = _js("DV.chunk", key, len(starts) - 1, [])[: -len("[]);\n")]
-                self.put(f"{base}/C{len(starts):07d}.JS", head + "[" + ",".join(chunk) + "]);\n")
+                self.put_records(f"{base}/C{len(starts):07d}.JS", head, chunk)
             chunk, chunk_bytes = [], 0
 
         def job(n: int, predictor: int | None) -> frames.Job:

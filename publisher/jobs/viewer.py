@@ -177,11 +177,13 @@ class BundledViewer:
     version: str = __version__
     #: Encoded frames kept between discs (None: every disc encodes its pixels).
     cache: vb.FrameCache | None = None
+    #: Threads encoding pixels (None: the cores available; 1: in the caller's thread).
+    workers: int | None = None
 
     def write(self, content: MediaContent, root: Path) -> list[Path]:
         vc = viewer_content(content.instances, content.file_ids, volume=content.volume, volumes=content.volumes,
                             institution=self.institution, label=content.file_set_id, others=content.others)
-        result = vb.write_viewer(vc, root, language=self.language, cache=self.cache)
+        result = vb.write_viewer(vc, root, language=self.language, cache=self.cache, workers=self.workers)
         # The start page first (README.TXT and INDEX.HTM point at it), then the rest.
         ordered = [result.start_page] + [f for f in result.files if f != result.start_page]
         return [root / f for f in ordered]
