@@ -291,10 +291,11 @@ def write_viewer(
     ``ViewerResult.skipped``, never fatal. Link the root INDEX.HTM to ``result.start_page``.
     ``workers`` threads encode pixels (default: the cores available; 1: none, the same bytes);
     ``cache`` keeps encoded frames for the next disc showing the same instances
-    (:class:`viewer_bundle.cache.FrameCache`, pruned to its bound after the disc).
+    (:class:`viewer_bundle.cache.FrameCache`, pruned to its bound after a disc that added to it).
     """
     root = Path(root)
     w = _Writer(root, frames.default_workers() if workers is None else max(1, workers), cache)
+    added = cache.added if cache is not None else 0
     langs = languages()
     if language and language.lower() not in langs:
         raise ValueError(f"no translation for {language!r}; have {langs}")
@@ -306,6 +307,6 @@ def write_viewer(
     catalog = _catalog(w, content)
     w.put(f"{VIEWER_DIR}/DATA/INDEX.JS", _js("DV.catalog", catalog))
     autorun = _third_party(w, third_party_dir) if third_party_dir else None
-    if cache is not None:
+    if cache is not None and cache.added != added:
         cache.prune()
     return ViewerResult(START_PAGE, w.files, w.size, langs, autorun, w.skipped)

@@ -106,9 +106,10 @@ def estimate(instances: Sequence[MediaInstance]) -> int:
     return vb.estimate_size(viewer_content(instances))
 
 
-def estimate_parts(instances: Sequence[MediaInstance]) -> vb.SizeEstimate:
-    """The viewer's bytes for ``instances`` by part (reads a few images of each series)."""
-    return vb.estimate_parts(viewer_content(instances))
+def estimate_parts(instances: Sequence[MediaInstance], cache: vb.FrameCache | None = None) -> vb.SizeEstimate:
+    """The viewer's bytes for ``instances`` by part (reads a few images of each series, unless
+    ``cache`` holds their measurement)."""
+    return vb.estimate_parts(viewer_content(instances), cache)
 
 
 def _on_medium(part: vb.Part, udf: bool) -> int:
@@ -132,9 +133,10 @@ def volume_extras(parts: vb.SizeEstimate, media_type: MediaType) -> VolumeExtras
     )
 
 
-def viewer_extras(selection: Sequence[MediaInstance], media_type: MediaType) -> VolumeExtras:
+def viewer_extras(selection: Sequence[MediaInstance], media_type: MediaType,
+                  cache: vb.FrameCache | None = None) -> VolumeExtras:
     """:meth:`publisher.media.ViewerWriter.extras` for the bundled viewer."""
-    return volume_extras(estimate_parts(selection), media_type)
+    return volume_extras(estimate_parts(selection, cache), media_type)
 
 
 def master_with_viewer(
@@ -189,5 +191,5 @@ class BundledViewer:
         return [root / f for f in ordered]
 
     def extras(self, selection: Sequence[MediaInstance], media_type: MediaType) -> VolumeExtras:
-        return viewer_extras(selection, media_type)
+        return viewer_extras(selection, media_type, self.cache)
 

@@ -11,7 +11,7 @@ from pydicom import dcmread
 
 from publisher.demo.samples import ASCII_PATIENT, SeriesSpec, StudySpec, as_file, build_study
 from tests.viewer.conftest import disc_files
-from viewer_bundle import DiscContent, FrameCache, Instance, content_from_files, write_viewer, writer
+from viewer_bundle import DiscContent, FrameCache, Instance, content_from_files, estimate_parts, write_viewer, writer
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -57,6 +57,17 @@ def test_second_disc_comes_from_the_cache_byte_for_byte(sources: list[tuple[str,
     assert cache.hits == len(entries)  # no pixel encoded again
     assert _tree(tmp_path / "first") == _tree(tmp_path / "second") == _tree(tmp_path / "plain")
     assert not plain.skipped
+
+
+def test_estimate_from_the_cache_is_the_estimate(sources: list[tuple[str, Path]], tmp_path: Path) -> None:
+    content = _content(sources)
+    cache = FrameCache(tmp_path / "cache")
+    fresh = estimate_parts(content)
+    assert estimate_parts(content, cache) == fresh and cache.hits == 0
+    notes = sorted((tmp_path / "cache").rglob("*.dvn"))
+    assert estimate_parts(content, cache) == fresh and cache.hits == len(notes) > 5  # no sample read again
+    notes[0].write_bytes(notes[0].read_bytes().replace(b'"record":', b'"record":1'))
+    assert estimate_parts(content, cache) == fresh and cache.damaged == 1
 
 
 def test_damaged_entry_is_detected_and_made_again(sources: list[tuple[str, Path]], tmp_path: Path) -> None:
@@ -128,7 +139,8 @@ def test_cache_is_bounded_least_recently_used_first(tmp_path: Path) -> None:
     write_viewer(old, tmp_path / "d4", cache=cache)
     assert cache.misses - misses == 4
     bounded = FrameCache(tmp_path / "cache", max_bytes=first)
-    write_viewer(new, tmp_path / "d5", cache=bounded)  # a disc prunes to the bound when written
-    assert bounded.size() <= first
+    third = content_from_files(_ct(tmp_path / "src", 4, "third"))
+    write_viewer(third, tmp_path / "d5", cache=bounded)  # a disc that adds entries prunes to the bound
+    assert bounded.added == 4 and bounded.size() <= first
     bounded.purge()
     assert bounded.size() == 0
