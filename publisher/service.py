@@ -25,6 +25,7 @@ from publisher import health
 from publisher.jobs.disc_job import JobContext, recover
 from publisher.jobs import labels as job_labels
 from publisher.jobs.robots import RobotBoard
+from publisher.jobs.viewer import viewer_cache
 from publisher.jobs.worker import JobWorker
 from publisher.labels import fonts
 from publisher.routing import forwarder as routing
@@ -106,7 +107,8 @@ class Service:
     def job_context(self) -> JobContext:
         """What disc jobs run with: the index, the archive, the configured robots and institution."""
         return JobContext(self.db, self.archive.root, self.settings.data_dir / "jobs", self.robot(),
-                          institution=self.settings.institution, robots=self.robots())
+                          institution=self.settings.institution, robots=self.robots(),
+                          viewer_cache=viewer_cache(self.settings.data_dir, self.settings.jobs.viewer_cache_bytes))
 
     def instance_count(self) -> int:
         with self.db.session() as s:

@@ -3,10 +3,11 @@
 Standalone: imports nothing from ``publisher``. The media engine lays the DICOM files out on
 the disc tree, describes them as a :class:`DiscContent` and calls :func:`write_viewer`; it
 reserves :func:`estimate_parts` (per disc: fixed files, per series, per instance) in its volume
-plan beforehand, and links the root ``INDEX.HTM`` (IHE PDI) to ``ViewerResult.start_page``
+plan beforehand, may keep encoded frames for later discs in a :class:`FrameCache`, and links the root ``INDEX.HTM`` (IHE PDI) to ``ViewerResult.start_page``
 (``VIEWER/INDEX.HTM``).
 """
 
+from .cache import FrameCache
 from .content import (DiscContent, Instance, OtherDisc, Patient, Series, SeriesElsewhere, Study, ThirdPartyViewer,
                       ViewerResult)
 from .estimate import Part, SizeEstimate, estimate_parts, estimate_size
@@ -16,6 +17,7 @@ from .writer import START_PAGE, languages, write_viewer
 
 __all__ = [
     "DiscContent",
+    "FrameCache",
     "Instance",
     "OtherDisc",
     "Part",

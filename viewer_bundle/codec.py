@@ -9,24 +9,33 @@ as base64 text. To keep that small each frame is:
    modulo 2**bits), which helps smooth images;
 3. split into byte planes (all low bytes, then the next byte, ...), which lets deflate see the
    nearly constant high bytes of CT;
-4. compressed with zlib (RFC 1950: ``DecompressionStream('deflate')`` in the browser) and
-   base64-encoded.
+4. compressed as a zlib stream (RFC 1950: ``DecompressionStream('deflate')`` in the browser)
+   by ISA-L (:data:`LEVEL`, the one setting: the writer, the size estimate and the cache key all
+   use it) and base64-encoded.
 
 :func:`decode` is the exact inverse, used by tests; VIEWER.JS ``decodeFrame`` is its twin.
 """
 
 from __future__ import annotations
 
-import base64
 import struct
 import zlib
 
+import isal
 import numpy as np
+from isal import isal_zlib
 
 PREDICT_NONE = 0
 PREDICT_UP = 1
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32}
+
+#: The one deflate setting of the viewer's pixel data: ISA-L (``isal``) at its level 2, chosen
+#: by measurement (``bench/viewer_codec.py``, docs/performance.md "Viewer data"): on CT slices
+#: 10-16x less CPU than zlib level 6 for streams 1-7 % larger.
+LEVEL = 2
+#: What makes the bytes of a stream: cached streams made with another version are not reused.
+VERSION = f"byte-planes-1/isal-{isal.__version__}/level-{LEVEL}"
 
 
 def _planes(arr: np.ndarray) -> np.ndarray:
@@ -41,30 +50,49 @@ def _planes(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr).view(_UNSIGNED[size])
 
 
-def encode(arr: np.ndarray, predictor: int = PREDICT_UP, level: int = 6) -> bytes:
-    """zlib stream of ``arr`` (rows x cols, or rows x cols x samples) per the module doc."""
+def byte_planes(arr: np.ndarray, predictor: int = PREDICT_UP) -> np.ndarray:
+    """What is deflated for ``arr`` (bytes, as a flat ``uint8`` array): its sample planes,
+    predicted, split into byte planes."""
     planes = _planes(arr)
     if predictor == PREDICT_UP and planes.shape[1] > 1:
-        planes = planes.copy()
-        planes[:, 1:] = planes[:, 1:] - planes[:, :-1]  # unsigned arithmetic wraps
+        predicted = np.empty_like(planes)
+        predicted[:, 0] = planes[:, 0]
+        np.subtract(planes[:, 1:], planes[:, :-1], out=predicted[:, 1:])  # unsigned arithmetic wraps
+        planes = predicted
     size = planes.dtype.itemsize
     flat = planes.reshape(-1)
     if size == 1:
-        raw = flat.tobytes()
-    else:
-        raw = np.ascontiguousarray(flat.astype(f"<u{size}").view(np.uint8).reshape(-1, size).T).tobytes()
-    return zlib.compress(raw, level)
+        return flat
+    grouped = flat.astype(f"<u{size}", copy=False).view(np.uint8).reshape(-1, size)
+    out = np.empty((size, grouped.shape[0]), np.uint8)
+    for k in range(size):  # all low bytes, then the next byte, ...
+        out[k] = grouped[:, k]
+    return out.reshape(-1)
 
 
-def encode_b64(arr: np.ndarray, predictor: int = PREDICT_UP, level: int = 6) -> str:
-    """:func:`encode` as base64 text for a data script."""
-    return base64.b64encode(encode(arr, predictor, level)).decode("ascii")
+def deflate(raw: bytes | np.ndarray) -> bytes:
+    """The zlib stream (RFC 1950) of ``raw`` at :data:`LEVEL` (ISA-L releases the GIL)."""
+    return bytes(isal_zlib.compress(raw, LEVEL))
+
+
+def encode(arr: np.ndarray, predictor: int = PREDICT_UP) -> bytes:
+    """zlib stream of ``arr`` (rows x cols, or rows x cols x samples) per the module doc."""
+    return deflate(byte_planes(arr, predictor))
+
+
+def predictor_sizes(arr: np.ndarray) -> dict[int, int]:
+    """Bytes of the stream of ``arr`` with each predictor (at :data:`LEVEL`)."""
+    return {p: len(encode(arr, p)) for p in (PREDICT_NONE, PREDICT_UP)}
+
+
+def smaller(sizes: dict[int, int]) -> int:
+    """The predictor of :func:`predictor_sizes` giving the smaller stream (ties: the lower)."""
+    return min(sizes, key=lambda p: (sizes[p], p))
 
 
 def choose_predictor(arr: np.ndarray) -> int:
     """The predictor giving the smaller stream for ``arr`` (decide once per series)."""
-    sizes = {p: len(encode(arr, p, 1)) for p in (PREDICT_NONE, PREDICT_UP)}
-    return min(sizes, key=lambda p: (sizes[p], p))
+    return smaller(predictor_sizes(arr))
 
 
 def decode(data: bytes, shape: tuple[int, ...], dtype: np.dtype | str, predictor: int) -> np.ndarray:

@@ -24,6 +24,8 @@ class Instance:
     (e.g. ``DICOM/P0000001/S0000001/I0000001``); ``source`` is the file to read pixels from
     (the file on the disc tree or the archive's copy: anything ``pydicom.dcmread`` opens).
     The display fields are optional: what is ``None`` is read from ``source``.
+    ``content_id`` identifies the bytes of ``source`` (e.g. its SHA-256) for the cache of
+    encoded frames; empty: the file's size and modification time do.
     """
 
     path: str
@@ -45,6 +47,7 @@ class Instance:
     content_time: str = ""
     document_title: str = ""
     transfer_syntax_uid: str = ""
+    content_id: str = ""
 
 
 @dataclass

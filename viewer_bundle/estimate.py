@@ -22,12 +22,15 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from . import codec, writer
+from .cache import FrameCache
 from .content import DiscContent, Instance, OtherDisc, Patient, Series, SeriesElsewhere, Study
+from .frames import frame_meta
 from .reference import GREY, frame_array
 
 #: Relative margin on the sampled pixel ratio (what the unsampled images may need more).
@@ -143,31 +146,66 @@ class _Sample:
         ratios = self.file_ratios if per_file else self.ratios
         return max((ratios[p] for p in self.chosen if p in ratios), default=0.0)
 
+    def merge(self, other: _Sample) -> None:
+        """The largest of both, for each figure."""
+        for mine, theirs in ((self.ratios, other.ratios), (self.file_ratios, other.file_ratios)):
+            for p, r in theirs.items():
+                mine[p] = max(mine.get(p, 0.0), r)
+        self.chosen |= other.chosen
+        self.record = max(self.record, other.record)
+        self.colour = self.colour or other.colour
 
-def _measure(ds: Dataset, size: int, out: _Sample) -> None:
+    def note(self) -> dict[str, object]:
+        """As JSON for the cache."""
+        return {"ratios": list(self.ratios.items()), "file_ratios": list(self.file_ratios.items()),
+                "chosen": sorted(self.chosen), "record": self.record, "colour": self.colour}
+
+    @classmethod
+    def from_note(cls, note: dict[str, Any]) -> _Sample:
+        return cls({int(p): float(r) for p, r in note["ratios"]}, {int(p): float(r) for p, r in note["file_ratios"]},
+                   {int(p) for p in note["chosen"]}, int(note["record"]), bool(note["colour"]))
+
+
+def _measure(ds: Dataset, size: int) -> _Sample:
+    out = _Sample()
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     for index in sorted({0, frames // 2}):
         values = frame_array(ds, index)
-        rec = writer._frame_record(ds, Instance("", ""), index, values, codec.PREDICT_NONE)
-        encoded = {codec.PREDICT_NONE: len(rec["d"]),  # type: ignore[arg-type]
-                   codec.PREDICT_UP: len(codec.encode_b64(values, codec.PREDICT_UP))}
-        out.chosen.add(codec.choose_predictor(values))
+        sizes = codec.predictor_sizes(values)  # the writer's setting, so the bound follows it
+        encoded = {p: 4 * math.ceil(n / 3) for p, n in sizes.items()}  # as base64 text
+        out.chosen.add(codec.smaller(sizes))
+        rec = frame_meta(ds, None, None, index, values, codec.PREDICT_NONE)
         rec["d"] = ""
         out.record = max(out.record, _json_len(rec) + 1)
         for p, n in encoded.items():
             out.ratios[p] = max(out.ratios.get(p, 0.0), n / max(1, values.nbytes))
             out.file_ratios[p] = max(out.file_ratios.get(p, 0.0), n * frames / max(1, size))
         out.colour = out.colour or values.ndim == 3
+    return out
 
 
-def _sample(images: list[Instance]) -> _Sample:
+def _measured(inst: Instance, cache: FrameCache | None) -> _Sample:
+    """:func:`_measure` of ``inst``, kept in ``cache`` (a re-burn reads no sample again)."""
+    key = cache.key(inst, None, "estimate-sample") if cache is not None else ""
+    if cache is not None and key:
+        note = cache.get_note(key)
+        try:
+            if note is not None:
+                return _Sample.from_note(note)
+        except (KeyError, TypeError, ValueError):
+            pass
+    sample = _measure(dcmread(inst.source), Path(inst.source).stat().st_size)
+    if cache is not None and key:
+        cache.put_note(key, sample.note())
+    return sample
+
+
+def _sample(images: list[Instance], cache: FrameCache | None = None) -> _Sample:
     out = _Sample()
     n = len(images)
     for k in sorted({0, n // 4, n // 2, (3 * n) // 4, n - 1})[:_SAMPLES]:
-        inst = images[k]
         try:
-            ds = dcmread(inst.source)
-            _measure(ds, Path(inst.source).stat().st_size, out)
+            out.merge(_measured(images[k], cache))
         except Exception:  # unreadable: the writer skips it too; the others decide
             continue
     return out
@@ -196,8 +234,9 @@ def _document_part(inst: Instance, kind: str) -> Part:
     return Part(1_000 + size + 6 * len(inst.document_title), 1)  # the document is a file of its own
 
 
-def estimate_parts(content: DiscContent) -> SizeEstimate:
-    """:class:`SizeEstimate` of ``content`` (reads a few images of every series)."""
+def estimate_parts(content: DiscContent, cache: FrameCache | None = None) -> SizeEstimate:
+    """:class:`SizeEstimate` of ``content`` (reads a few images of every series, unless
+    ``cache`` holds their measurement)."""
     est = SizeEstimate(fixed=_fixed(content))
     est.other_disc = _json_len(writer.other_disc_entry(OtherDisc(9999, "X" * 16))) + 1
     for p in content.patients:
@@ -207,7 +246,7 @@ def estimate_parts(content: DiscContent) -> SizeEstimate:
                 for inst in se.instances:
                     groups.setdefault(writer._kind(inst), []).append(inst)
                 images = groups.get("image", [])
-                sample = _sample(images) if images else _Sample()
+                sample = _sample(images, cache) if images else _Sample()
                 kinds = sum(1 for k in ("image", "sr", "doc") if groups.get(k))
                 est.series[se.series_instance_uid] = _series_part(p, st, se, max(1, kinds), sample.colour)
                 est.elsewhere[se.series_instance_uid] = _json_len(writer.elsewhere_entry(SeriesElsewhere(

@@ -19,18 +19,16 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.pixels.utils import iter_pixels
 
-from . import codec, documents
+from . import codec, documents, frames
+from .cache import FrameCache
 from .content import DiscContent, Instance, OtherDisc, Patient, Series, SeriesElsewhere, Study, ThirdPartyViewer, ViewerResult
-from .reference import default_window, frame_array, frame_info, render_reference
+from .reference import render_reference
 
 STATIC = Path(__file__).parent / "static"
 VIEWER_DIR = "VIEWER"
@@ -54,12 +52,17 @@ def _js(call: str, *args: object) -> str:
 
 
 def _write(root: Path, rel: str, data: bytes | str, files: list[str]) -> int:
+    raw = data.encode("ascii") if isinstance(data, str) else data
+    return _write_parts(root, rel, [raw], files)
+
+
+def _write_parts(root: Path, rel: str, parts: list[bytes | memoryview], files: list[str]) -> int:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("ascii") if isinstance(data, str) else data
-    path.write_bytes(raw)
+    with open(path, "wb") as fh:
+        fh.writelines(parts)
     files.append(rel)
-    return len(raw)
+    return sum(len(p) for p in parts)
 
 
 def _thumbnail(ds: Dataset) -> str:
@@ -68,53 +71,6 @@ def _thumbnail(ds: Dataset) -> str:
     img = render_reference(ds, frames // 2 if frames > 1 else 0)
     step = max(1, math.ceil(max(img.shape[0], img.shape[1]) / THUMB_SIZE))
     return "data:image/png;base64," + base64.b64encode(codec.png(img[::step, ::step])).decode("ascii")
-
-
-def _frames(ds: Dataset) -> Iterator[tuple[int, np.ndarray]]:
-    """(frame index, displayable array) for every frame of ``ds``."""
-    for index, arr in enumerate(iter_pixels(ds)):
-        yield index, frame_array(ds, index, arr)
-
-
-def _frame_record(ds: Dataset, inst: Instance, index: int, values: np.ndarray, predictor: int) -> dict[str, object]:
-    """What the browser needs to show one frame (keys kept short: there may be thousands)."""
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    rec: dict[str, object] = {
-        "r": int(values.shape[0]),
-        "c": int(values.shape[1]),
-        "b": int(values.dtype.itemsize),
-        "s": int(values.dtype.kind == "i"),
-        "k": 3 if values.ndim == 3 else 1,
-        "p": predictor,
-        "n": inst.instance_number if inst.instance_number is not None else int(ds.get("InstanceNumber", 0) or 0),
-        "f": index + 1,
-        "nf": frames,
-    }
-    info = frame_info(ds, index)
-    if values.ndim == 2:
-        rec["m"] = int(str(ds.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1")
-        rec["rs"], rec["ri"] = info.slope, info.intercept
-        centers = [c for c, w in zip(info.centers, info.widths) if w >= 1]
-        widths = [w for w in info.widths if w >= 1]
-        if not centers:
-            c, w = default_window(ds, index, values, info)
-            centers, widths = [c], [w]
-        rec["wc"], rec["ww"] = centers, widths
-        expl = ds.get("WindowCenterWidthExplanation")
-        if expl and values.ndim == 2:
-            rec["we"] = [str(e) for e in expl] if isinstance(expl, (list, tuple)) or type(expl).__name__ == "MultiValue" else [str(expl)]
-    if info.pixel_spacing:
-        rec["ps"] = list(info.pixel_spacing)
-    elif inst.pixel_spacing:
-        rec["ps"] = list(inst.pixel_spacing)
-    if info.slice_location is not None:
-        rec["sl"] = info.slice_location
-    if frames > 1:
-        ft = ds.get("FrameTime") or (1000.0 / float(ds.CineRate) if ds.get("CineRate") else None)
-        if ft:
-            rec["ft"] = float(ft)
-    rec["d"] = codec.encode_b64(values, predictor)
-    return rec
 
 
 @dataclass
@@ -126,8 +82,10 @@ class _SeriesOut:
 
 
 class _Writer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, workers: int = 1, cache: FrameCache | None = None) -> None:
         self.root = root
+        self.workers = workers
+        self.cache = cache
         self.files: list[str] = []
         self.size = 0
         self.skipped: list[str] = []
@@ -136,6 +94,16 @@ class _Writer:
     def put(self, rel: str, data: bytes | str) -> None:
         self.size += _write(self.root, rel, data, self.files)
 
+    def put_records(self, rel: str, head: str, records: list[bytes | memoryview]) -> None:
+        """``head`` + ``[`` + the records' JSON texts, comma-separated + ``]);`` (no copy joins them)."""
+        parts: list[bytes | memoryview] = [head.encode("ascii") + b"["]
+        for n, rec in enumerate(records):
+            if n:
+                parts.append(b",")
+            parts.append(rec)
+        parts.append(b"]);\n")
+        self.size += _write_parts(self.root, rel, parts, self.files)
+
     def next_key(self) -> str:
         self.count += 1
         return f"S{self.count:07d}"
@@ -143,46 +111,54 @@ class _Writer:
     def image_series(self, series: Series, instances: list[Instance]) -> dict[str, object] | None:
         key = self.next_key()
         base = f"{VIEWER_DIR}/DATA/{key}"
-        chunk: list[dict[str, object]] = []
+        chunk: list[bytes | memoryview] = []
         chunk_bytes = 0
         starts: list[int] = []
         total = 0
-        predictor: int | None = None
-        thumb = ""
-        thumb_at = len(instances) // 2
+        shown: list[int] = []
         colour = False
 
         def flush() -> None:
             nonlocal chunk, chunk_bytes
             if chunk:
                 starts.append(total - len(chunk))
-                self.put(f"{base}/C{len(starts):07d}.JS", _js("DV.chunk", key, len(starts) - 1, chunk))
+                head = _js("DV.chunk", key, len(starts) - 1, [])[: -len("[]);\n")]
+                self.put_records(f"{base}/C{len(starts):07d}.JS", head, chunk)
             chunk, chunk_bytes = [], 0
 
-        for n, inst in enumerate(instances):
-            try:
-                ds = dcmread(inst.source)
-                if "PixelData" not in ds and "FloatPixelData" not in ds:
-                    continue  # nothing to show (e.g. an RT structure set)
-                for index, values in _frames(ds):
-                    if predictor is None:
-                        predictor = codec.choose_predictor(values)
-                    rec = _frame_record(ds, inst, index, values, predictor)
-                    colour = colour or values.ndim == 3
-                    chunk.append(rec)
-                    chunk_bytes += len(rec["d"])  # type: ignore[arg-type]
-                    total += 1
-                    if chunk_bytes >= CHUNK_BYTES or len(chunk) >= CHUNK_FRAMES:
-                        flush()
-                if n == thumb_at or not thumb:
-                    thumb = _thumbnail(ds)
-            except Exception as exc:  # a bad file must not stop the disc; it is reported
-                self.skipped.append(f"{inst.path}: {type(exc).__name__}: {exc}")
+        def job(n: int, predictor: int | None) -> frames.Job:
+            inst = instances[n]
+            cached = self.cache.key(inst, predictor) if self.cache is not None else ""
+            return frames.Job(str(inst.source), inst.path, inst.instance_number, inst.pixel_spacing, predictor, cached)
+
+        encoded = frames.encode_series(len(instances), job, workers=self.workers, store=self.cache)
+        for n, enc in enumerate(encoded):
+            for fr in enc.frames:
+                colour = colour or fr.colour
+                chunk.append(fr.text)
+                chunk_bytes += fr.data_len
+                total += 1
+                if chunk_bytes >= CHUNK_BYTES or len(chunk) >= CHUNK_FRAMES:
+                    flush()
+            if enc.error:
+                self.skipped.append(enc.error)
+            elif enc.shown:
+                shown.append(n)
         flush()
         if not total:
             self.count -= 1
             return None
+        thumb = self.thumbnail(instances, shown, len(instances) // 2)
         return {"key": key, "kind": "image", "count": total, "chunks": starts, "thumb": thumb, "colour": int(colour)}
+
+    def thumbnail(self, instances: list[Instance], shown: list[int], middle: int) -> str:
+        """The thumbnail of the middle image, else of the first image shown."""
+        for n in dict.fromkeys(([middle] if middle in shown else []) + shown):
+            try:
+                return _thumbnail(dcmread(instances[n].source))
+            except Exception as exc:
+                self.skipped.append(f"{instances[n].path}: thumbnail: {type(exc).__name__}: {exc}")
+        return ""
 
     def document_series(self, series: Series, instances: list[Instance], kind: str) -> dict[str, object] | None:
         key = self.next_key()
@@ -304,6 +280,8 @@ def write_viewer(
     *,
     language: str | None = None,
     third_party_dir: ThirdPartyViewer | Path | str | None = None,
+    workers: int | None = None,
+    cache: FrameCache | None = None,
 ) -> ViewerResult:
     """Write the HTML viewer for ``content`` under ``root`` (the disc tree).
 
@@ -311,9 +289,13 @@ def write_viewer(
     ``third_party_dir`` copies another viewer beside ours (a :class:`ThirdPartyViewer`, or a
     folder copied as ``APPVIEW/``). Files that cannot be read are listed in
     ``ViewerResult.skipped``, never fatal. Link the root INDEX.HTM to ``result.start_page``.
+    ``workers`` threads encode pixels (default: the cores available; 1: none, the same bytes);
+    ``cache`` keeps encoded frames for the next disc showing the same instances
+    (:class:`viewer_bundle.cache.FrameCache`, pruned to its bound after a disc that added to it).
     """
     root = Path(root)
-    w = _Writer(root)
+    w = _Writer(root, frames.default_workers() if workers is None else max(1, workers), cache)
+    added = cache.added if cache is not None else 0
     langs = languages()
     if language and language.lower() not in langs:
         raise ValueError(f"no translation for {language!r}; have {langs}")
@@ -325,4 +307,6 @@ def write_viewer(
     catalog = _catalog(w, content)
     w.put(f"{VIEWER_DIR}/DATA/INDEX.JS", _js("DV.catalog", catalog))
     autorun = _third_party(w, third_party_dir) if third_party_dir else None
+    if cache is not None and cache.added != added:
+        cache.prune()
     return ViewerResult(START_PAGE, w.files, w.size, langs, autorun, w.skipped)

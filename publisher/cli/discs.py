@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def cmd_master(args: argparse.Namespace) -> int:
     from publisher.audit import current_user, record_volumes
     from publisher.jobs.selection import EmptySelection, Selection, select_instances
-    from publisher.jobs.viewer import master_with_viewer
+    from publisher.jobs.viewer import master_with_viewer, viewer_cache
     from publisher.media import MediaError
 
     with prepared(settings_from(args)) as service:
@@ -31,6 +31,7 @@ def cmd_master(args: argparse.Namespace) -> int:
                     instances, args.media, args.out, rejected=rejected, viewer=args.viewer,
                     institution=args.institution, profile=args.profile, capacity=args.capacity,
                     exclude={uid: "" for uid in args.exclude}, compress=args.compress, progress=progress_bar(bar),
+                    cache=viewer_cache(service.settings.data_dir, service.settings.jobs.viewer_cache_bytes),
                 )
             except MediaError as exc:
                 for problem in getattr(exc, "problems", ()):

@@ -197,6 +197,9 @@ class JobSettings:
     run_queued: bool = True
     #: Seconds between two evaluations of the rules and looks at the queue.
     tick_seconds: float = 30.0
+    #: Bytes of encoded viewer frames kept in ``<data_dir>/viewer-cache`` for re-burns and
+    #: further volume sets of the same instances (least recently used dropped first; 0: none).
+    viewer_cache_bytes: int = 8 * 1024**3
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 import robot_drivers
 from robot_drivers import Blank
 from sqlalchemy import select
+from viewer_bundle import FrameCache
 
 from publisher.db.models import DiscJob, utcnow
 from publisher.db.session import Database
@@ -75,6 +76,8 @@ class JobContext:
         if name not in self.robots:
             raise KeyError(f"no robot {name!r} is configured; configured: {', '.join(self.robots) or 'the default only'}")
         return self.robots[name]
+    #: Encoded viewer frames kept for re-burns and other volume sets (:func:`viewer.viewer_cache`).
+    viewer_cache: FrameCache | None = None
 
 
 def create_job(db: Database, selection: Selection, *, media: MediaType | str = MediaType.CD, copies: int = 1, comment: str = "",
@@ -199,7 +202,8 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
         volumes = master_with_viewer(instances, media, out_dir, rejected=rejected, viewer=ctx.viewer,
                                      institution=ctx.institution, profile=profile, exclude=exclude, compress=compress,
                                      check=label_check(comment=comment, institution=ctx.institution, viewer=ctx.viewer),
-                                     progress=master_progress(progress, burns=BLANKS[media] is not None))
+                                     progress=master_progress(progress, burns=BLANKS[media] is not None),
+                                     cache=ctx.viewer_cache)
         described = [render_labels(_volume_record(v), comment=comment, institution=ctx.institution, out_dir=out_dir,
                                    viewer=ctx.viewer) for v in volumes]
     except SelectionRefused as exc:  # planning: nothing was mastered

@@ -18,7 +18,6 @@ from publisher import __version__
 from publisher.media import DiscContent as MediaContent
 from publisher.media import MediaInstance, MediaType, Volume, master
 from publisher.media.model import OtherVolume, PatientKey
-from publisher.progress import Progress
 from publisher.media.plan import FOLDER_OVERHEAD, SECTOR, VolumeExtras, VolumePlan, file_cost
 from publisher.progress import Progress
 
@@ -90,8 +89,16 @@ def viewer_content(instances: Sequence[MediaInstance], file_ids: dict[str, str] 
         path = (file_ids or {}).get(i.sop_instance_uid, i.sop_instance_uid)
         se.instances.append(vb.Instance(path=path, source=i.path, sop_class_uid=i.sop_class_uid,
                                         sop_instance_uid=i.sop_instance_uid, instance_number=i.instance_number,
-                                        transfer_syntax_uid=i.transfer_syntax_uid, **_image_keys(i)))  # type: ignore[arg-type]
+                                        transfer_syntax_uid=i.transfer_syntax_uid, content_id=i.sha256,
+                                        **_image_keys(i)))  # type: ignore[arg-type]
     return content
+
+
+def viewer_cache(data_dir: Path, max_bytes: int) -> vb.FrameCache | None:
+    """The cache of encoded viewer frames of a service: ``<data_dir>/viewer-cache``, at most
+    ``max_bytes`` (``[jobs] viewer_cache_bytes``; 0: no cache). Keyed by SOP Instance UID and the
+    SHA-256 the index holds for the file, so a replaced file is encoded again."""
+    return vb.FrameCache(data_dir / "viewer-cache", max_bytes) if max_bytes > 0 else None
 
 
 def estimate(instances: Sequence[MediaInstance]) -> int:
@@ -99,9 +106,10 @@ def estimate(instances: Sequence[MediaInstance]) -> int:
     return vb.estimate_size(viewer_content(instances))
 
 
-def estimate_parts(instances: Sequence[MediaInstance]) -> vb.SizeEstimate:
-    """The viewer's bytes for ``instances`` by part (reads a few images of each series)."""
-    return vb.estimate_parts(viewer_content(instances))
+def estimate_parts(instances: Sequence[MediaInstance], cache: vb.FrameCache | None = None) -> vb.SizeEstimate:
+    """The viewer's bytes for ``instances`` by part (reads a few images of each series, unless
+    ``cache`` holds their measurement)."""
+    return vb.estimate_parts(viewer_content(instances), cache)
 
 
 def _on_medium(part: vb.Part, udf: bool) -> int:
@@ -125,9 +133,10 @@ def volume_extras(parts: vb.SizeEstimate, media_type: MediaType) -> VolumeExtras
     )
 
 
-def viewer_extras(selection: Sequence[MediaInstance], media_type: MediaType) -> VolumeExtras:
+def viewer_extras(selection: Sequence[MediaInstance], media_type: MediaType,
+                  cache: vb.FrameCache | None = None) -> VolumeExtras:
     """:meth:`publisher.media.ViewerWriter.extras` for the bundled viewer."""
-    return volume_extras(estimate_parts(selection), media_type)
+    return volume_extras(estimate_parts(selection, cache), media_type)
 
 
 def master_with_viewer(
@@ -144,12 +153,15 @@ def master_with_viewer(
     compress: bool = False,
     check: Callable[[list[VolumePlan]], None] | None = None,
     progress: Progress | None = None,
+    cache: vb.FrameCache | None = None,
 ) -> list[Volume]:
     """:func:`publisher.media.master` with the bundled viewer on every disc (each volume's plan
     reserving the viewer data of what it holds), as both ``publisher master`` and disc jobs
     make discs. Each disc's viewer shows that disc's series and names the other discs';
-    ``exclude``, ``compress`` and ``check`` go to :func:`~publisher.media.master` as they are."""
-    hook = BundledViewer(institution=institution) if viewer else None
+    ``exclude``, ``compress`` and ``check`` go to :func:`~publisher.media.master` as they are.
+    ``cache`` keeps the encoded frames for the next disc of the same instances (a re-burn,
+    another volume set): see :func:`viewer_cache`."""
+    hook = BundledViewer(institution=institution, cache=cache) if viewer else None
     return master(instances, media, out_dir, profile=profile, rejected=rejected, capacity=capacity,
                   institution=institution, viewer=hook, exclude=exclude, compress=compress, check=check,
                   progress=progress)
@@ -165,15 +177,19 @@ class BundledViewer:
     language: str | None = None
     name: str = "Disc publisher HTML5 viewer"
     version: str = __version__
+    #: Encoded frames kept between discs (None: every disc encodes its pixels).
+    cache: vb.FrameCache | None = None
+    #: Threads encoding pixels (None: the cores available; 1: in the caller's thread).
+    workers: int | None = None
 
     def write(self, content: MediaContent, root: Path) -> list[Path]:
         vc = viewer_content(content.instances, content.file_ids, volume=content.volume, volumes=content.volumes,
                             institution=self.institution, label=content.file_set_id, others=content.others)
-        result = vb.write_viewer(vc, root, language=self.language)
+        result = vb.write_viewer(vc, root, language=self.language, cache=self.cache, workers=self.workers)
         # The start page first (README.TXT and INDEX.HTM point at it), then the rest.
         ordered = [result.start_page] + [f for f in result.files if f != result.start_page]
         return [root / f for f in ordered]
 
     def extras(self, selection: Sequence[MediaInstance], media_type: MediaType) -> VolumeExtras:
-        return viewer_extras(selection, media_type)
+        return viewer_extras(selection, media_type, self.cache)
 

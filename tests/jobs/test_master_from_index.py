@@ -100,3 +100,19 @@ def test_master_cli_makes_verified_cd_images(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "publisher.cli", "master", "--study", "9.9.9", "--out", str(out)],
                          capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and "no stored instance matches" in bad.stderr
+
+
+def test_reburn_takes_the_viewer_pixels_from_the_cache(tmp_path: Path) -> None:
+    from publisher.jobs.viewer import master_with_viewer, viewer_cache
+
+    archive, studies = _filled(tmp_path)
+    with archive.db.session() as s:
+        instances, rejected = select_instances(s, Selection(studies=[str(studies[0].uid)]), archive.root)
+    cache = viewer_cache(tmp_path / "data", 1 << 30)
+    assert cache is not None and viewer_cache(tmp_path / "data", 0) is None
+    first = master_with_viewer(instances, "cd", tmp_path / "first", rejected=rejected, cache=cache)
+    made = cache.added
+    again = master_with_viewer(instances, "cd", tmp_path / "again", rejected=rejected, cache=cache)
+    assert made > 0 and cache.added == made  # the re-burn encoded nothing
+    viewer_files = [(f.dest, f.sha256) for f in first[0].files if f.dest.startswith("VIEWER/")]
+    assert viewer_files and viewer_files == [(f.dest, f.sha256) for f in again[0].files if f.dest.startswith("VIEWER/")]

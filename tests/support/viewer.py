@@ -14,6 +14,7 @@ from publisher.demo.samples import (
     build_study,
     demo_studies,
 )
+from tests.support import viewer_builders as builders
 from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium# noqa: F401  (used by tests here)
 
 
@@ -92,3 +93,14 @@ def source_of(disc, series_description: str, instance_number: int):  # type: ign
                             return dcmread(inst.source)
     raise LookupError((series_description, instance_number))
 
+
+def viewer_disc_files(tree: Path) -> list[tuple[str, Path]]:
+    """The test disc's DICOM files under ``tree``: :func:`disc_studies` and the colour and
+    enhanced datasets of :mod:`tests.support.viewer_builders`."""
+    files = lay_out(tree, disc_studies())
+    for i, ds in enumerate(builders.extra_datasets(), 1):
+        rel = f"DICOM/P0000009/S{i:07d}/I0000001"
+        (tree / rel).parent.mkdir(parents=True)
+        as_file(ds).save_as(tree / rel, enforce_file_format=True)
+        files.append((rel, tree / rel))
+    return files

@@ -12,13 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from publisher.demo.samples import (
-    as_file,
-)
 from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium# noqa: F401  (used by tests here)
-from tests.support import viewer_builders as builders
 from viewer_bundle import content_from_files, write_viewer, writer
-from tests.support.viewer import ROOT_INDEX, disc_studies, lay_out, master_and_extract, open_viewer
+from tests.support.viewer import ROOT_INDEX, master_and_extract, open_viewer, viewer_disc_files
 
 
 
@@ -33,12 +29,7 @@ def disc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The extracted disc tree with its file list and the viewer result."""
     base = tmp_path_factory.mktemp("viewer_disc")
     tree = base / "tree"
-    files = lay_out(tree, disc_studies())
-    for i, ds in enumerate(builders.extra_datasets(), 1):
-        rel = f"DICOM/P0000009/S{i:07d}/I0000001"
-        (tree / rel).parent.mkdir(parents=True)
-        as_file(ds).save_as(tree / rel, enforce_file_format=True)
-        files.append((rel, tree / rel))
+    files = viewer_disc_files(tree)
     content = content_from_files(files, label="TEST", institution="Sample Hospital")
     # small chunks, so that scrolling crosses chunk files as on a large study
     old = writer.CHUNK_FRAMES
