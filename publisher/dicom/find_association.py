@@ -58,6 +58,7 @@ from publisher.dicom.storage_association import (
     _us,
     decode_command,
     encode_response,
+    pdv_items,
     read_exact,
 )
 from publisher.dicom.find_encoding import ResponsePlan
@@ -142,22 +143,7 @@ class _Channel:
                 raise _Released("aborted by the peer")
             if pdu_type != P_DATA_TF_TYPE:
                 raise AbortAssociation(0x02, f"unexpected PDU type 0x{pdu_type:02X}")
-            if length > self.limit + 6:
-                raise AbortAssociation(0x06, f"P-DATA-TF of {length} bytes exceeds our maximum PDU size {self.limit}")
-            body = bytearray(length)
-            read_exact(self.sock, memoryview(body))
-            pos = 0
-            while pos < length:
-                if pos + 6 > length:
-                    raise AbortAssociation(0x06, "truncated PDV item")
-                item_length, pcid, control = struct.unpack_from(">IBB", body, pos)
-                end = pos + 4 + item_length
-                if item_length < 2 or end > length:
-                    raise AbortAssociation(0x06, "PDV item length out of range")
-                if pcid not in self.accepted:
-                    raise AbortAssociation(0x06, f"PDV on presentation context {pcid}, which was not accepted")
-                self._pdvs.append((pcid, control, memoryview(body)[pos + 6 : end]))
-                pos = end
+            self._pdvs.extend(pdv_items(self.sock, length, self.limit, self.accepted))
         return self._pdvs.pop(0)
 
     def message(self) -> tuple[int, dict[int, bytes], bytes | None]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -311,24 +311,10 @@ class StorageAcceptor:
                 return
             if pdu_type != P_DATA_TF_TYPE:
                 raise AbortAssociation(0x02, f"unexpected PDU type 0x{pdu_type:02X}")
-            if length > limit + 6:  # the limit counts PDV bytes; the PDU adds item headers
-                raise AbortAssociation(0x06, f"P-DATA-TF of {length} bytes exceeds our maximum PDU size {limit}")
-            body = bytearray(length)
-            read_exact(sock, memoryview(body))
-            pos = 0
-            while pos < length:
-                if pos + 6 > length:
-                    raise AbortAssociation(0x06, "truncated PDV item")
-                item_length, pcid, control = struct.unpack_from(">IBB", body, pos)
-                end = pos + 4 + item_length
-                if item_length < 2 or end > length:
-                    raise AbortAssociation(0x06, "PDV item length out of range")
-                if pcid not in accepted:
-                    raise AbortAssociation(0x06, f"PDV on presentation context {pcid}, which was not accepted")
+            for pcid, control, fragment in pdv_items(sock, length, limit, accepted):
                 if context_id is not None and pcid != context_id:
                     raise AbortAssociation(0x05, "PDVs of one message on two presentation contexts")
                 context_id = pcid
-                fragment = memoryview(body)[pos + 6 : end]
                 last = bool(control & 0x02)
                 if control & 0x01:  # command fragment
                     if values is not None:
@@ -358,7 +344,6 @@ class StorageAcceptor:
                         self._answer(sock, accepted[pcid], pcid, values, current)
                         command.clear()
                         values, context_id = None, None
-                pos = end
 
     def _begin(self, abstract: str, sop_instance: str, transfer: str, calling: str, address: str) -> Receiving:
         """Start receiving one instance; whatever goes wrong, the C-STORE still gets a status."""
@@ -411,3 +396,27 @@ class Failed:
 
     def discard(self) -> None:
         pass
+
+
+def pdv_items(sock: socket.socket, length: int, limit: int, accepted: Mapping[int, object]) -> Iterator[tuple[int, int, memoryview]]:
+    """The PDV items of one P-DATA-TF PDU whose header (``length``) was read: (presentation
+    context ID, message control header, fragment) each (PS3.8 9.3.5 and E.2). The PDU is read
+    whole into a new buffer (so a fragment needs no copy); a PDU over ``limit`` (our maximum PDU
+    length counts PDV bytes, the PDU adds item headers), a truncated or overlong item, or an item
+    on a context not accepted is an A-ABORT."""
+    if length > limit + 6:
+        raise AbortAssociation(0x06, f"P-DATA-TF of {length} bytes exceeds our maximum PDU size {limit}")
+    body = bytearray(length)
+    read_exact(sock, memoryview(body))
+    pos = 0
+    while pos < length:
+        if pos + 6 > length:
+            raise AbortAssociation(0x06, "truncated PDV item")
+        item_length, pcid, control = struct.unpack_from(">IBB", body, pos)
+        end = pos + 4 + item_length
+        if item_length < 2 or end > length:
+            raise AbortAssociation(0x06, "PDV item length out of range")
+        if pcid not in accepted:
+            raise AbortAssociation(0x06, f"PDV on presentation context {pcid}, which was not accepted")
+        yield pcid, control, memoryview(body)[pos + 6 : end]
+        pos = end
