@@ -71,22 +71,22 @@ def handed_keys(events: Sequence[tuple[AuditEvent, dict[str, Any]]]) -> set[str]
 def job_patients(s: DbSession, jobs: Sequence[DiscJob]) -> dict[int, list[tuple[str, str]]]:
     """(patient ID, name) of each job: from its volumes once mastered, else from its selection."""
     out: dict[int, list[tuple[str, str]]] = {}
-    pending: dict[int, dict[str, list[str]]] = {}
+    pending: dict[int, records.Selection] = {}
     for job in jobs:
         volumes = records.load_volumes(job.volumes)
         if volumes:
             out[job.id] = sorted({(p.id, p.name) for v in volumes for p in v.patients})
         else:
-            pending[job.id] = records.Selection.loads(job.selection).to_json()
+            pending[job.id] = records.Selection.loads(job.selection)
     if pending:
-        pids = {parse_ref(x)[0] for sel in pending.values() for x in sel.get("patients", [])}
-        studies = {x for sel in pending.values() for x in sel.get("studies", [])}
-        series = {x for sel in pending.values() for x in sel.get("series", [])}
+        pids = {parse_ref(x)[0] for sel in pending.values() for x in sel.patients}
+        studies = {x for sel in pending.values() for x in sel.studies}
+        series = {x for sel in pending.values() for x in sel.series}
         names = lookup.patient_names(s, pids, studies, series)
         by_pid, by_study, by_series = names.by_patient_id, names.by_study, names.by_series
         for job_id, sel in pending.items():
-            found = [by_pid.get(parse_ref(x)[0]) for x in sel.get("patients", [])] + [by_study.get(x) for x in sel.get("studies", [])] + \
-                    [by_series.get(x) for x in sel.get("series", [])]
+            found = [by_pid.get(parse_ref(x)[0]) for x in sel.patients] + [by_study.get(x) for x in sel.studies] + \
+                    [by_series.get(x) for x in sel.series]
             out[job_id] = sorted({f for f in found if f is not None})
     return out
 
