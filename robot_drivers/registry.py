@@ -10,6 +10,7 @@ it, not by changing a global at run time.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import entry_points
@@ -70,3 +71,36 @@ def create(kind: str = DEFAULT_KIND, *, experimental: bool = False, **options: A
         raise ValueError(f"robot kind {kind!r} is experimental (docs/robots.md says what is not "
                          f"verified on a real device); set experimental = true in [robot] to use it")
     return cls(**options)
+
+
+#: Options every driver takes through :func:`create` or the service, whatever its class says.
+COMMON_OPTIONS = frozenset({"experimental", "lock_dir", "name"})
+
+
+def option_names(kind: str) -> frozenset[str] | None:
+    """The keyword options a driver of ``kind`` takes: the named parameters of its class's
+    ``__init__`` and of each base it hands ``**kw`` on to; None if it takes any name at all."""
+    cls = driver_class(kind)
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return frozenset(names | COMMON_OPTIONS)
+    return None
+
+
+def option_problems(kind: str, options: Mapping[str, Any]) -> list[str]:
+    """What is wrong with ``options`` for a driver of ``kind``, found before anything is built:
+    an unknown kind, or an option the driver does not take (a misspelt key), each named."""
+    try:
+        names = option_names(kind)
+    except ValueError as exc:
+        return [str(exc)]
+    if names is None:
+        return []
+    return [f"{key!r} is not an option of the {kind!r} driver (its options: {', '.join(sorted(names - COMMON_OPTIONS))})"
+            for key in options if key not in names]

@@ -22,10 +22,28 @@ PATIENT_HELP = ("a patient by Patient ID, or ID\\ISSUER when the ID is used by s
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings of ``--config`` (and the defaults and environment), refused at once with
+    the file and key when a setting is wrong, robot driver options included."""
     try:
-        return load_settings(args.config)
+        settings = load_settings(args.config)
     except ConfigError as exc:
         sys.exit(f"configuration error: {exc}")
+    problems = robot_option_problems(settings)
+    if problems:
+        where = f" (in {args.config} or the environment)" if getattr(args, "config", None) else ""
+        sys.exit(f"configuration error{where}: " + "; ".join(problems))
+    return settings
+
+
+def robot_option_problems(settings: Settings) -> list[str]:
+    """Options of ``[robot]`` and of each ``[[robots]]`` table that its driver does not take,
+    named as they are written, found before any driver is built."""
+    from robot_drivers.registry import option_problems
+
+    out = [f"[robot] {p}" for p in option_problems(settings.robot, dict(settings.robot_options))]
+    for entry in settings.robots:
+        out += [f"[[robots]] {entry.name!r} options: {p}" for p in option_problems(entry.kind, entry.options)]
+    return out
 
 
 @contextmanager

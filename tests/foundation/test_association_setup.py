@@ -19,7 +19,7 @@ from publisher.demo import samples
 from tests.support.peers import DCMTK_ENV
 from tests.support.tools import require_tool
 from tests.support import pdus
-from tests.support.net import wait_until
+from tests.support.net import poll, wait_until
 from tests.support.service import settings_for, storescu
 
 #: Attack connections come from 127.0.0.2 ... (Linux answers on all of 127/8); the real
@@ -70,7 +70,9 @@ def test_silent_and_partial_connections_do_not_starve_real_callers(tmp_path: Pat
         base = pdus.socket_count(pid)
         attackers = _attack(port, 40, 40)
         try:
-            wait_until("every attack connection accepted", lambda: pdus.socket_count(pid) >= base + len(attackers))
+            # Until the server holds them all; under load it may already close the partial ones
+            # (their 2 s ACSE timeout) before it has accepted the last: then go on.
+            poll(lambda: pdus.socket_count(pid) >= base + len(attackers), timeout=5)
             cpu0, t0 = pdus.cpu_seconds(pid), time.monotonic()
             time.sleep(3.0)
             used, elapsed = pdus.cpu_seconds(pid) - cpu0, time.monotonic() - t0

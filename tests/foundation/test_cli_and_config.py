@@ -44,6 +44,21 @@ def test_bad_settings_are_named(tmp_path: Path, text: str, needle: str) -> None:
         load_settings(cfg, environ={})
 
 
+
+@pytest.mark.parametrize("text, needle", [
+    ('[robot]\nkind = "simulator"\ntime_scal = 0.1\n', "[robot] 'time_scal' is not an option of the 'simulator' driver"),
+    ('[[robots]]\nname = "second"\nkind = "simulator"\noptions = { blank = 5 }\n', "[[robots]] 'second' options: 'blank'"),
+    ('[robot]\nkind = "nonesuch"\n', "unknown robot kind 'nonesuch'"),
+])
+def test_a_misspelt_robot_option_is_refused_at_start(tmp_path: Path, text: str, needle: str) -> None:
+    """Before any driver is built (a robot may be set up only when the first job comes), the
+    command refuses to start, naming the file, the table and the key."""
+    cfg = tmp_path / "site.toml"
+    cfg.write_text(text)
+    r = _cli("--config", str(cfg), "jobs", env={"PUBLISHER_DATA_DIR": str(tmp_path / "d")})
+    assert r.returncode != 0 and needle in r.stderr and str(cfg) in r.stderr, r.stderr
+
+
 def test_import_check_and_repair(tmp_path: Path) -> None:
     env = {"PUBLISHER_DATA_DIR": str(tmp_path / "data"), "PUBLISHER_LOAD_SAMPLES": "false", "PUBLISHER_MIN_FREE_BYTES": "0"}
     r = _cli("db", "upgrade", env=env)

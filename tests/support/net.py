@@ -21,3 +21,14 @@ def wait_until(what: str, predicate: Callable[[], bool], timeout: float = 60, po
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(poll)
+
+
+def poll(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Whether ``predicate()`` became true within ``timeout`` seconds (for a wait that may end
+    either way, e.g. connections a server may already be closing again)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
