@@ -33,8 +33,8 @@ class ConfigError(ValueError):
 
 
 #: The DICOM services a caller may be allowed (PS3.4: Storage, Verification, Storage Commitment
-#: Push, Query/Retrieve FIND, MOVE, GET); :mod:`publisher.dicom.access` maps them to SOP classes.
-SERVICES: tuple[str, ...] = ("store", "echo", "commitment", "find", "move", "get")
+#: Push, Query/Retrieve FIND, MOVE, GET, Media Creation Management); :mod:`publisher.dicom.access` maps them to SOP classes.
+SERVICES: tuple[str, ...] = ("store", "echo", "commitment", "find", "move", "get", "media")
 #: What an entry without ``services`` may do (a modality or PACS sending to us): no query/retrieve.
 DEFAULT_SERVICES: frozenset[str] = frozenset({"store", "echo", "commitment"})
 
@@ -122,6 +122,9 @@ class DicomSettings:
     tls_port: int = 0
     #: On the TLS port, callers must present a certificate signed by ``tls_ca_file`` (mutual TLS).
     tls_require_client_cert: bool = True
+    #: The medium of discs a PACS orders over DICOM (Media Creation Management, PS3.4 Annex S;
+    #: callers need the "media" service): cd, dvd, dvd-dl, bd, bd-dl, usb or folder.
+    media_creation_medium: str = "cd"
 
 
 #: How ``[[rules]]`` group what they burn: each study alone, or a patient's studies together.
