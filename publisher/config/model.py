@@ -39,6 +39,17 @@ SERVICES: tuple[str, ...] = ("store", "echo", "commitment", "find", "move", "get
 DEFAULT_SERVICES: frozenset[str] = frozenset({"store", "echo", "commitment"})
 
 
+#: Media a PACS's media creation request may be burned on (publisher.media.MediaType values).
+MEDIA_CREATION_MEDIA: tuple[str, ...] = ("cd", "dvd", "dvd-dl", "bd", "bd-dl", "usb", "folder")
+
+
+def media_creation_medium(name: str, value: str) -> str:
+    """One of :data:`MEDIA_CREATION_MEDIA` (any case)."""
+    if value.strip().lower() not in MEDIA_CREATION_MEDIA:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(MEDIA_CREATION_MEDIA)}")
+    return value.strip().lower()
+
+
 def services(name: str, value: frozenset[str]) -> frozenset[str]:
     """Service names of :data:`SERVICES` (any case)."""
     out = frozenset(v.strip().lower() for v in value if v.strip())
@@ -124,7 +135,7 @@ class DicomSettings:
     tls_require_client_cert: bool = True
     #: The medium of discs a PACS orders over DICOM (Media Creation Management, PS3.4 Annex S;
     #: callers need the "media" service): cd, dvd, dvd-dl, bd, bd-dl, usb or folder.
-    media_creation_medium: str = "cd"
+    media_creation_medium: str = field(default="cd", metadata={"check": media_creation_medium})
 
 
 #: How ``[[rules]]`` group what they burn: each study alone, or a patient's studies together.

@@ -216,6 +216,17 @@ def test_callers_need_the_media_service(rig: Rig) -> None:
         assoc.release()
 
 
+def test_every_medium_can_be_ordered() -> None:
+    from publisher.config import ConfigError, load_settings
+    from publisher.config.model import MEDIA_CREATION_MEDIA
+    from publisher.media import MediaType
+
+    assert set(MEDIA_CREATION_MEDIA) == {m.value for m in MediaType}
+    assert load_settings(environ={"PUBLISHER_DICOM_MEDIA_CREATION_MEDIUM": "DVD"}).dicom.media_creation_medium == "dvd"
+    with pytest.raises(ConfigError, match="media_creation_medium"):
+        load_settings(environ={"PUBLISHER_DICOM_MEDIA_CREATION_MEDIUM": "floppy"})
+
+
 def test_a_request_survives_a_restart(sqlite_url: str, tmp_path: Path) -> None:
     settings = _settings(tmp_path, sqlite_url, free_port(), ())
     files = samples.write_study(HELD, tmp_path / "src")
