@@ -49,10 +49,10 @@ def _refs(files: list[Path]) -> list[Dataset]:
     return out
 
 
-def _settings(tmp: Path, url: str, port: int, remotes: tuple[RemoteAE, ...]) -> Settings:
+def _settings(tmp: Path, url: str, port: int, remotes: tuple[RemoteAE, ...], time_scale: float = 0.002) -> Settings:
     s = settings_for(tmp / "svc", url, port=port, allowed_callers=(*QR_CALLERS, AllowedCaller("MODALITY")),
                      remotes=remotes)
-    return replace(s, robot="simulator", robot_options=(("time_scale", 0.002),), jobs=replace(s.jobs, tick_seconds=0.05))
+    return replace(s, robot="simulator", robot_options=(("time_scale", time_scale),), jobs=replace(s.jobs, tick_seconds=0.05))
 
 
 @pytest.fixture
@@ -134,6 +134,8 @@ def test_a_disc_ordered_over_dicom_holds_what_we_have_and_what_orthanc_had(rig: 
         assert len(ds.FailedSOPSequence) == 0
         assert len(ds.ReferencedStorageMediaSequence) == 1
         assert ds.LabelText == "Ordered by PACS"
+        status, only = assoc.send_n_get([0x21000020, 0x2200000B], MEDIA_CREATION_MANAGEMENT, uid)  # PS3.4 S.3.4.1.1
+        assert status.Status == 0x0000 and [e.keyword for e in only] == ["ExecutionStatus", "TotalNumberOfPiecesOfMediaCreated"]
         # the instances only Orthanc had were fetched first
         from publisher.archive import lookup
 
@@ -183,6 +185,31 @@ def test_a_cancel_stops_the_order(rig: Rig) -> None:
         assert ds.TotalNumberOfPiecesOfMediaCreated == 0
     finally:
         assoc.release()
+
+
+def test_a_cancel_stops_a_burning_order(sqlite_url: str, tmp_path: Path) -> None:
+    from publisher.jobs import media_requests
+    from publisher.jobs.state import JobState
+
+    settings = _settings(tmp_path, sqlite_url, free_port(), (), time_scale=0.05)  # a disc: seconds
+    files = samples.write_study(HELD, tmp_path / "src")
+    with running_service(settings) as service:
+        for f in files:
+            service.archive.store_file(f)
+        service.start_worker()
+        assoc = _associate(settings)
+        try:
+            _, uid = _create(assoc, _request(_refs(files), copies=5))
+            assert _action(assoc, uid, 1) == 0x0000
+            while media_requests.get(service.db, uid).job_state is not JobState.BURNING:
+                time.sleep(0.05)
+            assert _get(assoc, uid).ExecutionStatus == "CREATING"
+            assert _action(assoc, uid, 2) == 0x0000  # the robot was asked to stop
+            ds = _until(assoc, uid, {"DONE", "FAILURE"})
+            assert (ds.ExecutionStatus, ds.ExecutionStatusInfo) == ("FAILURE", "CANCELLED")
+            assert ds.TotalNumberOfPiecesOfMediaCreated < 5
+        finally:
+            assoc.release()
 
 
 def test_bad_requests_get_the_annex_s_failure_status(rig: Rig) -> None:
