@@ -169,8 +169,9 @@ def queue_job(db: Database, uid: str, held: Sequence[str], failed: Sequence[tupl
         if not held:
             row.state, row.error = RequestState.FAILED.value, error or "none of the referenced instances is available"
             return None
+        actor = f"dicom:{row.calling_ae}"  # the audit names the AE that ordered the discs
     job_id = create_job(db, Selection(instances=tuple(held)), media=media, copies=copies, comment=comment,
-                        created_by=f"dicom:{uid}"[:64])
+                        created_by=actor)
     with db.session() as s:
         row = s.query(MediaRequest).filter_by(sop_instance_uid=uid).first()
         assert row is not None

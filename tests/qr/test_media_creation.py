@@ -9,14 +9,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.association import Association
 
-from publisher.config import AllowedCaller, RemoteAE, Settings
+from publisher.archive import lookup
+from publisher.config import AllowedCaller, ConfigError, RemoteAE, Settings, load_settings
+from publisher.config.model import MEDIA_CREATION_MEDIA
+from publisher.db.models import DiscJob
 from publisher.demo import samples
 from publisher.dicom.sop_classes import MEDIA_CREATION_MANAGEMENT, VERIFICATION
+from publisher.jobs import media_requests
+from publisher.jobs.state import JobState
+from publisher.media import MediaType
 from publisher.service import Service
 from tests.support.net import free_port
 from tests.support.peers import orthanc, orthanc_upload
@@ -38,8 +45,6 @@ class Rig:
 
 
 def _refs(files: list[Path]) -> list[Dataset]:
-    from pydicom import dcmread
-
     out = []
     for f in files:
         ds = dcmread(f, stop_before_pixels=True)
@@ -137,8 +142,6 @@ def test_a_disc_ordered_over_dicom_holds_what_we_have_and_what_orthanc_had(rig: 
         status, only = assoc.send_n_get([0x21000020, 0x2200000B], MEDIA_CREATION_MANAGEMENT, uid)  # PS3.4 S.3.4.1.1
         assert status.Status == 0x0000 and [e.keyword for e in only] == ["ExecutionStatus", "TotalNumberOfPiecesOfMediaCreated"]
         # the instances only Orthanc had were fetched first
-        from publisher.archive import lookup
-
         wanted = [str(i.ReferencedSOPInstanceUID) for i in rig.held + rig.remote]
         assert lookup.present_instances(rig.service.db, wanted) == set(wanted)
         assert _action(assoc, uid, 1) == 0xA510  # initiate twice
@@ -188,9 +191,6 @@ def test_a_cancel_stops_the_order(rig: Rig) -> None:
 
 
 def test_a_cancel_stops_a_burning_order(sqlite_url: str, tmp_path: Path) -> None:
-    from publisher.jobs import media_requests
-    from publisher.jobs.state import JobState
-
     settings = _settings(tmp_path, sqlite_url, free_port(), (), time_scale=0.05)  # a disc: seconds
     files = samples.write_study(HELD, tmp_path / "src")
     with running_service(settings) as service:
@@ -244,18 +244,14 @@ def test_callers_need_the_media_service(rig: Rig) -> None:
 
 
 def test_every_medium_can_be_ordered() -> None:
-    from publisher.config import ConfigError, load_settings
-    from publisher.config.model import MEDIA_CREATION_MEDIA
-    from publisher.media import MediaType
-
     assert set(MEDIA_CREATION_MEDIA) == {m.value for m in MediaType}
     assert load_settings(environ={"PUBLISHER_DICOM_MEDIA_CREATION_MEDIUM": "DVD"}).dicom.media_creation_medium == "dvd"
     with pytest.raises(ConfigError, match="media_creation_medium"):
         load_settings(environ={"PUBLISHER_DICOM_MEDIA_CREATION_MEDIUM": "floppy"})
 
 
-def test_a_request_survives_a_restart(sqlite_url: str, tmp_path: Path) -> None:
-    settings = _settings(tmp_path, sqlite_url, free_port(), ())
+def test_a_request_survives_a_restart(db_url: str, tmp_path: Path) -> None:
+    settings = _settings(tmp_path, db_url, free_port(), ())
     files = samples.write_study(HELD, tmp_path / "src")
     with running_service(settings) as service:
         for f in files:
@@ -270,5 +266,9 @@ def test_a_request_survives_a_restart(sqlite_url: str, tmp_path: Path) -> None:
             assert _get(assoc, uid).ExecutionStatus == "IDLE"
             assert _action(assoc, uid, 1) == 0x0000
             assert _until(assoc, uid, {"DONE", "FAILURE"}).ExecutionStatus == "DONE"
+            job = media_requests.get(service.db, uid).job_id
+            with service.db.session() as s:  # the disc job names who ordered it
+                row = s.get(DiscJob, job)
+                assert row is not None and row.created_by == "dicom:PYNETDICOM"
         finally:
             assoc.release()
