@@ -15,7 +15,8 @@
   interrupted, C203H when the request already failed or the robot refused. An unknown SOP
   Instance is 0112H, another action 0123H "No such action".
 - N-GET (S.3.4) returns Execution Status, Execution Status Info, Total Number of Pieces of Media
-  Created, Failed SOP Sequence, Referenced Storage Media Sequence and the request's attributes.
+  Created, Failed SOP Sequence, Referenced Storage Media Sequence and the request's attributes;
+  asked for an attribute outside the module, it answers the others with warning 0001H.
 
 The requests are kept by the jobs room (:class:`MediaOrders`, given by the service), so this
 module writes no row itself (docs/architecture.md, section 3).
@@ -29,6 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import generate_uid
@@ -56,6 +58,8 @@ INITIATE_ALREADY = 0xA510  # PS3.4 S.3.3.1.2.1
 ALREADY_COMPLETED = 0xC201  # PS3.4 S.3.3.1.3.1
 CANNOT_INTERRUPT = 0xC202
 CANCELLATION_DENIED = 0xC203
+#: N-GET warning: "Requested optional Attributes are not supported" (PS3.4 S.3.4.1.3).
+OPTIONAL_NOT_SUPPORTED = 0x0001
 #: Failure Reasons in the Failed SOP Sequence (PS3.4 S.3.4; codes of C.4.2.1.4 / J.3.3.1).
 NO_SUCH_OBJECT_INSTANCE = 0x0112
 CLASS_INSTANCE_CONFLICT = 0x0119
@@ -73,6 +77,11 @@ ENUMERATED: dict[str, frozenset[str]] = {
 #: Text attributes of the request kept and returned by N-GET as received.
 TEXTS = ("LabelText", "LabelStyleSelection", "BarcodeValue", "BarcodeSymbology", "MediaDisposition",
          "StorageMediaFileSetID", "StorageMediaFileSetUID", "MediaApplicationProfile")
+#: Every attribute an N-GET may ask for (PS3.3 C.22.1 and SOP Common); another is not supported.
+KNOWN: frozenset[str] = frozenset({
+    "SOPClassUID", "SOPInstanceUID", "SpecificCharacterSet", "ReferencedSOPSequence", "NumberOfCopies",
+    *ENUMERATED, *TEXTS, "ExecutionStatus", "ExecutionStatusInfo", "TotalNumberOfPiecesOfMediaCreated",
+    "FailedSOPSequence", "ReferencedStorageMediaSequence"})
 
 
 class OrderView(Protocol):
@@ -232,13 +241,14 @@ class MediaCreationHandler:
             return NO_SUCH_SOP_INSTANCE, None
         ds = attributes_of(uid, view)
         wanted = event.attribute_identifiers
-        if wanted:
-            out = Dataset()
-            for tag in wanted:
-                if tag in ds:
-                    out[tag] = ds[tag]
-            ds = out
-        return SUCCESS, ds
+        if not wanted:
+            return SUCCESS, ds
+        out = Dataset()
+        for tag in wanted:
+            if tag in ds:
+                out[tag] = ds[tag]
+        unknown = [t for t in wanted if keyword_for_tag(t) not in KNOWN]
+        return (OPTIONAL_NOT_SUPPORTED if unknown else SUCCESS), out
 
     def _start(self, uid: str) -> None:
         threading.Thread(target=self._fulfil, args=(uid,), name=f"media-{uid[-12:]}", daemon=True).start()

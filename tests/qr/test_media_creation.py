@@ -227,6 +227,8 @@ def test_bad_requests_get_the_annex_s_failure_status(rig: Rig) -> None:
         assert _action(assoc, uid, 7) == 0x0123  # no such action
         status, rsp = assoc.send_n_get([], MEDIA_CREATION_MANAGEMENT, generate_uid())
         assert status.Status == 0x0112
+        status, rsp = assoc.send_n_get([0x21000020, 0x00100010], MEDIA_CREATION_MANAGEMENT, uid)  # Patient's Name
+        assert status.Status == 0x0001 and rsp is not None and rsp.ExecutionStatus == "IDLE" and "PatientName" not in rsp
     finally:
         assoc.release()
 
