@@ -19,6 +19,7 @@ from publisher.archive import lookup
 from publisher.config import AllowedCaller, ConfigError, RemoteAE, Settings, load_settings
 from publisher.config.model import MEDIA_CREATION_MEDIA
 from publisher.db.models import DiscJob
+from publisher.db.session import Database
 from publisher.demo import samples
 from publisher.dicom.sop_classes import MEDIA_CREATION_MANAGEMENT, VERIFICATION
 from publisher.jobs import media_requests
@@ -212,6 +213,23 @@ def test_a_cancel_stops_a_burning_order(sqlite_url: str, tmp_path: Path) -> None
             assoc.release()
 
 
+def test_a_cancel_while_mastering_is_refused(rig: Rig) -> None:
+    assoc = _associate(rig.settings)  # no worker: the test plays the worker that began mastering
+    try:
+        _, uid = _create(assoc, _request(rig.held))
+        assert _action(assoc, uid, 1) == 0x0000
+        while (job_id := media_requests.get(rig.service.db, uid).job_id) is None:
+            time.sleep(0.05)
+        with rig.service.db.session() as s:
+            job = s.get(DiscJob, job_id)
+            assert job is not None
+            job.state = JobState.MASTERING.value
+        assert _get(assoc, uid).ExecutionStatus == "CREATING"
+        assert _action(assoc, uid, 2) == 0xC202  # in progress and cannot be interrupted
+    finally:
+        assoc.release()
+
+
 def test_bad_requests_get_the_annex_s_failure_status(rig: Rig) -> None:
     assoc = _associate(rig.settings)
     try:
@@ -261,10 +279,18 @@ def test_a_request_survives_a_restart(db_url: str, tmp_path: Path) -> None:
         assoc = _associate(settings)
         _, uid = _create(assoc, _request(_refs(files)))
         assoc.release()
+    # one initiated when the service stopped, before its job was made: taken up at start
+    interrupted = generate_uid()
+    book = media_requests.MediaOrderBook(Database(settings.db_url), "cd")
+    assert book.create(interrupted, "PYNETDICOM", [(str(r.ReferencedSOPClassUID), str(r.ReferencedSOPInstanceUID))
+                                                   for r in _refs(files)], {"NumberOfCopies": 1})
+    assert book.initiate(interrupted) == "ok"
+    book.db.dispose()
     with running_service(settings) as service:
         service.start_worker()
         assoc = _associate(settings)
         try:
+            assert _until(assoc, interrupted, {"DONE", "FAILURE"}).ExecutionStatus == "DONE"
             assert _get(assoc, uid).ExecutionStatus == "IDLE"
             assert _action(assoc, uid, 1) == 0x0000
             assert _until(assoc, uid, {"DONE", "FAILURE"}).ExecutionStatus == "DONE"
