@@ -146,6 +146,7 @@ def parse_request(ds: Dataset) -> tuple[int, list[tuple[str, str]], dict[str, An
 def attributes_of(uid: str, view: OrderView) -> Dataset:
     """Every attribute N-GET can return (PS3.4 S.3.4.1.1; PS3.3 C.22.1)."""
     ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"  # texts are kept decoded; sent back in UTF-8 (PS3.4 S.3.4.2)
     ds.SOPClassUID = MEDIA_CREATION_MANAGEMENT
     ds.SOPInstanceUID = uid
     ds.ReferencedSOPSequence = DicomSequence([_ref(c, i) for c, i in view.refs])

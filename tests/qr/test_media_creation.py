@@ -176,7 +176,9 @@ def test_an_unknown_instance_is_reported_in_the_failed_sop_sequence(rig: Rig) ->
 def test_a_cancel_stops_the_order(rig: Rig) -> None:
     assoc = _associate(rig.settings)  # no worker yet: the job waits in the queue
     try:
-        _, uid = _create(assoc, _request(rig.held))
+        label = "Müller 胸部 для врача"  # kept as sent, in the caller's character set
+        _, uid = _create(assoc, _request(rig.held, SpecificCharacterSet="ISO_IR 192", LabelText=label))
+        assert _get(assoc, uid).LabelText == label
         assert _action(assoc, uid, 1) == 0x0000
         while _get(assoc, uid).ExecutionStatusInfo == "RETRIEVING":
             time.sleep(0.05)
