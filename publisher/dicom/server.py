@@ -230,7 +230,8 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database, orders
     ae = build_ae(settings, media=orders is not None)
     policy = AccessPolicy(settings.ae_title, settings.promiscuous, allowed_callers(settings), settings.promiscuous_services)
     storage = StorageHandler(archive)
-    actions: dict[str, Callable[[evt.Event], tuple[int, Any]]] = {STORAGE_COMMITMENT_PUSH: CommitmentHandler(db, archive.root, settings.ae_title, lambda: settings.remotes, settings)}
+    actions: dict[str, Callable[[evt.Event], tuple[int, Any]]] = {  # N-ACTION by SOP class
+        STORAGE_COMMITMENT_PUSH: CommitmentHandler(db, archive.root, settings.ae_title, lambda: settings.remotes, settings)}
     media = None
     if orders is not None:
         media = MediaCreationHandler(orders, archive, settings, lambda: settings.remotes, cancel_burn)

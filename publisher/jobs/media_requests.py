@@ -23,13 +23,6 @@ from publisher.jobs.records import Selection, load_volumes
 from publisher.jobs.state import JobState, check
 from publisher.media import MediaType
 
-#: Failure Reason (0008,1197) of an instance neither held nor found at a remote (PS3.4 S.3.4,
-#: the codes of PS3.4 Annex C.4.2.1.4 / J.3.3.1: 0112H "No such object instance").
-NO_SUCH_OBJECT_INSTANCE = 0x0112
-#: Failure Reason of an instance held with another SOP Class than referenced (0119H).
-CLASS_INSTANCE_CONFLICT = 0x0119
-
-
 class RequestState(StrEnum):
     CREATED = "created"
     INITIATED = "initiated"
