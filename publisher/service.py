@@ -22,8 +22,9 @@ from publisher.db.models import Instance
 from publisher.db.session import Database
 from publisher.dicom.server import start_server
 from publisher import health
-from publisher.jobs.disc_job import JobContext, recover
+from publisher.jobs.disc_job import JobContext, cancel_burn, recover
 from publisher.jobs import labels as job_labels
+from publisher.jobs.media_requests import MediaOrderBook
 from publisher.jobs.robots import RobotBoard
 from publisher.jobs.viewer import viewer_cache
 from publisher.jobs.worker import JobWorker
@@ -130,8 +131,14 @@ class Service:
         return n
 
     def start_dicom(self) -> ThreadedAssociationServer:
-        self.server = start_server(self.settings.dicom, self.archive, self.db)
+        """The DICOM server, with media creation requests (PS3.4 Annex S) kept as disc jobs."""
+        orders = MediaOrderBook(self.db, self.settings.dicom.media_creation_medium)
+        self.server = start_server(self.settings.dicom, self.archive, self.db, orders, self._cancel_burn)
         return self.server
+
+    def _cancel_burn(self, job_id: int) -> bool:
+        """Stop a burning job on this process' robot (none built: nothing burns here)."""
+        return self._robot is not None and cancel_burn(self.job_context(), job_id)
 
     def start_worker(self) -> JobWorker | None:
         """The job worker (``[jobs]``): evaluates the enabled ``[[rules]]`` and runs queued jobs

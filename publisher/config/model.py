@@ -47,10 +47,21 @@ def time_zone(name: str, value: str) -> str:
 
 
 #: The DICOM services a caller may be allowed (PS3.4: Storage, Verification, Storage Commitment
-#: Push, Query/Retrieve FIND, MOVE, GET); :mod:`publisher.dicom.access` maps them to SOP classes.
-SERVICES: tuple[str, ...] = ("store", "echo", "commitment", "find", "move", "get")
+#: Push, Query/Retrieve FIND, MOVE, GET, Media Creation Management); :mod:`publisher.dicom.access` maps them to SOP classes.
+SERVICES: tuple[str, ...] = ("store", "echo", "commitment", "find", "move", "get", "media")
 #: What an entry without ``services`` may do (a modality or PACS sending to us): no query/retrieve.
 DEFAULT_SERVICES: frozenset[str] = frozenset({"store", "echo", "commitment"})
+
+
+#: Media a PACS's media creation request may be burned on (publisher.media.MediaType values).
+MEDIA_CREATION_MEDIA: tuple[str, ...] = ("cd", "dvd", "dvd-dl", "bd", "bd-dl", "usb", "folder")
+
+
+def media_creation_medium(name: str, value: str) -> str:
+    """One of :data:`MEDIA_CREATION_MEDIA` (any case)."""
+    if value.strip().lower() not in MEDIA_CREATION_MEDIA:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(MEDIA_CREATION_MEDIA)}")
+    return value.strip().lower()
 
 
 def services(name: str, value: frozenset[str]) -> frozenset[str]:
@@ -138,6 +149,9 @@ class DicomSettings:
     tls_port: int = 0
     #: On the TLS port, callers must present a certificate signed by ``tls_ca_file`` (mutual TLS).
     tls_require_client_cert: bool = True
+    #: The medium of discs a PACS orders over DICOM (Media Creation Management, PS3.4 Annex S;
+    #: callers need the "media" service): cd, dvd, dvd-dl, bd, bd-dl, usb or folder.
+    media_creation_medium: str = field(default="cd", metadata={"check": media_creation_medium})
 
 
 #: How ``[[rules]]`` group what they burn: each study alone, or a patient's studies together.

@@ -269,3 +269,28 @@ class RoutedInstance(Base):
 
     instance_fk: Mapped[int] = mapped_column(ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
     routed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class MediaRequest(Base):
+    """A Media Creation Management SOP Instance (PS3.4 Annex S, PS3.3 C.22.1): a PACS's order
+    for discs, kept here so it survives a restart. ``state``: created (N-CREATE received),
+    initiated (N-ACTION 1 received, missing instances being fetched), queued (its disc job
+    made: ``job_id``), failed, cancelled. Its Execution Status follows from these and the job's
+    state (:mod:`publisher.jobs.media_requests`)."""
+
+    __tablename__ = "media_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sop_instance_uid: Mapped[str] = mapped_column(UID, unique=True)
+    calling_ae: Mapped[str] = mapped_column(String(16), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    #: JSON [[SOP Class UID, SOP Instance UID], ...]: the Referenced SOP Sequence
+    refs: Mapped[str] = mapped_column(Text)
+    #: JSON {keyword: value} of the other N-CREATE attributes (Label Text, Number of Copies...)
+    attributes: Mapped[str] = mapped_column(Text, default="{}")
+    #: JSON [[SOP Class UID, SOP Instance UID, Failure Reason], ...]: the Failed SOP Sequence
+    failed: Mapped[str] = mapped_column(Text, default="[]")
+    job_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("disc_job.id"), nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)

@@ -1,7 +1,7 @@
 """Who may associate with us, and what each caller may do once associated.
 
 Callers are calling AE titles, optionally pinned to an IP address (``dicom.allowed_callers``),
-each with the services it may use (store, echo, commitment, find, move, get). Refusals:
+each with the services it may use (store, echo, commitment, find, move, get, media). Refusals:
 
 - a caller not on the list: A-ASSOCIATE-RJ rejected-permanent, source DICOM UL service-user,
   reason "calling-AE-title-not-recognized" (1, 1, 3); "called-AE-title-not-recognized"
@@ -27,7 +27,7 @@ from pynetdicom import evt
 from pynetdicom.presentation import PresentationContext
 
 from publisher.config import AllowedCaller
-from publisher.dicom.sop_classes import QUERY_RETRIEVE_SOP_CLASSES, STORAGE_COMMITMENT_PUSH, VERIFICATION
+from publisher.dicom.sop_classes import MEDIA_CREATION_MANAGEMENT, QUERY_RETRIEVE_SOP_CLASSES, STORAGE_COMMITMENT_PUSH, VERIFICATION
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ NOT_AUTHORIZED = 0x0124
 SERVICE_OF: dict[str, str] = {
     VERIFICATION: "echo",
     STORAGE_COMMITMENT_PUSH: "commitment",
+    MEDIA_CREATION_MANAGEMENT: "media",
     **{find: "find" for _m, find, _mv, _g in QUERY_RETRIEVE_SOP_CLASSES},
     **{move: "move" for _m, _f, move, _g in QUERY_RETRIEVE_SOP_CLASSES},
     **{get: "get" for _m, _f, _mv, get in QUERY_RETRIEVE_SOP_CLASSES},

@@ -9,6 +9,7 @@ import logging
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 from pynetdicom import AE, evt
@@ -20,8 +21,10 @@ from publisher.db.session import Database
 from publisher.dicom.access import REJECT_PERMANENT, SOURCE_SERVICE_USER, AccessPolicy, permitted
 from publisher.dicom.commitment import CommitmentHandler
 from publisher.dicom.find_association import FIND_CLASSES, FindAcceptor, find_only
+from publisher.dicom.media_scp import MediaCreationHandler, MediaOrders, action_dispatch
 from publisher.dicom.qr_scp import FindHandler, GetHandler, MoveHandler, handle_sop_extended
 from publisher.dicom.sop_classes import (
+    MEDIA_CREATION_MANAGEMENT,
     QUERY_RETRIEVE_SOP_CLASSES,
     STORAGE_COMMITMENT_PUSH,
     VERIFICATION,
@@ -37,8 +40,9 @@ from publisher.dicomio.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_
 log = logging.getLogger(__name__)
 
 
-def build_ae(settings: DicomSettings) -> AE:
-    """An AE accepting every storage SOP class in every listed transfer syntax."""
+def build_ae(settings: DicomSettings, media: bool = False) -> AE:
+    """An AE accepting every storage SOP class in every listed transfer syntax (and, with
+    ``media``, Media Creation Management, PS3.4 Annex S)."""
     ae = AE(ae_title=settings.ae_title)
     # the identity the lean path and our files carry too (PS3.7 D.3.3.2), not pynetdicom's
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
@@ -57,6 +61,8 @@ def build_ae(settings: DicomSettings) -> AE:
     for _model, find, move, get in QUERY_RETRIEVE_SOP_CLASSES:
         for uid in (find, move, get):
             ae.add_supported_context(uid, syntaxes[:3])
+    if media:
+        ae.add_supported_context(MEDIA_CREATION_MANAGEMENT, syntaxes[:3])
     return ae
 
 
@@ -223,30 +229,41 @@ class _Replay(ssl.SSLSocket):
         return len(self._replay) + super().pending()
 
 
-def start_server(settings: DicomSettings, archive: Archive, db: Database) -> ThreadedAssociationServer:
+def start_server(settings: DicomSettings, archive: Archive, db: Database, orders: MediaOrders | None = None,
+                 cancel_burn: Callable[[int], bool] | None = None) -> ThreadedAssociationServer:
     """Listen on ``settings.bind:settings.port`` in background threads; ``.shutdown()`` stops.
 
     With ``settings.tls_port`` also on that port, over TLS, with the same handlers and rules;
     the returned server's ``.shutdown()`` stops both. A TLS file that cannot be used is a
-    :class:`~publisher.config.ConfigError` naming it, raised before anything listens."""
+    :class:`~publisher.config.ConfigError` naming it, raised before anything listens. With
+    ``orders`` (where media creation requests are kept) the Media Creation Management SCP is
+    offered too; ``cancel_burn`` asks the robot to stop a burning job."""
     tls = server_context(settings) if settings.tls_port else None
-    ae = build_ae(settings)
+    ae = build_ae(settings, media=orders is not None)
     policy = AccessPolicy(settings.ae_title, settings.promiscuous, allowed_callers(settings), settings.promiscuous_services)
     storage = StorageHandler(archive)
     find = FindHandler(db, settings.ae_title)
     remotes: list[tuple[RemoteAE, ...]] = [settings.remotes]  # [0] replaced by PublisherServer.configure
+    actions: dict[str, Callable[[evt.Event], tuple[int, Any]]] = {  # N-ACTION by SOP class
+        STORAGE_COMMITMENT_PUSH: CommitmentHandler(db, archive.root, settings.ae_title, lambda: remotes[0], settings)}
+    media = None
+    if orders is not None:
+        media = MediaCreationHandler(orders, archive, settings, lambda: remotes[0], cancel_burn)
+        actions[MEDIA_CREATION_MANAGEMENT] = media.on_action
     handlers: list[Any] = [
         (evt.EVT_REQUESTED, tune_reactor),
         (evt.EVT_REQUESTED, mend_requested),
         (evt.EVT_REQUESTED, policy.on_requested),
         (evt.EVT_C_ECHO, handle_echo),
         (evt.EVT_C_STORE, policy.guard_store(storage)),
-        (evt.EVT_N_ACTION, CommitmentHandler(db, archive.root, settings.ae_title, lambda: remotes[0], settings)),
+        (evt.EVT_N_ACTION, action_dispatch(actions)),
         (evt.EVT_C_FIND, find),
         (evt.EVT_C_MOVE, MoveHandler(db, archive.root, settings, lambda: remotes[0])),
         (evt.EVT_C_GET, GetHandler(db, archive.root)),
         (evt.EVT_SOP_EXTENDED, handle_sop_extended),
     ]
+    if media is not None:
+        handlers += [(evt.EVT_N_CREATE, media.on_create), (evt.EVT_N_GET, media.on_get)]
     slots = Slots(settings.max_associations)
     server = _listen(ae, settings, settings.port, handlers, policy, storage, None, slots, find)
     server.remotes = remotes
@@ -256,6 +273,8 @@ def start_server(settings: DicomSettings, archive: Archive, db: Database) -> Thr
         except BaseException:
             server.shutdown()
             raise
+    if media is not None:
+        media.resume()
     return server
 
 

@@ -134,6 +134,8 @@ TRANSFER_SYNTAXES: tuple[tuple[str, str], ...] = (
 
 VERIFICATION = "1.2.840.10008.1.1"
 STORAGE_COMMITMENT_PUSH = "1.2.840.10008.1.20.1"
+#: Media Creation Management SOP Class (PS3.4 Annex S; PS3.6 Annex A).
+MEDIA_CREATION_MANAGEMENT = "1.2.840.10008.5.1.1.33"
 #: The well-known SOP Instance of Storage Commitment Push Model (PS3.4 J.3.5).
 STORAGE_COMMITMENT_PUSH_INSTANCE = "1.2.840.10008.1.20.1.1"
 

@@ -28,25 +28,32 @@ def _loads(text: str | None, empty: str) -> Any:
 @dataclass(frozen=True)
 class Selection:
     """What a person picked: any mix of patients (``ID`` or ``ID\\ISSUER``,
-    :func:`publisher.archive.identity.resolve_patients`), Study and Series Instance UIDs."""
+    :func:`publisher.archive.identity.resolve_patients`), Study and Series Instance UIDs, and
+    single SOP Instance UIDs (a PACS's media creation request, PS3.4 Annex S)."""
 
     patients: Sequence[str] = ()
     studies: Sequence[str] = ()
     series: Sequence[str] = ()
+    instances: Sequence[str] = ()
 
     def describe(self) -> str:
-        parts = [f"{len(v)} {k}" for k, v in (("patient(s)", self.patients), ("study(ies)", self.studies), ("series", self.series)) if v]
+        parts = [f"{len(v)} {k}" for k, v in (("patient(s)", self.patients), ("study(ies)", self.studies), ("series", self.series),
+                                            ("instance(s)", self.instances)) if v]
         return ", ".join(parts) or "nothing"
 
     def to_json(self) -> dict[str, list[str]]:
-        return {"patients": list(self.patients), "studies": list(self.studies), "series": list(self.series)}
+        out = {"patients": list(self.patients), "studies": list(self.studies), "series": list(self.series)}
+        if self.instances:  # only then: selections stored before instances existed read the same
+            out["instances"] = list(self.instances)
+        return out
 
     @classmethod
     def from_json(cls, data: object) -> Selection:
         """Raises ValueError when ``data`` is not a selection (not an object)."""
         if not isinstance(data, Mapping):
             raise ValueError(f"not a selection: {data!r}")
-        return cls(_strings(data.get("patients")), _strings(data.get("studies")), _strings(data.get("series")))
+        return cls(_strings(data.get("patients")), _strings(data.get("studies")), _strings(data.get("series")),
+                   _strings(data.get("instances")))
 
     def dumps(self) -> str:
         return json.dumps(self.to_json())

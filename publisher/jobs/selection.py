@@ -41,8 +41,10 @@ def _rows(session: Session, sel: Selection):  # type: ignore[no-untyped-def]
         cond.append(Study.study_instance_uid.in_(list(sel.studies)))
     if sel.series:
         cond.append(Series.series_instance_uid.in_(list(sel.series)))
+    if sel.instances:
+        cond.append(Instance.sop_instance_uid.in_(list(sel.instances)))
     if not cond:
-        raise EmptySelection("select at least one patient, study or series")
+        raise EmptySelection("select at least one patient, study, series or instance")
     return session.execute(
         select(Instance, Series, Study, Patient)
         .join(Series, Instance.series_fk == Series.id)
