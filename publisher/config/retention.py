@@ -1,0 +1,37 @@
+"""Settings of retention (``[retention]``, :mod:`publisher.retention`): whether the archive keeps
+every instance for ever ("keep") or lets instances go once every rule and job that needs them
+has finished ("buffer"), and when an instance may go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+RetentionMode = Literal["keep", "buffer"]
+
+
+def _titles(_name: str, value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value if v.strip())
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """``[retention]``.
+
+    ``keep`` (the default) deletes nothing. ``buffer`` deletes an instance once it is burned
+    (on a finished disc, where an enabled ``[[rules]]`` would take its study), forwarded (every
+    ``forward_item`` of it sent), needed by no queued or running disc job, and ``grace_hours``
+    have passed since it was received. ``max_age_days`` (0 = off) and ``low_water_bytes`` (free
+    space on the archive's file system under which the oldest instances go first; 0 = off) purge
+    further, but never what a forward or a disc job still needs. A purged study burned again is
+    fetched back first from ``retrieve_from`` (AE titles of ``[dicom] remotes``, tried in order).
+    """
+
+    mode: RetentionMode = "keep"
+    grace_hours: float = 24.0
+    max_age_days: float = 0.0
+    low_water_bytes: int = 0
+    retrieve_from: tuple[str, ...] = field(default=(), metadata={"check": _titles})
+    #: Seconds between two purge runs inside ``publisher serve``.
+    tick_seconds: float = 300.0
