@@ -92,12 +92,13 @@ def create_job(db: Database, selection: Selection, *, media: MediaType | str = M
     if copies < 1:
         raise ValueError(f"copies must be at least 1, not {copies}")
     media = MediaType(media)
-    with db.session() as s:
-        try:
+    try:
+        with db.session() as s:
             select_instances(s, selection, Path("."))  # raises EmptySelection with what was asked
-        except EmptySelection:
-            if not has_purged(db, selection):  # a purged study is fetched back before mastering
-                raise
+    except EmptySelection:
+        if not has_purged(db, selection):  # a purged study is fetched back before mastering
+            raise
+    with db.session() as s:
         job = DiscJob(state=JobState.QUEUED.value, created_by=created_by[:64], media=media.value,
                       profile=profile, copies=copies, comment=comment[:256], compress=compress,
                       exclude=dump_exclusions(exclude or {}), selection=selection.dumps(), robot=robot[:64])
