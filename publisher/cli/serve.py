@@ -72,7 +72,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Route: {len(routes)} route(s) enabled{' (' + ', '.join(routes) + ')' if routes else ''}; "
               f"forward queue every {settings.forward.tick_seconds:g} s", flush=True)
         r = service.start_retention().settings
-        print(f"Keep:  retention {r.mode}" + (f" (grace {r.grace_hours:g} h, fetched back from {', '.join(r.retrieve_from) or 'nowhere'})" if r.mode == "buffer" else " (nothing deleted)"), flush=True)
+        kept = f"grace {r.grace_hours:g} h, fetched back from {', '.join(r.retrieve_from) or 'nowhere'}" if r.mode == "buffer" else "nothing deleted"
+        print(f"Keep:  retention {r.mode} ({kept})", flush=True)
         server.run()
     finally:
         service.stop()

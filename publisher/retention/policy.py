@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from publisher.archive.identity import PatientSelectionError, resolve_patients
 from publisher.config import DiscRule
-from publisher.db.models import DiscJob, ForwardItem, Instance, RoutedInstance, Series, Study
+from publisher.db.models import DiscJob, ForwardItem, Instance, PurgedInstance, RoutedInstance, Series, Study
 from publisher.jobs.records import Selection
 from publisher.jobs.state import JobState
 
@@ -158,6 +158,23 @@ def _burned(session: Session, since: dt.datetime) -> list[tuple[dt.datetime, Nam
     return out
 
 
+def discs_holding(session: Session, study_uid: str) -> list[int]:
+    """The finished disc jobs that hold ``study_uid`` (naming it, a series of it or its patient),
+    purged or not: the index keeps knowing them after retention deleted the instances."""
+    series = set(session.scalars(select(PurgedInstance.series_instance_uid).where(PurgedInstance.study_instance_uid == study_uid)))
+    series |= set(session.scalars(select(Series.series_instance_uid).join(Study, Series.study_fk == Study.id)
+                                  .where(Study.study_instance_uid == study_uid)))
+    patient = session.scalar(select(Study.patient_fk).where(Study.study_instance_uid == study_uid))
+    out = []
+    for job_id, text in session.execute(select(DiscJob.id, DiscJob.selection).where(DiscJob.state == JobState.DONE.value)
+                                        .order_by(DiscJob.id)):
+        names = Names()
+        names.add(session, text)
+        if study_uid in names.studies or names.series & series or (patient is not None and patient in names.patients):
+            out.append(int(job_id))
+    return out
+
+
 def buffer_deletable(session: Session, rules: Sequence[DiscRule], grace_hours: float, now: dt.datetime) -> list[Candidate]:
     """Instances buffer mode deletes at ``now``: (a) to (d) of the module doc, oldest first."""
     rows = list(_rows(session, now - dt.timedelta(hours=grace_hours)))
@@ -189,4 +206,4 @@ def unneeded(session: Session, older_than: dt.datetime | None = None) -> Iterato
             yield _candidate(r)
 
 
-__all__ = ["ACTIVE", "Candidate", "Names", "buffer_deletable", "needed_by_jobs", "unneeded"]
+__all__ = ["ACTIVE", "Candidate", "Names", "buffer_deletable", "discs_holding", "needed_by_jobs", "unneeded"]

@@ -20,6 +20,7 @@ from publisher.demo import samples
 from publisher.jobs.disc_job import create_job, run_job
 from publisher.jobs.records import Selection, load_volumes
 from publisher.jobs.state import JobState
+from publisher.retention.policy import discs_holding
 from publisher.retention.purge import Retention
 from publisher.routing.router import Router
 from tests.support.jobs import CT_A
@@ -71,6 +72,7 @@ def test_reburn_of_a_purged_study_fetches_it_back_first(db_url: str, tmp_path: P
             with service.db.session() as s:
                 assert not s.scalars(select(Instance.sop_instance_uid)).all()
                 assert set(s.scalars(select(PurgedInstance.sop_instance_uid))) == uids
+                assert discs_holding(s, CT_A.uid) == [first]  # the index still knows the disc holding it
 
             again = create_job(service.db, Selection(studies=(CT_A.uid,)), media="cd")  # every instance purged
             assert run_job(ctx, again) is JobState.DONE
