@@ -194,6 +194,8 @@ class Service:
         if self.worker is not None:
             self.worker.context = replace(self.worker.context, institution=settings.institution)
             self.worker.rules = tuple(r for r in settings.rules if r.enabled)
+        if self.retention is not None:  # a rule enabled here protects what it will burn from the next purge
+            self.retention.rules = settings.rules
         log.info("settings applied: %d rule(s) enabled, %d allowed caller(s), %d remote(s)",
                  sum(1 for r in settings.rules if r.enabled), len(settings.dicom.allowed_callers), len(settings.dicom.remotes))
 

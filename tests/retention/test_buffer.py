@@ -115,3 +115,23 @@ def test_low_water_purge_spares_what_a_queued_job_or_a_forward_needs(site: Rules
     assert _files(site) == len(b) + len(c)
     assert Retention(site.db, site.archive.root, settings, (CT_RULE,)).run().count == 0  # nothing more may go
     assert run_job(_context(site), job) is JobState.DONE  # the queued job burns complete
+
+
+def test_age_purge_takes_old_unburned_instances_but_not_a_pending_forward(site: RulesSite) -> None:
+    site.store(CT_A, "CT1")
+    site.store(MR_C, "MR1")
+    a, c = _uids(site, CT_A.uid), _uids(site, MR_C.uid)
+    route = Route("mr-out", when=("modality = MR",), forward_to=("DOWN",))
+    fwd = forwarder.build(site.db, site.archive.root, DicomSettings(), (route,), (), ForwardSettings())
+    while fwd.router.tick():
+        pass
+    settings = RetentionSettings(mode="buffer", grace_hours=1.0, max_age_days=30)
+    later = utcnow() + dt.timedelta(days=10)
+    assert Retention(site.db, site.archive.root, settings, (CT_RULE,), now=lambda: later).run().count == 0  # CT not burned
+    later = utcnow() + dt.timedelta(days=31)
+    report = Retention(site.db, site.archive.root, settings, (CT_RULE,), now=lambda: later).run()
+    assert set(report.purged) == {"max-age"} and set(report.purged["max-age"]) == a  # never burned, but too old
+    assert _uids(site, MR_C.uid) == c  # its forward is still pending
+    assert queue.cancel(site.db, destination="DOWN") == len(c)
+    report = Retention(site.db, site.archive.root, settings, (CT_RULE,), now=lambda: later).run()
+    assert set(report.purged["buffer"]) == c  # nothing needs it any more and no rule takes MR
