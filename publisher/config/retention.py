@@ -35,3 +35,19 @@ class RetentionSettings:
     retrieve_from: tuple[str, ...] = field(default=(), metadata={"check": _titles})
     #: Seconds between two purge runs inside ``publisher serve``.
     tick_seconds: float = 300.0
+
+
+def check(r: RetentionSettings, remotes: tuple[str, ...]) -> None:
+    """Refuse numbers out of range and a ``retrieve_from`` that names no ``[dicom] remotes`` entry."""
+    from publisher.config.model import ConfigError  # model imports this module
+
+    for name, value in (("grace_hours", r.grace_hours), ("max_age_days", r.max_age_days),
+                        ("low_water_bytes", r.low_water_bytes)):
+        if value < 0:
+            raise ConfigError(f"retention.{name} must be 0 or more, not {value}")
+    if not r.tick_seconds > 0:
+        raise ConfigError("retention.tick_seconds must be more than 0")
+    unknown = [t for t in r.retrieve_from if t not in remotes]
+    if unknown:
+        raise ConfigError(f"retention.retrieve_from: {', '.join(unknown)} not in dicom.remotes "
+                          f"({', '.join(remotes) or 'none configured'})")

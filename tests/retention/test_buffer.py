@@ -135,3 +135,19 @@ def test_age_purge_takes_old_unburned_instances_but_not_a_pending_forward(site: 
     assert queue.cancel(site.db, destination="DOWN") == len(c)
     report = Retention(site.db, site.archive.root, settings, (CT_RULE,), now=lambda: later).run()
     assert set(report.purged["buffer"]) == c  # nothing needs it any more and no rule takes MR
+
+
+def test_settings_refuse_a_retrieve_from_that_is_no_remote(tmp_path: Path) -> None:
+    from publisher.config import ConfigError, load_settings
+
+    site = tmp_path / "site.toml"
+    site.write_text('[dicom]\nremotes = [{ ae_title = "PACS", host = "127.0.0.1", port = 104 }]\n\n'
+                    '[retention]\nmode = "buffer"\nretrieve_from = ["PACS"]\n')
+    settings = load_settings(site, environ={})
+    assert (settings.retention.mode, settings.retention.retrieve_from) == ("buffer", ("PACS",))
+    site.write_text('[retention]\nmode = "buffer"\nretrieve_from = ["ARCHIVE"]\n')
+    with pytest.raises(ConfigError, match=r"retention.retrieve_from: ARCHIVE not in dicom.remotes"):
+        load_settings(site, environ={})
+    site.write_text('[retention]\nmode = "forever"\n')
+    with pytest.raises(ConfigError, match="retention.mode"):
+        load_settings(site, environ={})
