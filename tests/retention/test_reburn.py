@@ -1,10 +1,12 @@
-"""Acceptance 5 (issue 15): a re-burn of a study retention purged retrieves it first, by C-MOVE
-from a real DCMTK dcmqrscp (the PACS of ``[retention] retrieve_from``) into the running service,
-and the disc holds every instance; without a peer that has it, the job fails naming what is
-missing instead of burning a short disc."""
+"""Acceptance 5 (issue 15): a re-burn of a study retention purged retrieves it first from the PACS
+of ``[retention] retrieve_from`` (a real DCMTK dcmqrscp by C-MOVE into the running service's
+Storage SCP, or Orthanc by C-GET), and the disc holds every instance; without a peer that has
+it, the job fails naming what is missing instead of burning a short disc."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from publisher.retention.purge import Retention
 from publisher.routing.router import Router
 from tests.support.jobs import CT_A
 from tests.support.net import free_port
-from tests.support.peers import dcmqrscp, storescu
+from tests.support.peers import dcmqrscp, orthanc, orthanc_upload, storescu
 from tests.support.qr_studies import QR_CALLERS
 from tests.support.service import running_service, settings_for
 from tests.support.tools import require_tool, run
@@ -47,17 +49,31 @@ def _disc_uids(image: Path, dest: Path) -> set[str]:
     return out
 
 
-def test_reburn_of_a_purged_study_fetches_it_back_first(db_url: str, tmp_path: Path) -> None:
-    require_tool("dcmqrscp", "storescu", "echoscu")
+@contextmanager
+def _pacs(kind: str, tmp: Path, our_port: int, files: list[Path]) -> Iterator[RemoteAE]:
+    """The PACS holding the study too: dcmqrscp retrieved by C-MOVE, or Orthanc by C-GET."""
+    if kind == "dcmqrscp":
+        require_tool("dcmqrscp", "storescu", "echoscu")
+        with dcmqrscp(tmp / "dcmqr", "DISCPUB", our_port) as port:
+            storescu(port, "DCMQR", files)
+            yield RemoteAE("DCMQR", "127.0.0.1", port, retrieve="move")
+    else:
+        require_tool("Orthanc", "echoscu")
+        with orthanc(tmp / "orthanc", "DISCPUB", our_port) as (port, http):
+            orthanc_upload(http, files)
+            yield RemoteAE("ORTHANC", "127.0.0.1", port, retrieve="get")
+
+
+@pytest.mark.parametrize("kind", ["dcmqrscp", "orthanc"])
+def test_reburn_of_a_purged_study_fetches_it_back_first(db_url: str, tmp_path: Path, kind: str) -> None:
     files = samples.write_study(CT_A, tmp_path / "src")
     uids = {str(dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in files}
     our_port = free_port()
-    with dcmqrscp(tmp_path / "dcmqr", "DISCPUB", our_port) as port:
-        storescu(port, "DCMQR", files)  # the PACS holds the study too
-        remote = RemoteAE("DCMQR", "127.0.0.1", port, retrieve="move")
+    with _pacs(kind, tmp_path, our_port, files) as remote:
         settings = settings_for(tmp_path / "svc", db_url, port=our_port, remotes=(remote,),
-                                allowed_callers=(*QR_CALLERS, AllowedCaller("DCMQR")))
-        settings = replace(settings, retention=RetentionSettings(mode="buffer", grace_hours=0, retrieve_from=("DCMQR",)))
+                                allowed_callers=(*QR_CALLERS, AllowedCaller(remote.ae_title)))
+        retention = RetentionSettings(mode="buffer", grace_hours=0, retrieve_from=(remote.ae_title,))
+        settings = replace(settings, retention=retention)
         with running_service(settings) as service:
             for f in files:
                 service.archive.store_file(f)
@@ -83,7 +99,7 @@ def test_reburn_of_a_purged_study_fetches_it_back_first(db_url: str, tmp_path: P
                 assert set(s.scalars(select(Instance.sop_instance_uid))) == uids  # back in the index
                 assert not s.scalars(select(PurgedInstance.sop_instance_uid)).all()
                 calling = set(s.scalars(select(Instance.calling_ae)))
-            assert calling == {"DCMQR"}  # fetched from the PACS, by C-MOVE into our Storage SCP
+            assert calling == {remote.ae_title}  # fetched from the PACS (C-MOVE into our Storage SCP, or C-GET)
             assert _disc_uids(Path(volumes[0].image), tmp_path / "disc") == uids
 
             # purged again, and the PACS no longer named: the job fails naming what is missing
