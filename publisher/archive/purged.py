@@ -76,7 +76,7 @@ def purged_of(db: Database, patients: Sequence[str] = (), studies: Sequence[str]
     """The purged instances of a selection (patients ``ID`` or ``ID\\ISSUER``, study and series
     UIDs) that the index does not hold again, in study and series order."""
     cond = []
-    with db.session() as s:
+    with db.reading() as s:
         if patients:
             cond.append(PurgedInstance.patient_fk.in_(resolve_patients(s, patients)))
         if studies:

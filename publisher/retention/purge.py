@@ -8,7 +8,8 @@ Order of a run: buffer mode's own rule (burned, forwarded, grace passed), then a
 (``max_age_days``), then the low-water mark: while the archive's file system has less than
 ``low_water_bytes`` free, the oldest instances nothing needs go until the bytes they free make
 up the shortfall. Just before each deletion the instance is checked again against the forwards
-and the disc jobs (one may have been queued meanwhile).
+and the disc jobs (one may have been queued meanwhile). The choosing reads in a read-only
+transaction (on SQLite it never holds the write lock ingest needs); each deletion is its own.
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ class Retention:
         if self.settings.mode != "buffer":
             return report
         now = self.now()
-        with self.db.session() as s:
+        with self.db.reading() as s:
             chosen = policy.buffer_deletable(s, self.rules, self.settings.grace_hours, now)
         self._delete(chosen, "buffer", report)
         if self.settings.max_age_days > 0:
-            with self.db.session() as s:
+            with self.db.reading() as s:
                 old = list(policy.unneeded(s, now - dt.timedelta(days=self.settings.max_age_days)))
             self._delete(old, "max-age", report)
         if self.settings.low_water_bytes > 0:
@@ -82,7 +83,7 @@ class Retention:
     def _oldest(self, short: int) -> list[policy.Candidate]:
         """The oldest instances nothing needs whose sizes make up ``short`` bytes."""
         out, total = [], 0
-        with self.db.session() as s:
+        with self.db.reading() as s:
             for c in policy.unneeded(s):
                 out.append(c)
                 total += c.size
@@ -101,7 +102,7 @@ class Retention:
             self._delete_batch(batch, reason, report)
 
     def _delete_batch(self, batch: list[policy.Candidate], reason: str, report: RunReport) -> None:
-        with self.db.session() as s:  # checked again: a job or a forward may need them since
+        with self.db.reading() as s:  # checked again: a job or a forward may need them since
             jobs = policy.needed_by_jobs(s)
             waiting = set(s.scalars(select(ForwardItem.sop_instance_uid).where(
                 ForwardItem.sop_instance_uid.in_([c.sop_instance_uid for c in batch]), ForwardItem.state.in_(policy.WAITING))))
