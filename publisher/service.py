@@ -30,6 +30,8 @@ from publisher.jobs.viewer import viewer_cache
 from publisher.jobs.worker import JobWorker
 from publisher.labels import fonts
 from publisher.routing import forwarder as routing
+from publisher.retention.purge import Retention
+from publisher.retention.restore import Restorer
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class Service:
     server: ThreadedAssociationServer | None = None
     worker: JobWorker | None = None
     forwarder: routing.Forwarder | None = None
+    retention: Retention | None = None
     audit_exporter: AuditExporter | None = None
     _robot: robot_drivers.Robot | None = None
     _robots: dict[str, robot_drivers.Robot] = field(default_factory=dict)
@@ -109,7 +112,8 @@ class Service:
         """What disc jobs run with: the index, the archive, the configured robots and institution."""
         return JobContext(self.db, self.archive.root, self.settings.data_dir / "jobs", self.robot(),
                           institution=self.settings.institution, robots=self.robots(),
-                          viewer_cache=viewer_cache(self.settings.data_dir, self.settings.jobs.viewer_cache_bytes))
+                          viewer_cache=viewer_cache(self.settings.data_dir, self.settings.jobs.viewer_cache_bytes),
+                          fetch_purged=Restorer(self.settings.dicom, self.archive, self.settings.retention.retrieve_from))
 
     def instance_count(self) -> int:
         with self.db.session() as s:
@@ -161,6 +165,15 @@ class Service:
             self.forwarder.start()
         return self.forwarder
 
+    def start_retention(self) -> Retention:
+        """The purge run of ``[retention]`` (publisher.retention), every ``tick_seconds``; it deletes
+        nothing in ``keep`` mode."""
+        if self.retention is None:
+            s = self.settings
+            self.retention = Retention(self.db, self.archive.root, s.retention, s.rules)
+            self.retention.start()
+        return self.retention
+
     def start_audit_export(self) -> AuditExporter | None:
         """The audit trail sent to the repository of ``[audit]`` (publisher.atna); None while
         ``[audit] host`` is empty."""
@@ -188,6 +201,8 @@ class Service:
         if self.worker is not None:
             self.worker.context = replace(self.worker.context, institution=settings.institution)
             self.worker.rules = tuple(r for r in settings.rules if r.enabled)
+        if self.retention is not None:  # a rule enabled here protects what it will burn from the next purge
+            self.retention.rules = settings.rules
         log.info("settings applied: %d rule(s) enabled, %d allowed caller(s), %d remote(s)",
                  sum(1 for r in settings.rules if r.enabled), len(settings.dicom.allowed_callers), len(settings.dicom.remotes))
 
@@ -215,6 +230,9 @@ class Service:
     def stop(self) -> None:
         """Stop the forwarder, the worker (its running job finishes its step), the audit export,
         the DICOM server, the database."""
+        if self.retention is not None:
+            self.retention.stop()
+            self.retention = None
         if self.forwarder is not None:
             self.forwarder.stop()
             self.forwarder = None

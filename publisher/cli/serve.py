@@ -71,6 +71,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         routes = [r.name for r in settings.routes if r.enabled]
         print(f"Route: {len(routes)} route(s) enabled{' (' + ', '.join(routes) + ')' if routes else ''}; "
               f"forward queue every {settings.forward.tick_seconds:g} s", flush=True)
+        r = service.start_retention().settings
+        kept = f"grace {r.grace_hours:g} h, fetched back from {', '.join(r.retrieve_from) or 'nowhere'}" if r.mode == "buffer" else "nothing deleted"
+        print(f"Keep:  retention {r.mode} ({kept})", flush=True)
         server.run()
     finally:
         service.stop()

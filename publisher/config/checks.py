@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from publisher.config import retention
 from publisher.config.model import (DUPLICATE_POLICIES, GROUP_BY, RULE_MEDIA, RULE_NAME_MAX, ConfigError,
                                     DiscRule, Settings)
 
@@ -71,4 +72,5 @@ def check_settings(s: Settings) -> Settings:
     for remote in d.remotes:
         if remote.retrieve not in ("move", "get"):
             raise ConfigError(f"dicom.remotes: retrieve of {remote.ae_title} must be move or get, not {remote.retrieve!r}")
+    retention.check(s.retention, tuple(r.ae_title for r in d.remotes))
     return replace(s, rules=check_rules(s.rules))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from publisher.config.retention import RetentionSettings
 from publisher.config.routing import Destination, ForwardSettings, Route
 
 DuplicatePolicy = Literal["keep-first", "replace", "reject"]
@@ -296,6 +297,8 @@ class Settings:
     routes: tuple[Route, ...] = ()
     destinations: tuple[Destination, ...] = ()
     forward: ForwardSettings = field(default_factory=ForwardSettings)
+    #: ``[retention]``: keep everything, or buffer (:mod:`publisher.retention`).
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def archive_root(self) -> Path:

@@ -294,3 +294,21 @@ class MediaRequest(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+class PurgedInstance(Base):
+    """An instance retention deleted (:mod:`publisher.retention`): its file and instance row are
+    gone, this row keeps what the index must still know, so a disc job naming its study, series
+    or patient fetches it back first. Removed when the instance is back in the archive."""
+
+    __tablename__ = "purged_instance"
+
+    sop_instance_uid: Mapped[str] = mapped_column(UID, primary_key=True)
+    series_instance_uid: Mapped[str] = mapped_column(UID, index=True)
+    study_instance_uid: Mapped[str] = mapped_column(UID, index=True)
+    patient_fk: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"), nullable=True, index=True)
+    sop_class_uid: Mapped[str] = mapped_column(UID, default="")
+    path: Mapped[str] = mapped_column(String(512))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    purged_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    #: why: "buffer", "max-age" or "low-water"
+    reason: Mapped[str] = mapped_column(String(16), default="")

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -320,19 +320,21 @@ def retrieve(
     *,
     method: Method | None = None,
     progress: Progress | None = None,
+    only: Collection[str] | None = None,
 ) -> RetrieveReport:
     """Fetch ``selection`` from ``remote`` into ``archive``; return when everything that could
     arrive is in the archive and index. Instances already indexed are not fetched again.
 
     For C-MOVE the remote must know our AE title (``settings.ae_title``) with our host and port,
-    and our Storage SCP must be listening (see :func:`receiving`)."""
+    and our Storage SCP must be listening (see :func:`receiving`). ``only``: fetch no instance
+    but these SOP Instance UIDs (retention's purged ones, :mod:`publisher.retention.restore`)."""
     how: Method = method or remote.retrieve
     report = RetrieveReport(remote.ae_title, how)
     instances = enumerate_instances(settings, remote, selection)
     report.found = len(instances)
     present = present_in_index(archive.db, [i.sop_instance_uid for i in instances])
     report.already_present = [i.sop_instance_uid for i in instances if i.sop_instance_uid in present]
-    missing = [i for i in instances if i.sop_instance_uid not in present]
+    missing = [i for i in instances if i.sop_instance_uid not in present and (only is None or i.sop_instance_uid in only)]
     if not missing:
         return report
     requests = plan(missing, instances)

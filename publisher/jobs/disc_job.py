@@ -25,6 +25,7 @@ from publisher.db.session import Database
 from publisher import audit
 from publisher.jobs.burn_progress import SCALE, CancelWatch, DiscProgress, master_progress, settled_progress
 from publisher.jobs.labels import label_for, merge_fields, render_labels, summary
+from publisher.jobs.purged import Fetch, fetch_purged, has_purged
 from publisher.jobs.preflight import exclude_more, exclusions, label_check, problems_json
 from publisher.jobs.records import Disc, Volume, dump_discs, dump_exclusions, dump_volumes, load_volumes
 from publisher.jobs.selection import EmptySelection, Selection, select_instances
@@ -78,6 +79,8 @@ class JobContext:
         return self.robots[name]
     #: Encoded viewer frames kept for re-burns and other volume sets (:func:`viewer.viewer_cache`).
     viewer_cache: FrameCache | None = None
+    #: Fetches instances retention purged back before mastering (:mod:`publisher.jobs.purged`).
+    fetch_purged: Fetch | None = None
 
 
 def create_job(db: Database, selection: Selection, *, media: MediaType | str = MediaType.CD, copies: int = 1, comment: str = "",
@@ -89,8 +92,13 @@ def create_job(db: Database, selection: Selection, *, media: MediaType | str = M
     if copies < 1:
         raise ValueError(f"copies must be at least 1, not {copies}")
     media = MediaType(media)
+    try:
+        with db.session() as s:
+            select_instances(s, selection, Path("."))  # raises EmptySelection with what was asked
+    except EmptySelection:
+        if not has_purged(db, selection):  # a purged study is fetched back before mastering
+            raise
     with db.session() as s:
-        select_instances(s, selection, Path("."))  # raises EmptySelection with what was asked
         job = DiscJob(state=JobState.QUEUED.value, created_by=created_by[:64], media=media.value,
                       profile=profile, copies=copies, comment=comment[:256], compress=compress,
                       exclude=dump_exclusions(exclude or {}), selection=selection.dumps(), robot=robot[:64])
@@ -196,6 +204,13 @@ def _master_step(ctx: JobContext, job_id: int, progress: Progress) -> JobState:
         media, profile, actor = MediaType(job.media), job.profile or None, job.created_by
         compress, exclude, comment = bool(job.compress), exclusions(job.exclude), job.comment
     out_dir = ctx.jobs_root / f"job{job_id:06d}"
+    try:
+        missing = fetch_purged(ctx.db, selection, ctx.fetch_purged, exclude)
+    except Exception as exc:  # the network or the database: fail the job, saying so
+        missing = f"retrieval of purged instances failed: {exc.__class__.__name__}: {exc}"
+    if missing:
+        _move(ctx.db, job_id, JobState.FAILED, error=missing)
+        return JobState.FAILED
     try:
         with ctx.db.session() as s:
             instances, rejected = select_instances(s, selection, ctx.archive_root)

@@ -65,8 +65,9 @@ class Router:
                     else:
                         queued += [(uid, ae, route.name, "pending") for ae in route.forward_to]
             if queued:
-                known = set(s.execute(select(ForwardItem.sop_instance_uid, ForwardItem.destination).where(
-                    ForwardItem.sop_instance_uid.in_({q[0] for q in queued}))).tuples())
+                known: set[tuple[str, str]] = {(u, d) for u, d in s.execute(
+                    select(ForwardItem.sop_instance_uid, ForwardItem.destination).where(
+                        ForwardItem.sop_instance_uid.in_({q[0] for q in queued})))}
                 now = utcnow()
                 for uid, dest, route_name, state in queued:
                     if (uid, dest) not in known:
