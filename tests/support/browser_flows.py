@@ -13,7 +13,7 @@ RAD_USERS = {"rad": ("radiologist", "rad-password-1")}
 
 
 def browser_login(served: Served, chromium: Any, tmp: Path) -> Any:
-    context = chromium.new_context(locale="de-DE", viewport={"width": 1500, "height": 1000})
+    context = chromium.new_context(locale="en-GB", viewport={"width": 1500, "height": 1000})  # German has its own test
     page = context.new_page()
     page.goto(served.base + "/studies")
     page.fill("input[name=username]", "rad")

@@ -78,6 +78,10 @@ def burn_study(page: Any, served: Served, copies: int) -> int:
     page.select_option("select[name=media]", "cd")
     page.fill("input[name=copies]", str(copies))
     page.click("form.burn button[type=submit]")
+    page.wait_for_url(re.compile(r"/burn"))  # the preview: medium, discs, label, warnings
+    if page.locator("input[name=confirm]").count():  # many copies: the warning is ticked as read
+        page.check("input[name=confirm]")
+    page.click("form.burn-confirm button[type=submit]")
     page.wait_for_url(re.compile(r"/jobs/\d+\?created=1$"))
     return int(re.search(r"/jobs/(\d+)", page.url).group(1))  # type: ignore[union-attr]
 
