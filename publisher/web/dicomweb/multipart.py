@@ -55,19 +55,16 @@ def params(header: str) -> tuple[str, dict[str, str]]:
 
 def read_parts(body: bytes, mark: str) -> list[Part]:
     """The parts of a multipart body with boundary ``mark``; ValueError when it has none."""
-    delimiter = b"--" + mark.encode("latin-1")
-    pieces = body.split(b"\r\n" + delimiter)
-    first = pieces[0]
-    if not first.startswith(delimiter):
-        at = first.find(delimiter)
-        if at < 0:
-            raise ValueError("the body has no part with the boundary of its Content-Type")
-        first = first[at:]
-    pieces[0] = first[len(delimiter):]
+    delimiter = b"\r\n--" + mark.encode("latin-1")
+    pieces = (b"\r\n" + body).split(delimiter)  # pieces[0]: the preamble (RFC 2046 5.1.1), if any
+    if len(pieces) < 2:
+        raise ValueError("the body has no part with the boundary of its Content-Type")
     parts: list[Part] = []
-    for piece in pieces:
+    for piece in pieces[1:]:
         if piece.startswith(b"--"):
             break  # the close delimiter
+        _padding, _crlf, piece = piece.partition(b"\r\n")  # transport padding after the boundary
+        piece = b"\r\n" + piece
         head, sep, data = piece.partition(b"\r\n\r\n")
         if not sep:
             raise ValueError("a part has no blank line after its headers")
