@@ -34,5 +34,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index('ix_api_token_user_fk', table_name='api_token')
-    op.drop_table('api_token')
+    op.drop_table('api_token')  # its index with it (MariaDB refuses to drop an index a foreign key needs)
