@@ -4,7 +4,7 @@
 set -euo pipefail
 PACKAGES=(
   rsyslog rsyslog-gnutls               # an Audit Record Repository stand-in: syslog over TCP, TLS (gtls), UDP
-  dcmtk dicom3tools orthanc            # DICOM peers and validators
+  dcmtk dicom3tools orthanc orthanc-dicomweb   # DICOM peers and validators; Orthanc's DICOMweb plugin (tests/web/test_dicomweb*)
   libgdcm-tools                        # gdcmconv: a second decoder to cross-check undecodable files
   xorriso genisoimage udftools         # ISO/UDF mastering checks, pseudo drives
   7zip udfclient                       # independent UDF readers: 7zz extracts, udfdump walks the tree

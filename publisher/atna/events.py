@@ -35,6 +35,8 @@ SECURITY: dict[str, X.Code] = {
     "user-password": X.USER_SECURITY_ATTRIBUTES_CHANGED,
     "password-change": X.USER_SECURITY_ATTRIBUTES_CHANGED,
     "login-unlock": X.USER_SECURITY_ATTRIBUTES_CHANGED,
+    "user-token": X.USER_SECURITY_ATTRIBUTES_CHANGED,  # a DICOMweb bearer token made (publisher.db.tokens)
+    "user-revoke-token": X.USER_SECURITY_ATTRIBUTES_CHANGED,
 }
 LOGINS: dict[str, str] = {"login": "", "login-failed": "wrong user name or password, or a disabled account",
                           "login-blocked": "refused: too many failed attempts"}
@@ -246,7 +248,8 @@ def _security(event: Recorded, source: Source) -> ET.Element:
     kind, _, name = event.subject.partition(" ")
     what = {"user-add": "user added", "user-enable": "user enabled", "user-disable": "user disabled",
             "user-password": "password set by an administrator", "password-change": "password changed by its user",
-            "login-unlock": "login lock lifted"}[event.action]
+            "login-unlock": "login lock lifted", "user-token": "bearer token made",
+            "user-revoke-token": "bearer token revoked"}[event.action]
     extra = "; ".join(f"{k} {v}" for k, v in sorted(event.detail.items()))
     text = f"{what}: {event.subject} by {event.actor}" + (f" ({extra})" if extra else "")
     X.alert_subject(root, X.NODE_ID if kind == "address" else X.USER_IDENTIFIER, name or event.subject, text)

@@ -17,6 +17,7 @@ from publisher.cli.intake import cmd_import_disc
 from publisher.cli.remote import cmd_echo, cmd_remote_find, cmd_remote_retrieve, cmd_send, cmd_worklist
 from publisher.cli.serve import cmd_serve
 from publisher.cli.users import cmd_user, cmd_user_unlock
+from publisher.cli.tokens import add_parsers as add_token_parsers
 from publisher.media.model import MediaType
 
 
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME", nargs="?", help="the user name")
     p.add_argument("--address", help="an IP address locked for every user name instead")
     p.set_defaults(func=cmd_user_unlock)
+    add_token_parsers(users)
 
     arch = sub.add_parser("archive", help="archive maintenance").add_subparsers(dest="archive_command", required=True)
     p = arch.add_parser("check", help="reconcile files and index rows")

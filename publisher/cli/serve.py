@@ -58,6 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from publisher.intake.pacs import PacsGateway
 
     app.state.pacs = PacsGateway(settings, service.archive)  # the web's PACS page (publisher.web.pacs)
+    app.state.archive = service.archive  # DICOMweb reads its files and STOW-RS files into it (publisher.web.dicomweb)
     # Forwarded headers only from the configured proxies: uvicorn would otherwise believe
     # X-Forwarded-For from 127.0.0.1, where the UI listens, and anyone there could pick an address.
     proxies = list(settings.http_trusted_proxies)

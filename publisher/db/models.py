@@ -219,6 +219,21 @@ class WebUser(Base):
     password_changed_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
 
+class ApiToken(Base):
+    """A bearer token a script uses for DICOMweb (``Authorization: Bearer``, RFC 6750) in the name
+    of one web user and with that user's role (:mod:`publisher.db.tokens`). Only the token's
+    SHA-256 is kept; the token itself is shown once, when it is made."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_fk: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(64), default="")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class LoginFailure(Base):
     """One failed web login (wrong password or unknown name), kept while it counts towards a
     lockout of its account or its address (:mod:`publisher.db.logins`). An administrator's

@@ -30,7 +30,7 @@ from publisher.web import robots as robot_pages
 from publisher.web import jobs as job_pages
 from publisher.web import studies as study_pages
 from publisher.web.auth import Permission, Signer, load_secret
-from publisher.web import i18n_web
+from publisher.web import dicomweb, i18n_web, study_view
 from publisher.web.i18n_web import i18n_middleware
 from publisher.web.context import Count, RowId, WebContext, current_session, html_error, install_handlers, require
 
@@ -121,7 +121,7 @@ def create_app(db: Database, *, ae_title: str = "", dicom_port: int = 0, data_di
 
     routers = [browse, see_jobs, login.router, i18n_web.router, study_pages.router, preview.router, pacs.router, job_pages.router,
                admin.router, api_docs.router, admin_settings.router, admin_rules.router, admin_label.router, forwards.router,
-               job_actions.router, desk.router, robot_pages.router]
+               job_actions.router, desk.router, robot_pages.router, *dicomweb.routers, study_view.router]
     #: every route of the app with its methods (tests walk them to check each one's login)
     app.state.routes = [r for r in app.router.routes if isinstance(r, APIRoute)] + \
         [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
@@ -154,10 +154,12 @@ PUBLIC = frozenset({"/health", "/login", "/static"})
 
 
 def _refuse_unguarded(routes: list[APIRoute]) -> None:
-    """Fail at start if a route other than :data:`PUBLIC` was added without a session check."""
+    """Fail at start if a route other than :data:`PUBLIC` was added without a session check
+    (``current_session``, or a dependency marked ``checks_login``: DICOMweb's session-or-token)."""
 
     def guarded(dependant: Any) -> bool:
-        return any(d.call is current_session or guarded(d) for d in dependant.dependencies)
+        return any(d.call is current_session or getattr(d.call, "checks_login", False) or guarded(d)
+                   for d in dependant.dependencies)
 
     for route in routes:
         if route.path not in PUBLIC and not guarded(route.dependant):

@@ -45,6 +45,7 @@ class Permission(StrEnum):
     READ_AUDIT = "read the audit log"
     MANAGE_FORWARDS = "see and retry the forward queue"
     CONFIGURE = "change the settings (rules, remotes, callers, institution)"
+    STORE = "store instances in the archive (STOW-RS)"
 
 
 #: Who may do what. The front desk sees jobs (names on the discs it hands out) but not the index.
@@ -58,6 +59,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.READ_AUDIT: frozenset({Role.ADMIN}),
     Permission.MANAGE_FORWARDS: frozenset({Role.ADMIN}),
     Permission.CONFIGURE: frozenset({Role.ADMIN}),
+    Permission.STORE: frozenset({Role.RADIOLOGIST, Role.ADMIN}),
 }
 
 ROLE_NAMES: dict[Role, str] = {Role.RADIOLOGIST: "radiologist", Role.FRONTDESK: "front desk", Role.ADMIN: "administrator"}

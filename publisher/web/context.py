@@ -139,7 +139,7 @@ def posted(permission: Permission | None = None) -> Callable[..., Posted]:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path in ("/api", "/openapi.json")
+    return request.url.path.startswith(("/api/", "/dicomweb/")) or request.url.path in ("/api", "/openapi.json")
 
 
 def html_error(title: str, message: str, status: int, session: Session | None = None) -> HTMLResponse:

@@ -62,11 +62,13 @@ def getscu(port: int, model: str, keys: Sequence[str], out: Path, *extra: str, a
 
 
 @contextmanager
-def orthanc(work: Path, our_ae: str, our_port: int, ae_title: str = "ORTHANC") -> Iterator[tuple[int, int]]:
+def orthanc(work: Path, our_ae: str, our_port: int, ae_title: str = "ORTHANC",
+            plugins: Sequence[str] = (), extra: dict[str, object] | None = None) -> Iterator[tuple[int, int]]:
     """Orthanc on loopback with its own configuration; yields (DICOM port, HTTP port).
 
     ``DicomModalities`` names our AE so Orthanc can C-MOVE to us; TCP_NODELAY=1 in its
-    environment (docs/architecture.md, section 4)."""
+    environment (docs/architecture.md, section 4); ``plugins``: shared libraries it loads
+    (e.g. :data:`ORTHANC_DICOMWEB`, serving ``/dicom-web/``); ``extra``: more configuration keys."""
     import json
 
     exe = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
@@ -77,9 +79,9 @@ def orthanc(work: Path, our_ae: str, our_port: int, ae_title: str = "ORTHANC") -
         "Name": "qrtest", "DicomAet": ae_title, "DicomPort": port, "HttpPort": http,
         "StorageDirectory": str(work / "storage"), "IndexDirectory": str(work / "index"),
         "DicomCheckCalledAet": False, "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
-        "Plugins": [], "StorageCompression": False, "DicomAlwaysAllowStore": True,
+        "Plugins": list(plugins), "StorageCompression": False, "DicomAlwaysAllowStore": True,
         "DicomModalities": {"discpub": [our_ae, "127.0.0.1", our_port]},
-        "DicomScuTimeout": 10, "DicomAssociationCloseDelay": 0,
+        "DicomScuTimeout": 10, "DicomAssociationCloseDelay": 0, **(extra or {}),
     }))
     log = open(work / "orthanc.log", "wb")
     proc = subprocess.Popen([exe, str(cfg)], env=DCMTK_ENV, stdout=log, stderr=subprocess.STDOUT)
@@ -90,6 +92,10 @@ def orthanc(work: Path, our_ae: str, our_port: int, ae_title: str = "ORTHANC") -
         proc.terminate()
         proc.wait()
         log.close()
+
+
+#: Orthanc's DICOMweb plugin (Debian orthanc-dicomweb).
+ORTHANC_DICOMWEB = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 
 
 def orthanc_upload(http: int, files: Sequence[Path]) -> None:

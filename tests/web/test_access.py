@@ -26,7 +26,7 @@ def test_every_route_but_health_and_login_needs_a_session(site: Site) -> None:
         url = _sample(route.path)
         for method in route.methods:
             r = anonymous.request(method, url, data={"csrf": "x"} if method == "POST" else None)
-            if url.startswith("/api/") or url == "/openapi.json":
+            if url.startswith(("/api/", "/dicomweb/")) or url == "/openapi.json":
                 assert r.status_code == 401, (method, url, r.status_code)
                 assert r.json() == {"detail": "login required"}
             elif method == "GET":

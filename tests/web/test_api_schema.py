@@ -61,7 +61,7 @@ def test_schema_is_for_logged_in_users_and_every_operation_refuses_anonymous_cal
             continue
         url = re.sub(r"\{[^}]+\}", "1", path)
         r = anonymous.request(method, url, data={"csrf": "x"} if method == "POST" else None)
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", "/dicomweb/")):
             assert r.status_code == 401 and r.json() == {"detail": "login required"}, (method, path, r.status_code)
         elif method == "GET":
             assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), (method, path, r.status_code)
