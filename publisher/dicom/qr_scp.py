@@ -108,6 +108,7 @@ class FindHandler:
             yield _failure(UNABLE_TO_PROCESS, f"cannot read the identifier: {exc}"), None
             return
         make = respond(identifier, query)
+        cancelled = _latched(cancelled)
         try:
             for row in search(self.db, query, batch=self.batch, cancelled=cancelled):
                 if cancelled():
@@ -127,6 +128,20 @@ class FindHandler:
             return lambda row: response_identifier(identifier, query.level, model, row, retrieve_ae_title=self.ae_title)
 
         yield from self.answers(lambda: event.identifier, model, combined_datetime(event), lambda: bool(event.is_cancelled), respond)
+
+
+def _latched(cancelled: Callable[[], bool]) -> Callable[[], bool]:
+    """``cancelled`` that stays true once it was: pynetdicom's ``Event.is_cancelled`` answers
+    True only once per C-CANCEL (it consumes the request), and both the search (between batches)
+    and the answer (the final FE00, PS3.7 9.1.2.1.5) must see it."""
+    seen = False
+
+    def check() -> bool:
+        nonlocal seen
+        seen = seen or cancelled()
+        return seen
+
+    return check
 
 
 def instances_for(db: Database, archive_root: Path, query: Query) -> list[InstanceRef]:

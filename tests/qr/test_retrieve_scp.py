@@ -179,8 +179,11 @@ def _bulk_series(service: Service, count: int) -> str:
     return series_uid
 
 
+CANCEL_MATCHES = 3000
+
+
 def test_c_cancel_stops_a_streaming_find(setup: Setup) -> None:
-    series_uid = _bulk_series(setup.service, 3000)
+    series_uid = _bulk_series(setup.service, CANCEL_MATCHES)
     assoc = _scu().associate("127.0.0.1", setup.port, ae_title="DISCPUB")
     assert assoc.is_established
     query = Dataset()
@@ -195,5 +198,5 @@ def test_c_cancel_stops_a_streaming_find(setup: Setup) -> None:
         if len(statuses) == 5:
             assoc.send_c_cancel(7, context_id)
     assoc.release()
-    assert statuses[-1] == 0xFE00
-    assert statuses[:5] == [0xFF00] * 5 and len(statuses) < 3000
+    assert statuses[-1] == 0xFE00, (len(statuses), hex(statuses[-1]))
+    assert statuses[:5] == [0xFF00] * 5 and len(statuses) < CANCEL_MATCHES
